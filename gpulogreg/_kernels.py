@@ -1,0 +1,93 @@
+"""Loads the CUDA sources in ``kernels/`` once per device and exposes thin callables.
+
+The source handed to NVRTC is built by :func:`kernel_source`: local ``#include "x.cuh"``
+lines are inlined (so CuPy's compile cache, keyed on the source text, can never
+serve a kernel built from an older header) and ``#line`` directives point
+compiler errors at the real files. The tests compile that same text with nvcc.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+
+import numpy as np
+
+_INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
+_BLOCK = 256
+
+
+def kernel_dir():
+    """The folder holding the ``.cu``/``.cuh`` files (``gpulogreg.kernels``)."""
+    return resources.files("gpulogreg.kernels")
+
+
+def kernel_source(filename: str) -> str:
+    """The full text of ``kernels/<filename>`` with local includes inlined once each."""
+    return _expand(filename, seen=set())
+
+
+def _expand(filename, seen):
+    path = kernel_dir() / filename
+    out = [f'#line 1 "{path}"']
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        match = _INCLUDE.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        header = match.group(1)
+        if header not in seen:
+            seen.add(header)
+            out.append(_expand(header, seen))
+        out.append(f'#line {lineno + 1} "{path}"')
+    return "\n".join(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _module(filename: str, device_id: int):
+    import cupy
+
+    with cupy.cuda.Device(device_id):
+        return cupy.RawModule(code=kernel_source(filename), options=("-std=c++17",))
+
+
+def _function(filename: str, name: str):
+    import cupy
+
+    return _module(filename, cupy.cuda.Device().id).get_function(name)
+
+
+def _grid(n: int) -> int:
+    # One thread per element; the kernels loop with a grid stride past 2**31 - 1 blocks.
+    return min(-(-n // _BLOCK), 2**31 - 1)
+
+
+_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+
+
+def sigmoid_residual(z, y, s=None):
+    """Fused ``r = s*(sigmoid(z) - y)`` and per-row loss ``l = s*(log(1+e^z) - y*z)`` on the GPU.
+
+    ``z`` is a 1-D float32/float64 CuPy array; ``y`` (and ``s``) are brought to its
+    dtype and made contiguous (no-ops for validated inputs). Returns ``(r, l)`` of that dtype.
+    """
+    import cupy
+
+    y = cupy.ascontiguousarray(y, dtype=z.dtype)  # no-op for validated labels
+    if s is not None:
+        s = cupy.ascontiguousarray(s, dtype=z.dtype)
+    z = cupy.ascontiguousarray(z)
+    n = z.shape[0]
+    r = cupy.empty_like(z)
+    l = cupy.empty_like(z)
+    if n == 0:
+        return r, l
+    kernel = _function("sigmoid_residual.cu", f"gpulogreg_sigmoid_residual_{_SUFFIX[z.dtype]}")
+    has_weight = s is not None
+    kernel(
+        (_grid(n),),
+        (_BLOCK,),
+        (z, y, s if has_weight else y, np.int32(has_weight), r, l, np.int64(n)),
+    )
+    return r, l

@@ -1,0 +1,142 @@
+"""Input checks. Every error names the argument and says what is wrong with it.
+
+X is never copied when it is already a float32/float64 NumPy or CuPy array, in
+any memory order. Integer, boolean and float16 X are converted once (documented
+in the README); object arrays are converted to float64 if they hold numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+# Rows per block when scanning X for NaN/inf after the cheap whole-array test
+# failed: bounds the temporary boolean array, whatever the size of X.
+_FINITE_SCAN_ROWS = 1 << 16
+
+
+def check_X(X, xp, *, name="X"):
+    """Return X as a 2-D float32/float64 array of namespace ``xp``, finite, n >= 1, d >= 1."""
+    if xp is np and not isinstance(X, np.ndarray):
+        X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array for {name}, got {X.ndim}D array of shape {X.shape} instead. "
+            "Reshape your data with X.reshape(-1, 1) if it has a single feature "
+            "or X.reshape(1, -1) if it contains a single sample."
+        )
+    X = _as_float(X, xp, name)
+    n, d = X.shape
+    if n < 1 or d < 1:
+        raise ValueError(
+            f"Found array {name} with {n} sample(s) and {d} feature(s) (shape={X.shape}), "
+            "while a minimum of 1 of each is required."
+        )
+    _check_finite(X, xp, name)
+    return X
+
+
+def _as_float(A, xp, name):
+    kind = A.dtype.kind
+    if A.dtype in (np.float32, np.float64):
+        return A
+    if kind == "f":  # float16 (and exotic float widths): compute in float32 at least
+        return A.astype(np.result_type(A.dtype, np.float32))
+    if kind in "biu":
+        return A.astype(np.float64)
+    if kind == "c":
+        raise TypeError(f"{name} must be real-valued; got complex dtype {A.dtype}.")
+    if kind == "O":
+        try:
+            return A.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold numbers; an object array could not be "
+                            f"converted to float64 ({exc}).") from None
+    raise TypeError(f"{name} must be numeric; got dtype {A.dtype}.")
+
+
+def _check_finite(A, xp, name):
+    # A sum is cheap (no temporary the size of A) and finite unless A holds
+    # NaN/inf or overflows; only then scan in row blocks to tell which.
+    if bool(xp.isfinite(A.sum())):
+        return
+    for start in range(0, A.shape[0], _FINITE_SCAN_ROWS):
+        block = A[start:start + _FINITE_SCAN_ROWS]
+        if not bool(xp.isfinite(block).all()):
+            what = "NaN" if bool(xp.isnan(block).any()) else "infinity"
+            raise ValueError(f"Input {name} contains {what}; remove or impute those values.")
+
+
+def check_y(y, n, dtype, xp):
+    """Encode binary labels as 0.0/1.0 of ``dtype``; return ``(y01, classes)``.
+
+    ``classes`` is the sorted pair of labels (``classes[1]`` is the positive
+    class, as in scikit-learn).
+    """
+    if xp is np and not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected; "
+                      "using y.ravel().", DataConversionWarning, stacklevel=3)
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D with one label per row of X; got shape {y.shape}.")
+    if y.shape[0] != n:
+        raise ValueError(f"X and y have inconsistent numbers of samples: X has {n} rows, "
+                         f"y has {y.shape[0]}.")
+    if y.dtype.kind == "c":
+        raise TypeError(f"y must hold class labels; got complex dtype {y.dtype}.")
+    if y.dtype.kind == "f":
+        _check_finite(y, xp, "y")
+    classes = xp.unique(y)
+    if classes.shape[0] != 2:
+        shown = list(_host(classes[:5]))
+        what = "only one class" if classes.shape[0] == 1 else f"{classes.shape[0]} classes"
+        raise ValueError(f"y must hold exactly two classes (binary logistic regression); "
+                         f"it has {what}: {shown}{' ...' if classes.shape[0] > 5 else ''}.")
+    return (y == classes[1]).astype(dtype), classes
+
+
+def check_sample_weight(sample_weight, n, dtype, xp):
+    """Return sample weights as a 1-D array of ``dtype`` (or None for unit weights)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = xp.full(n, sample_weight, dtype=dtype)
+    elif xp is np and not isinstance(sample_weight, np.ndarray):
+        sample_weight = np.asarray(sample_weight)
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n:
+        raise ValueError(f"sample_weight must be 1-D with one weight per row of X ({n}); "
+                         f"got shape {sample_weight.shape}.")
+    if sample_weight.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be real numbers; got dtype {sample_weight.dtype}.")
+    sample_weight = sample_weight.astype(dtype, copy=False)
+    _check_finite(sample_weight, xp, "sample_weight")
+    if bool((sample_weight < 0).any()):
+        raise ValueError("sample_weight must be non-negative; it has negative entries.")
+    if not bool((sample_weight > 0).any()):
+        raise ValueError("sample_weight must have at least one positive entry; all are zero.")
+    return sample_weight
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") else a
+
+
+def check_params(*, C, tol, max_iter, fit_intercept, solver, solvers):
+    """Validate estimator hyper-parameters; the error names the parameter."""
+    if isinstance(C, bool) or not isinstance(C, numbers.Real) or math.isnan(C) or C <= 0:
+        raise ValueError(f"C must be a positive number (np.inf for no penalty); got {C!r}.")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a non-negative number; got {tol!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}.")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise ValueError(f"fit_intercept must be True or False; got {fit_intercept!r}.")
+    if solver not in solvers:
+        raise ValueError(f"solver must be one of {sorted(solvers)}; got {solver!r}.")

@@ -1,0 +1,56 @@
+"""Gradient descent, the seeds' update ``w <- w - alpha * grad``, with a step that cannot diverge.
+
+The step ``alpha`` is chosen by Armijo backtracking: a trial step is accepted
+only if it decreases the objective by at least ``alpha/2 * ||grad||^2``, which
+every ``alpha <= 1/L`` does for an L-smooth objective; otherwise it is halved.
+After each accepted step ``alpha`` grows by ``_GROW``, so it tracks the local
+curvature instead of staying at the first, most pessimistic value.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._result import Result
+
+_SUFFICIENT_DECREASE = 0.5
+_SHRINK = 0.5
+_GROW = 1.5
+_MIN_STEP = 1e-30
+
+
+def minimize(fun, x0, *, tol, max_iter, step=1.0, verbose=0):
+    """Minimise ``fun`` from ``x0``; stop when ``max|grad| <= tol`` or after ``max_iter`` steps."""
+    x = x0
+    f, g = fun(x)
+    n_fev = 1
+    if not math.isfinite(f):
+        raise ValueError(f"the objective is not finite at the starting point ({f}).")
+    grad_max = float(abs(g).max())
+    n_iter = 0
+    message = f"max_iter={max_iter} reached"
+    while True:
+        if grad_max <= tol:
+            message = "max|gradient| <= tol"
+            break
+        if n_iter >= max_iter:
+            break
+        g_sq = float(g @ g)
+        while True:
+            x_new = x - step * g
+            f_new, g_new = fun(x_new)
+            n_fev += 1
+            if math.isfinite(f_new) and f_new <= f - _SUFFICIENT_DECREASE * step * g_sq:
+                break
+            step *= _SHRINK
+            if step < _MIN_STEP:
+                return Result(x, f, grad_max, n_iter, n_fev, False,
+                              "line search failed: no step decreases the objective "
+                              "(the gradient is below floating-point resolution)")
+        x, f, g = x_new, f_new, g_new
+        grad_max = float(abs(g).max())
+        n_iter += 1
+        step *= _GROW
+        if verbose:
+            print(f"gd iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  step={step:.3e}")
+    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)

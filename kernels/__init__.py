@@ -1,0 +1,1 @@
+"""CUDA sources of gpulogreg (installed as the package ``gpulogreg.kernels``)."""

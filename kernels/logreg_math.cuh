@@ -1,0 +1,50 @@
+// Per-element logistic math shared by every gpulogreg kernel.
+//
+// Everything here is __host__ __device__ so that the tests can build a host
+// executable from this very header with nvcc and check the arithmetic against
+// NumPy without a GPU (DESIGN.md section 3b).
+//
+// Stability: only exp(-|z|) is ever evaluated, so nothing overflows for any
+// finite z, and log(sigmoid) is never taken.
+#ifndef GPULOGREG_LOGREG_MATH_CUH
+#define GPULOGREG_LOGREG_MATH_CUH
+
+#ifndef __CUDACC_RTC__
+#include <math.h>
+#endif
+
+namespace gpulogreg {
+
+__host__ __device__ inline float gl_exp(float x) { return expf(x); }
+__host__ __device__ inline double gl_exp(double x) { return exp(x); }
+__host__ __device__ inline float gl_log1p(float x) { return log1pf(x); }
+__host__ __device__ inline double gl_log1p(double x) { return log1p(x); }
+__host__ __device__ inline float gl_abs(float x) { return fabsf(x); }
+__host__ __device__ inline double gl_abs(double x) { return fabs(x); }
+
+// sigmoid(z) - y for a label y in {0, 1}, without cancellation:
+// with e = exp(-|z|) and q = e / (1 + e), sigmoid(z) = 1 - q for z >= 0 and q for z < 0.
+template <typename T>
+__host__ __device__ inline T sigmoid_minus_label(T z, T y, T e) {
+    const T q = e / (T(1) + e);
+    return z >= T(0) ? (T(1) - y) - q : q - y;
+}
+
+// log(1 + exp(z)) - y z  =  max(z, 0) - y z + log1p(exp(-|z|)), finite for finite z.
+template <typename T>
+__host__ __device__ inline T logistic_loss_term(T z, T y, T e) {
+    const T linear = z > T(0) ? (T(1) - y) * z : -y * z;
+    return linear + gl_log1p(e);
+}
+
+// Both at once from one exp: r = s (sigmoid(z) - y), l = s (log(1 + e^z) - y z).
+template <typename T>
+__host__ __device__ inline void residual_and_loss(T z, T y, T s, T* r, T* l) {
+    const T e = gl_exp(-gl_abs(z));
+    *r = s * sigmoid_minus_label(z, y, e);
+    *l = s * logistic_loss_term(z, y, e);
+}
+
+}  // namespace gpulogreg
+
+#endif  // GPULOGREG_LOGREG_MATH_CUH

@@ -1,0 +1,25 @@
+"""An independent float64 NumPy reference for the objective of DESIGN.md section 1.
+
+Written with different primitives than gpulogreg (``np.logaddexp``, ``scipy.special.expit``)
+so that a shared mistake is unlikely.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from gpulogreg._backend import to_numpy
+
+
+def loss_and_gradient(X, y, w, b=0.0, sample_weight=None, C=np.inf, fit_intercept=True):
+    """Return (loss, grad) in float64; grad has d (+1 with an intercept) entries."""
+    X = to_numpy(X).astype(np.float64)
+    y = to_numpy(y).astype(np.float64)
+    w = to_numpy(w).astype(np.float64)
+    s = np.ones_like(y) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    S = s.sum()
+    z = X @ w + (b if fit_intercept else 0.0)
+    loss = np.sum(s * (np.logaddexp(0.0, z) - y * z)) / S + w @ w / (2 * C * S)
+    r = s * (expit(z) - y)
+    grad_w = X.T @ r / S + w / (C * S)
+    grad = np.append(grad_w, r.sum() / S) if fit_intercept else grad_w
+    return loss, grad

@@ -1,0 +1,135 @@
+"""The CUDA sources: nvcc compile checks, the per-element math on the host, the launch on a GPU."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from gpulogreg import _kernels, _loss
+
+KERNELS = Path(_kernels.kernel_dir())
+CU_FILES = sorted(p.name for p in KERNELS.glob("*.cu"))
+NVCC = shutil.which("nvcc")
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not found on PATH")
+
+
+def test_kernel_folder_is_shipped():
+    assert "sigmoid_residual.cu" in CU_FILES and (KERNELS / "logreg_math.cuh").is_file()
+
+
+def nvcc_cubin(path, tmp_path):
+    out = subprocess.run(
+        [NVCC, "-std=c++17", "-arch=sm_90", "-cubin", "-Xptxas", "-v",
+         "-o", str(tmp_path / "out.cubin"), str(path)],
+        capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    spills = re.findall(r"(\d+) bytes spill stores", out.stderr)
+    assert spills and all(s == "0" for s in spills), out.stderr
+
+
+@needs_nvcc
+@pytest.mark.parametrize("name", CU_FILES)
+def test_nvcc_compiles_kernel_file(name, tmp_path):
+    nvcc_cubin(KERNELS / name, tmp_path)
+
+
+@needs_nvcc
+@pytest.mark.parametrize("name", CU_FILES)
+def test_nvcc_compiles_loader_source(name, tmp_path):
+    """The exact text handed to NVRTC (headers inlined, #line directives) compiles too."""
+    source = _kernels.kernel_source(name)
+    assert '#include "' not in source
+    path = tmp_path / name
+    path.write_text(source)
+    nvcc_cubin(path, tmp_path)
+
+
+# z values around every regime of exp(-|z|): 0, tiny, moderate, float32 and float64
+# underflow of exp, and huge magnitudes up to the largest finite float32.
+Z = np.array([0.0, 1e-30, 1e-8, 0.5, 1.0, 5.0, 20.0, 40.0, 87.0, 89.0, 104.0, 700.0, 746.0,
+              1e4, 1e30, 3.0e38])
+Z = np.concatenate([Z, -Z[1:]])
+
+
+def reference(z, y, s):
+    """float64 r and l from cancellation-free identities (sigma(z)-1 = -sigma(-z), ...)."""
+    r = np.where(y == 1, -expit(-z), expit(z))
+    l = np.where(y == 1, np.logaddexp(0.0, -z), np.logaddexp(0.0, z))
+    return s * r, s * l
+
+
+@pytest.fixture(scope="module")
+def host_math(tmp_path_factory):
+    """Build tests/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
+    if NVCC is None:
+        pytest.skip("nvcc not found on PATH")
+    exe = tmp_path_factory.mktemp("host") / "host_check"
+    src = Path(__file__).with_name("kernel_host_check.cu")
+    subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(src)],
+                   check=True, capture_output=True)
+
+    def run(z, y, s):
+        lines = "".join(f"{float(a)!r} {float(b)!r} {float(c)!r}\n" for a, b, c in zip(z, y, s))
+        out = subprocess.run([str(exe)], input=lines, capture_output=True, text=True, check=True)
+        return np.loadtxt(out.stdout.splitlines(), ndmin=2).T
+
+    return run
+
+
+def test_host_math_float64(host_math):
+    z = np.tile(Z, 2)
+    y = np.repeat([0.0, 1.0], Z.size)
+    s = np.where(np.arange(z.size) % 3 == 0, 2.5, 1.0)
+    _, _, r, l = host_math(z, y, s)
+    assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
+    r_ref, l_ref = reference(z, y, s)
+    np.testing.assert_allclose(r, r_ref, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=0)
+    # and the general xp path, the reference for the GPU, is the same arithmetic
+    r_xp, l_xp = _loss.residual_and_loss(z, y, s, np)
+    np.testing.assert_allclose(r_xp, r, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(l_xp, l, rtol=1e-15, atol=0)
+
+
+def test_host_math_float32(host_math):
+    z32 = np.tile(Z, 2).astype(np.float32)  # 3e38 is still a finite float32
+    y = np.repeat([0.0, 1.0], Z.size)
+    s = np.full(z32.size, 0.75)
+    r, l, _, _ = host_math(z32.astype(np.float64), y, s)
+    assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
+    r_ref, l_ref = reference(z32.astype(np.float64), y, s)
+    tiny = np.finfo(np.float32).tiny  # results below it flush towards zero in float32
+    np.testing.assert_allclose(r, r_ref, rtol=2e-6, atol=tiny)
+    np.testing.assert_allclose(l, l_ref, rtol=2e-6, atol=tiny)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gpu_kernel_matches_reference(cp, dtype, weighted):
+    z = np.tile(Z if dtype == np.float64 else Z.astype(np.float32), 2).astype(dtype)
+    y = np.repeat([0.0, 1.0], Z.size).astype(dtype)
+    s = np.linspace(0.5, 2.0, z.size).astype(dtype) if weighted else None
+    r, l = _kernels.sigmoid_residual(cp.asarray(z), cp.asarray(y),
+                                     None if s is None else cp.asarray(s))
+    assert r.dtype == dtype and l.dtype == dtype
+    r_ref, l_ref = reference(z.astype(np.float64), y, 1.0 if s is None else s.astype(np.float64))
+    rtol, atol = (1e-14, 0) if dtype == np.float64 else (2e-6, np.finfo(np.float32).tiny)
+    np.testing.assert_allclose(r.get(), r_ref, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(l.get(), l_ref, rtol=rtol, atol=atol)
+
+
+@pytest.mark.gpu
+def test_gpu_kernel_large_grid(cp):
+    """More elements than one block, not a multiple of the block size."""
+    n = 3 * 2**20 + 17
+    z = cp.linspace(-50, 50, n, dtype=cp.float32)
+    y = (cp.arange(n) % 2).astype(cp.float32)
+    r, l = _kernels.sigmoid_residual(z, y)
+    r_ref, l_ref = _loss.residual_and_loss(z, y, None, cp)
+    cp.testing.assert_allclose(r, r_ref, rtol=1e-6, atol=1e-7)
+    cp.testing.assert_allclose(l, l_ref, rtol=1e-6, atol=1e-7)

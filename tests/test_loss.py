@@ -1,0 +1,169 @@
+"""LogisticLoss against the independent float64 reference, finite differences and extremes."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpulogreg import _loss
+from gpulogreg._backend import to_numpy
+from gpulogreg._loss import LogisticLoss
+from reference import loss_and_gradient
+
+LAYOUTS = ("C", "F", "sliced")
+
+
+def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
+    """X of the given memory layout (built without ever copying the final view), y, s."""
+    rng = np.random.default_rng(seed)
+    if layout == "sliced":  # every other row and column of a bigger array: not contiguous
+        X = xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
+    else:
+        X = xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
+    y = xp.asarray((rng.random(n) < 0.5).astype(dtype))
+    s = xp.asarray(rng.uniform(0.1, 3.0, size=n).astype(dtype)) if weights else None
+    coef = xp.asarray(rng.normal(size=d + 1) / np.sqrt(d))
+    return X, y, s, coef
+
+
+def check_against_reference(loss, coef, dtype):
+    f, g = loss.loss_gradient(coef)
+    c = to_numpy(coef)
+    d = loss.n_features
+    f_ref, g_ref = loss_and_gradient(loss.X, loss.y, c[:d], c[d] if loss.fit_intercept else 0.0,
+                                     loss.sample_weight, loss.C, loss.fit_intercept)
+    g = to_numpy(g)
+    assert g.dtype == np.float64 and g.shape == g_ref.shape
+    if dtype == np.float64:
+        np.testing.assert_allclose(f, f_ref, rtol=1e-10)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-10 * np.linalg.norm(g_ref))
+    else:
+        np.testing.assert_allclose(f, f_ref, rtol=1e-5)
+        assert np.linalg.norm(g - g_ref) <= 1e-5 * max(np.linalg.norm(g_ref), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("C", [np.inf, 0.5])
+def test_matches_reference(xp, dtype, fit_intercept, weights, C):
+    X, y, s, coef = make_problem(xp, 300, 17, dtype, weights=weights)
+    coef = coef if fit_intercept else coef[:-1]
+    loss = LogisticLoss(X, y, s, C=C, fit_intercept=fit_intercept)
+    check_against_reference(loss, coef, dtype)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(1, 70),
+    d=st.one_of(st.integers(1, 40), st.sampled_from([33, 257])),
+    layout=st.sampled_from(LAYOUTS),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    fit_intercept=st.booleans(),
+    weights=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_shapes_and_layouts(xp, n, d, layout, dtype, fit_intercept, weights, seed):
+    X, y, s, coef = make_problem(xp, n, d, dtype, layout, weights, seed)
+    coef = coef if fit_intercept else coef[:-1]
+    loss = LogisticLoss(X, y, s, C=2.0, fit_intercept=fit_intercept)
+    check_against_reference(loss, coef, dtype)
+
+
+def test_cpu_row_blocks_add_up(monkeypatch):
+    """Many small row blocks (the CPU path) give the single-block result to rounding."""
+    X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
+    one_block = LogisticLoss(X, y, s, C=3.0).loss_gradient(coef)
+    monkeypatch.setattr(_loss, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (the minimum)
+    blocked = LogisticLoss(X, y, s, C=3.0)
+    assert blocked._block_rows == 64
+    f, g = blocked.loss_gradient(coef)
+    np.testing.assert_allclose(f, one_block[0], rtol=1e-13)
+    np.testing.assert_allclose(g, one_block[1], rtol=1e-12, atol=1e-15)
+
+
+def test_finite_differences():
+    X, y, s, coef = make_problem(np, 40, 5, np.float64, weights=True, seed=3)
+    loss = LogisticLoss(X, y, s, C=0.7)
+    g = loss.gradient(coef)
+    h = 1e-6
+    fd = np.array([(loss.loss(coef + h * e) - loss.loss(coef - h * e)) / (2 * h)
+                   for e in np.eye(coef.size)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_plain_gradient_is_the_seeds_formula():
+    """C=inf, no weights, no intercept: exactly (1/n) X^T (sigmoid(Xw) - y)."""
+    X, y, _, coef = make_problem(np, 50, 4, np.float64, seed=5)
+    w = coef[:4]
+    g = LogisticLoss(X, y, C=np.inf, fit_intercept=False).gradient(w)
+    np.testing.assert_allclose(g, X.T @ (1 / (1 + np.exp(-X @ w)) - y) / 50, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [1e4, 1e30])
+def test_extreme_z_is_finite_and_right(xp, dtype, scale):
+    """z = +-scale for both labels: loss and gradient finite and equal to the reference."""
+    X = xp.asarray(np.array([[scale], [-scale], [scale], [-scale], [0.5]], dtype=dtype))
+    y = xp.asarray(np.array([0, 0, 1, 1, 1], dtype=dtype))
+    coef = xp.asarray(np.array([1.0, 0.0]))
+    loss = LogisticLoss(X, y, C=np.inf)
+    f, g = loss.loss_gradient(coef)
+    g = to_numpy(g)
+    assert np.isfinite(f) and np.all(np.isfinite(g))
+    f_ref, g_ref = loss_and_gradient(X, y, np.array([1.0]), 0.0)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-6)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-6)
+
+
+def test_residual_has_no_cancellation():
+    """sigmoid(z) - 1 for large z keeps full relative precision (e^-z, not 1 - 1 = 0)."""
+    z = np.array([30.0, 40.0, -30.0])
+    r, l = _loss.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
+    np.testing.assert_allclose(r, [-np.exp(-30) / (1 + np.exp(-30)), -np.exp(-40) / (1 + np.exp(-40)),
+                                   np.exp(-30) / (1 + np.exp(-30))], rtol=1e-14)
+    np.testing.assert_allclose(l, np.log1p(np.exp(-np.abs(z))), rtol=1e-14)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_never_copies_X(layout):
+    """loss_gradient allocates O(block + d), never a copy of X (NumPy allocations are traced)."""
+    X, y, _, coef = make_problem(np, 40_000, 50, np.float64, layout=layout)  # 16 MB
+    loss = LogisticLoss(X, y, C=1.0)
+    assert loss.X is X
+    tracemalloc.start()
+    loss.loss_gradient(coef)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 8, f"peak allocation {peak} bytes for X of {X.nbytes} bytes"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weights", [False, True])
+def test_fused_kernel_matches_general_path(cp, dtype, weights):
+    X, y, s, coef = make_problem(cp, 5000, 33, dtype, weights=weights)
+    fused = LogisticLoss(X, y, s, C=1.0)
+    general = LogisticLoss(X, y, s, C=1.0, fused=False)
+    assert fused.fused and not general.fused
+    f1, g1 = fused.loss_gradient(coef)
+    f2, g2 = general.loss_gradient(coef)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(f1, f2, rtol=rtol)
+    np.testing.assert_allclose(to_numpy(g1), to_numpy(g2), rtol=rtol,
+                               atol=rtol * float(cp.linalg.norm(g2)))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cpu_gpu_equivalence(cp, dtype):
+    X, y, s, coef = make_problem(np, 2000, 40, dtype, weights=True, seed=11)
+    f_cpu, g_cpu = LogisticLoss(X, y, s, C=0.3).loss_gradient(coef)
+    f_gpu, g_gpu = LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s),
+                                C=0.3).loss_gradient(cp.asarray(coef))
+    assert isinstance(g_gpu, cp.ndarray)
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(f_gpu, f_cpu, rtol=rtol)
+    np.testing.assert_allclose(g_gpu.get(), g_cpu, rtol=rtol, atol=rtol * np.linalg.norm(g_cpu))
