@@ -37,13 +37,12 @@ def get_namespace(**arrays):
         if array is not None:
             found.setdefault(_namespace_of(array).__name__, []).append(name)
     if len(found) > 1:
-        raise TypeError(
-            "all arrays must live on the same device: "
-            + "; ".join(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} "
-                        f"{'a CuPy (GPU)' if mod == 'cupy' else 'a NumPy (host)'} array"
-                        for mod, names in sorted(found.items()))
-            + ". Move them with cupy.asarray(...) or .get() first."
-        )
+        where = {"cupy": "CuPy (GPU)", "numpy": "NumPy (host)"}
+        parts = [f"{' and '.join(names)} {'is a' if len(names) == 1 else 'are'} "
+                 f"{where[mod]} array{'' if len(names) == 1 else 's'}"
+                 for mod, names in sorted(found.items())]
+        raise TypeError("all arrays must live on the same device, but " + " while ".join(parts)
+                        + ". Move them with cupy.asarray(...) or .get() first.")
     if "cupy" in found:
         return _cupy_if_imported()
     return np

@@ -5,6 +5,12 @@ only if it decreases the objective by at least ``alpha/2 * ||grad||^2``, which
 every ``alpha <= 1/L`` does for an L-smooth objective; otherwise it is halved.
 After each accepted step ``alpha`` grows by ``_GROW``, so it tracks the local
 curvature instead of staying at the first, most pessimistic value.
+
+Near the optimum the required decrease can fall below the floating-point
+resolution of the objective. From there a trial step is accepted when the
+objective does not rise beyond rounding and the gradient norm shrinks, which
+every ``alpha <= 1/L`` also guarantees for a convex objective, so the gradient
+can still be driven down to ``tol``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from ._result import Result
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
 _GROW = 1.5
-_MIN_STEP = 1e-30
+_MAX_BACKTRACKS = 60  # a step shrunk 2**60 times: nothing smaller will help
+_ROUNDING = 8 * 2.0**-52  # relative slack on the objective once it is resolved no further
 
 
 def minimize(fun, x0, *, tol, max_iter, step=1.0, verbose=0):
@@ -36,17 +43,17 @@ def minimize(fun, x0, *, tol, max_iter, step=1.0, verbose=0):
         if n_iter >= max_iter:
             break
         g_sq = float(g @ g)
-        while True:
+        for _ in range(_MAX_BACKTRACKS):
             x_new = x - step * g
             f_new, g_new = fun(x_new)
             n_fev += 1
-            if math.isfinite(f_new) and f_new <= f - _SUFFICIENT_DECREASE * step * g_sq:
+            if _accept(f, g_sq, f_new, g_new, step):
                 break
             step *= _SHRINK
-            if step < _MIN_STEP:
-                return Result(x, f, grad_max, n_iter, n_fev, False,
-                              "line search failed: no step decreases the objective "
-                              "(the gradient is below floating-point resolution)")
+        else:
+            return Result(x, f, grad_max, n_iter, n_fev, False,
+                          "line search failed: no step decreases the objective or the "
+                          "gradient (tol is below what this data and dtype can resolve)")
         x, f, g = x_new, f_new, g_new
         grad_max = float(abs(g).max())
         n_iter += 1
@@ -54,3 +61,12 @@ def minimize(fun, x0, *, tol, max_iter, step=1.0, verbose=0):
         if verbose:
             print(f"gd iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  step={step:.3e}")
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+
+
+def _accept(f, g_sq, f_new, g_new, step):
+    if not math.isfinite(f_new):
+        return False
+    target = f - _SUFFICIENT_DECREASE * step * g_sq
+    if target < f:  # the required decrease is resolvable: plain Armijo
+        return f_new <= target
+    return f_new <= f + _ROUNDING * abs(f) and float(g_new @ g_new) < g_sq

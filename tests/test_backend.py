@@ -1,0 +1,53 @@
+"""Backend dispatch: one namespace per call, mixing devices is a TypeError naming the arrays."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from gpulogreg import _backend
+
+
+@pytest.fixture
+def fake_cupy(monkeypatch):
+    """A stand-in ``cupy`` module, so the dispatch logic is tested without a GPU."""
+    module = types.ModuleType("cupy")
+
+    class ndarray:  # noqa: N801 - mirrors cupy.ndarray
+        pass
+
+    module.ndarray = ndarray
+    monkeypatch.setitem(sys.modules, "cupy", module)
+    return module
+
+
+def test_numpy_and_host_objects_resolve_to_numpy():
+    assert _backend.get_namespace(X=np.ones((2, 2)), y=[0, 1], sample_weight=None) is np
+    assert _backend.get_namespace() is np
+    assert not _backend.is_gpu(np)
+
+
+def test_cupy_arrays_resolve_to_cupy(fake_cupy):
+    gpu = fake_cupy.ndarray()
+    assert _backend.get_namespace(X=gpu, y=fake_cupy.ndarray(), sample_weight=None) is fake_cupy
+    assert _backend.is_gpu(fake_cupy)
+
+
+def test_mixing_devices_names_the_arrays(fake_cupy):
+    with pytest.raises(TypeError, match=r"X is a CuPy \(GPU\) array while y and sample_weight "
+                                        r"are NumPy \(host\) arrays"):
+        _backend.get_namespace(X=fake_cupy.ndarray(), y=np.zeros(2), sample_weight=[1, 2])
+
+
+def test_cupy_is_not_imported_by_the_package():
+    import subprocess
+
+    code = "import gpulogreg, gpulogreg.cli, sys; print('cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_device_name_cpu():
+    assert _backend.device_name(np) == "cpu"
+    assert _backend.to_namespace(np.arange(3), np) is not None

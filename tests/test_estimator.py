@@ -1,0 +1,205 @@
+"""LogisticRegression: scikit-learn parity, the prediction API, namespaces, bad input."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+from gpulogreg import LogisticRegression
+from gpulogreg._backend import to_numpy
+from gpulogreg._loss import LogisticLoss
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def sklearn_fit(X, y, sample_weight=None, C=1.0, fit_intercept=True):
+    return SkLogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-12,
+                                max_iter=10_000).fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("C", [1.0, 0.05])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_matches_sklearn_on_breast_cancer(xp, cancer, C, fit_intercept):
+    X, y = cancer
+    ours = LogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-9, max_iter=100_000)
+    ours.fit(xp.asarray(X), xp.asarray(y))
+    ref = sklearn_fit(X, y, C=C, fit_intercept=fit_intercept)
+    np.testing.assert_allclose(to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
+    assert ours.grad_max_ <= 1e-9
+
+
+def test_matches_sklearn_with_sample_weights(xp):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 6))
+    y = (X @ rng.normal(size=6) + rng.normal(size=300) > 0).astype(int)
+    s = rng.uniform(0, 4, size=300)
+    s[:10] = 0.0  # zero weights are allowed: those rows do not count
+    ours = LogisticRegression(C=0.5, tol=1e-10, max_iter=100_000)
+    ours.fit(xp.asarray(X), xp.asarray(y), sample_weight=xp.asarray(s))
+    ref = sklearn_fit(X, y, sample_weight=s, C=0.5)
+    np.testing.assert_allclose(to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
+
+
+def test_float32_stays_float32_and_reaches_the_float64_objective(xp, cancer):
+    X, y = cancer
+    m32 = LogisticRegression(tol=1e-5, max_iter=10_000)
+    m32.fit(xp.asarray(X.astype(np.float32)), xp.asarray(y))
+    m64 = LogisticRegression(tol=1e-10, max_iter=100_000).fit(X, y)
+    assert m32.coef_.dtype == np.float32 and m32.intercept_.dtype == np.float32
+    # float32 data resolves max|grad| to a few 1e-6 on this problem; the float64
+    # objective at the float32 solution is within 1e-5 relative of the optimum
+    loss = LogisticLoss(X, y.astype(float), C=1.0)
+    f32 = loss.loss(np.append(to_numpy(m32.coef_[0]), to_numpy(m32.intercept_)).astype(float))
+    f64 = loss.loss(np.append(m64.coef_[0], m64.intercept_))
+    assert 0 <= f32 - f64 <= 1e-5 * f64
+    np.testing.assert_allclose(to_numpy(m32.coef_), m64.coef_, atol=1e-2)
+
+
+def test_outputs_live_in_the_input_namespace(xp, cancer):
+    X, y = (xp.asarray(a) for a in cancer)
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    for out in (model.coef_, model.intercept_, model.decision_function(X),
+                model.predict_proba(X), model.predict(X)):
+        assert type(out) is type(X)
+    assert model.coef_.shape == (1, X.shape[1]) and model.intercept_.shape == (1,)
+
+
+def test_prediction_api_is_consistent(cancer):
+    X, y = cancer
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    z = model.decision_function(X)
+    np.testing.assert_allclose(z, X @ model.coef_[0] + model.intercept_[0], rtol=1e-12)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), (z > 0).astype(int))
+    assert model.score(X, y) > 0.97
+    assert model.n_features_in_ == X.shape[1] and model.n_iter_[0] > 0
+
+
+@pytest.mark.parametrize("labels", [(-1, 1), ("ham", "spam"), (False, True), (3.5, 7.0)])
+def test_any_two_labels(cancer, labels):
+    X, y01 = cancer
+    y = np.asarray(labels)[y01]
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    np.testing.assert_array_equal(model.classes_, np.sort(np.asarray(labels)))
+    ref = LogisticRegression(max_iter=1000).fit(X, y01)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), np.asarray(labels)[ref.predict(X)])
+
+
+def test_convergence_warning_when_max_iter_is_reached(cancer):
+    X, y = cancer
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = LogisticRegression(max_iter=2).fit(X, y)
+    assert model.n_iter_[0] == 2
+
+
+def test_column_vector_y_is_accepted_with_a_warning(cancer):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = cancer
+    with pytest.warns(DataConversionWarning):
+        model = LogisticRegression(max_iter=1000).fit(X, y[:, None])
+    np.testing.assert_allclose(model.coef_, LogisticRegression(max_iter=1000).fit(X, y).coef_)
+
+
+def test_integer_X_is_converted_once():
+    X = np.array([[0, 1], [1, 0], [2, 2], [3, 1]], dtype=np.int64)
+    y = np.array([0, 0, 1, 1])
+    model = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, LogisticRegression().fit(X.astype(float), y).coef_)
+    assert model.coef_.dtype == np.float64
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        LogisticRegression().predict(np.ones((2, 2)))
+
+
+def _fitted():
+    return LogisticRegression().fit(np.array([[0.0, 1], [1, 0], [2, 2]]), np.array([0, 1, 1]))
+
+
+X_OK = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+Y_OK = np.array([0, 1, 1])
+NAN_X = X_OK.copy()
+NAN_X[1, 1] = np.nan
+INF_X = X_OK.copy()
+INF_X[0, 0] = -np.inf
+
+BAD_FIT = [
+    # (id, estimator params, X, y, sample_weight, error type, message fragment)
+    ("y three classes", {}, X_OK, np.array([0, 1, 2]), None, ValueError, "y must hold exactly two classes"),
+    ("y one class", {}, X_OK, np.array([1, 1, 1]), None, ValueError, "only one class"),
+    ("y length", {}, X_OK, np.array([0, 1]), None, ValueError, "inconsistent numbers of samples"),
+    ("y 2-D", {}, X_OK, np.ones((3, 2)), None, ValueError, "y must be 1-D"),
+    ("y NaN", {}, X_OK, np.array([0.0, np.nan, 1.0]), None, ValueError, "Input y contains NaN"),
+    ("X NaN", {}, NAN_X, Y_OK, None, ValueError, "Input X contains NaN"),
+    ("X inf", {}, INF_X, Y_OK, None, ValueError, "Input X contains infinity"),
+    ("X 1-D", {}, np.ones(3), Y_OK, None, ValueError, "Expected 2D array for X, got 1D"),
+    ("X 3-D", {}, np.ones((3, 2, 1)), Y_OK, None, ValueError, "Expected 2D array for X, got 3D"),
+    ("X no rows", {}, np.ones((0, 2)), np.array([]), None, ValueError, "0 sample(s)"),
+    ("X no columns", {}, np.ones((3, 0)), Y_OK, None, ValueError, "0 feature(s)"),
+    ("X strings", {}, np.array([["a", "b"]] * 3), Y_OK, None, TypeError, "X must be numeric"),
+    ("X complex", {}, X_OK + 1j, Y_OK, None, TypeError, "X must be real-valued"),
+    ("X objects", {}, np.array([[object()]] * 3), Y_OK, None, TypeError, "X must hold numbers"),
+    ("weight length", {}, X_OK, Y_OK, np.ones(2), ValueError, "sample_weight must be 1-D"),
+    ("weight negative", {}, X_OK, Y_OK, np.array([1.0, -1.0, 1.0]), ValueError, "non-negative"),
+    ("weight all zero", {}, X_OK, Y_OK, np.zeros(3), ValueError, "at least one positive"),
+    ("weight NaN", {}, X_OK, Y_OK, np.array([1.0, np.nan, 1.0]), ValueError, "Input sample_weight contains NaN"),
+    ("C zero", {"C": 0.0}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
+    ("C negative", {"C": -1.0}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
+    ("C NaN", {"C": np.nan}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
+    ("C string", {"C": "1"}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
+    ("tol negative", {"tol": -1e-4}, X_OK, Y_OK, None, ValueError, "tol must be a non-negative"),
+    ("tol NaN", {"tol": np.nan}, X_OK, Y_OK, None, ValueError, "tol must be a non-negative"),
+    ("max_iter zero", {"max_iter": 0}, X_OK, Y_OK, None, ValueError, "max_iter must be an integer >= 1"),
+    ("max_iter float", {"max_iter": 10.5}, X_OK, Y_OK, None, ValueError, "max_iter must be an integer"),
+    ("solver unknown", {"solver": "sag"}, X_OK, Y_OK, None, ValueError, "solver must be one of"),
+    ("fit_intercept", {"fit_intercept": "yes"}, X_OK, Y_OK, None, ValueError, "fit_intercept must be"),
+]
+
+
+@pytest.mark.parametrize("params, X, y, sample_weight, error, match",
+                         [case[1:] for case in BAD_FIT], ids=[case[0] for case in BAD_FIT])
+def test_bad_fit_input_is_a_clear_error(params, X, y, sample_weight, error, match):
+    with pytest.raises(error, match=match.replace("(", r"\(").replace(")", r"\)")):
+        LogisticRegression(**params).fit(X, y, sample_weight=sample_weight)
+
+
+def test_predict_with_wrong_number_of_features():
+    with pytest.raises(ValueError, match="X has 3 features, but LogisticRegression is expecting 2"):
+        _fitted().predict(np.ones((2, 3)))
+
+
+@pytest.mark.gpu
+def test_gpu_matches_cpu_fit(cp, cancer):
+    X, y = cancer
+    cpu = LogisticRegression(tol=1e-8, max_iter=100_000).fit(X, y)
+    gpu = LogisticRegression(tol=1e-8, max_iter=100_000).fit(cp.asarray(X), cp.asarray(y))
+    np.testing.assert_allclose(gpu.coef_.get(), cpu.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gpu.intercept_.get(), cpu.intercept_, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.gpu
+def test_gpu_model_predicts_host_data(cp, cancer):
+    """A model fitted on the GPU serves NumPy rows (only coef_ moves, never X)."""
+    X, y = cancer
+    gpu = LogisticRegression(max_iter=1000).fit(cp.asarray(X), cp.asarray(y))
+    out = gpu.predict_proba(X)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, gpu.predict_proba(cp.asarray(X)).get(), rtol=1e-12)
+
+
+@pytest.mark.gpu
+def test_mixed_devices_are_a_type_error(cp):
+    with pytest.raises(TypeError, match="y is a NumPy"):
+        LogisticRegression().fit(cp.asarray(X_OK), Y_OK)
