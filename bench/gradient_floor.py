@@ -1,0 +1,160 @@
+"""Loss+gradient throughput against the memory floor, as ratios measured in one run.
+
+    python bench/gradient_floor.py                  # GPU if present, else CPU
+    python bench/gradient_floor.py --device cpu --elements 67108864 --dims 64
+
+For each d, with n = elements // d rows: the median time of
+  ours   gpulogreg's LogisticLoss.loss_gradient (loss + gradient + intercept; on the
+         GPU the fused sigmoid-residual kernel, on the CPU row blocks)
+  naive  the textbook expression X.T @ (1/(1+exp(-(X@w+b))) - y) / n (gradient only)
+  naive+loss  the same plus the loss mean(logaddexp(0, z) - y z), sharing z
+  torch  PyTorch autograd, binary_cross_entropy_with_logits + backward (GPU, if installed)
+  floor  one read of X at the copy bandwidth measured in this run (read+write bytes)
+Protocol (DESIGN.md section 4): >= 5 warm-ups, median of >= 20 (CUDA events on the GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
+
+from gpulogreg import _backend  # noqa: E402
+from gpulogreg._loss import LogisticLoss  # noqa: E402
+
+
+def timer(xp):
+    """Return ``time_ms(fn, warmup, repeat) -> median ms`` for namespace ``xp``."""
+    if _backend.is_gpu(xp):
+        def time_ms(fn, warmup, repeat):
+            for _ in range(warmup):
+                fn()
+            start, stop = xp.cuda.Event(), xp.cuda.Event()
+            samples = []
+            for _ in range(repeat):
+                start.record()
+                fn()
+                stop.record()
+                stop.synchronize()
+                samples.append(xp.cuda.get_elapsed_time(start, stop))
+            return statistics.median(samples)
+    else:
+        def time_ms(fn, warmup, repeat):
+            for _ in range(warmup):
+                fn()
+            samples = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                samples.append((time.perf_counter() - t0) * 1e3)
+            return statistics.median(samples)
+    return time_ms
+
+
+def copy_bandwidth(xp, X, time_ms, warmup, repeat):
+    """Bytes per ms of a same-device copy of X (read + write counted)."""
+    dst = xp.empty_like(X)
+    ms = time_ms(lambda: xp.copyto(dst, X), warmup, repeat)
+    del dst
+    return 2 * X.nbytes / ms
+
+
+def torch_baseline(xp, X, y):
+    """A closure running PyTorch autograd on the same GPU buffers, or None."""
+    if not _backend.is_gpu(xp):
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    Xt, yt = torch.from_dlpack(X), torch.from_dlpack(y)  # zero-copy views
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, device=Xt.device, requires_grad=True)
+    b = torch.zeros((), dtype=Xt.dtype, device=Xt.device, requires_grad=True)
+
+    def run():
+        w.grad = b.grad = None
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ w + b, yt)
+        loss.backward()
+
+    return run
+
+
+def bench_one(xp, dtype, d, elements, warmup, repeat):
+    n = elements // d
+    rng = xp.random.default_rng(0) if hasattr(xp.random, "default_rng") else xp.random
+    X = rng.standard_normal((n, d), dtype=dtype)
+    y = (rng.random(n) < 0.5).astype(dtype)
+    coef = xp.asarray(np.random.default_rng(1).normal(size=d + 1) / np.sqrt(d))
+    w, b = coef[:d].astype(dtype), coef[d:].astype(dtype)
+    time_ms = timer(xp)
+    loss = LogisticLoss(X, y, C=np.inf)
+
+    def naive():
+        grad = X.T @ (1 / (1 + xp.exp(-(X @ w + b))) - y) / n
+        float(grad[0])  # same host read as ours, so both include one sync
+
+    def naive_loss():
+        z = X @ w + b
+        loss = float(xp.mean(xp.logaddexp(0, z) - y * z))
+        return loss, X.T @ (1 / (1 + xp.exp(-z)) - y) / n
+
+    row = {"d": d, "n": n, "GB": X.nbytes / 1e9}
+    bandwidth = copy_bandwidth(xp, X, time_ms, warmup, repeat)
+    row["floor"] = X.nbytes / bandwidth
+    row["copy GB/s"] = bandwidth / 1e6
+    row["ours"] = time_ms(lambda: loss.loss_gradient(coef), warmup, repeat)
+    row["naive"] = time_ms(naive, warmup, repeat)
+    row["naive+loss"] = time_ms(naive_loss, warmup, repeat)
+    torch_run = torch_baseline(xp, X, y)
+    if torch_run is not None:
+        row["torch"] = time_ms(torch_run, warmup, repeat)
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    parser.add_argument("--dtype", choices=("float32", "float64"), nargs="+",
+                        default=["float32", "float64"])
+    parser.add_argument("--dims", type=int, nargs="+", default=[32, 64, 128])
+    parser.add_argument("--elements", type=int, default=None,
+                        help="n*d (default 2**30 on the GPU, 2**26 on the CPU)")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    on_gpu = args.device == "gpu" or (args.device == "auto" and _backend.gpu_available())
+    if on_gpu:
+        if not _backend.gpu_available():
+            sys.exit("--device gpu: CuPy with a CUDA device is not available")
+        import cupy as xp
+    else:
+        xp = np
+    elements = args.elements or (2**30 if on_gpu else 2**26)
+    print(f"# gpulogreg loss+gradient vs floor on {_backend.device_name(xp)}; "
+          f"{platform.processor() or platform.machine()}; numpy {np.__version__}"
+          + (f", cupy {xp.__version__}" if on_gpu else "")
+          + f"; n*d = {elements}; median of {args.repeat} after {args.warmup} warm-ups")
+    for dtype in args.dtype:
+        rows = [bench_one(xp, np.dtype(dtype), d, elements, args.warmup, args.repeat)
+                for d in args.dims]
+        cols = [c for c in ("ours", "naive", "naive+loss", "torch") if c in rows[0]]
+        print(f"\n{dtype}\n| d | n | X GB | copy GB/s | floor ms | "
+              + " | ".join(f"{c} ms (x floor)" for c in cols) + " |")
+        print("|---" * (5 + len(cols)) + "|")
+        for r in rows:
+            print(f"| {r['d']} | {r['n']} | {r['GB']:.2f} | {r['copy GB/s']:.0f} | "
+                  f"{r['floor']:.2f} | "
+                  + " | ".join(f"{r[c]:.2f} ({r[c] / r['floor']:.2f}x)" for c in cols) + " |")
+
+
+if __name__ == "__main__":
+    main()
