@@ -31,6 +31,14 @@ def sigmoid(z, xp):
     return xp.where(z >= 0, 1 - q, q)
 
 
+def hessian_weight(z, s, xp):
+    """``s * sigma(z) * (1 - sigma(z))`` as ``q (1 - q)`` with ``q = e^-|z| / (1 + e^-|z|)``."""
+    e = xp.exp(-xp.abs(z))
+    q = e / (1 + e)
+    p = q * (1 - q)
+    return p if s is None else p * s
+
+
 def residual_and_loss(z, y, s, xp):
     """General path: ``r = s*(sigmoid(z) - y)`` and ``l = s*(log(1+e^z) - y*z)``, stably.
 
@@ -39,9 +47,8 @@ def residual_and_loss(z, y, s, xp):
     """
     e = xp.exp(-xp.abs(z))
     q = e / (1 + e)
-    positive = z >= 0
-    r = xp.where(positive, (1 - y) - q, q - y)
-    l = xp.where(z > 0, (1 - y) * z, -y * z) + xp.log1p(e)
+    r = xp.where(z >= 0, (1 - y) - q, q - y)
+    l = xp.maximum(z, 0) - y * z + xp.log1p(e)
     if s is not None:
         r *= s
         l *= s
@@ -83,34 +90,46 @@ class LogisticLoss:
             return _kernels.sigmoid_residual(z, y, s)
         return residual_and_loss(z, y, s, self.xp)
 
-    def loss_gradient(self, coef):
-        """Return ``(f, grad)``: the objective as a Python float and its float64 gradient."""
+    def _pass(self, coef, hessian):
+        """One sweep over X: loss sum, gradient sum (unscaled) and, if asked, p = s*sigma*(1-sigma)."""
         xp, X, s = self.xp, self.X, self.sample_weight
         d = self.n_features
         w = coef[:d].astype(X.dtype)
         b = coef[d:].astype(X.dtype) if self.fit_intercept else None
         loss = xp.zeros((), dtype=np.float64)
         grad = xp.zeros(self.n_params, dtype=np.float64)
+        p = xp.empty(X.shape[0], dtype=X.dtype) if hessian else None
         for start in range(0, X.shape[0], self._block_rows):
             stop = start + self._block_rows
             Xb = X[start:stop]
             z = Xb @ w
             if b is not None:
                 z += b
-            r, l = self._residual(z, self.y[start:stop], None if s is None else s[start:stop])
+            sb = None if s is None else s[start:stop]
+            r, l = self._residual(z, self.y[start:stop], sb)
             loss += l.sum(dtype=np.float64)
             grad[:d] += Xb.T @ r
             if b is not None:
                 grad[d] += r.sum(dtype=np.float64)
+            if hessian:
+                p[start:stop] = hessian_weight(z, sb, xp)
+        return loss, grad, p
+
+    def _penalise(self, coef, loss, grad):
         scale = 1.0 / self.sum_weights
         loss *= scale
         grad *= scale
         if not math.isinf(self.C):
-            w64 = coef[:d]
+            w = coef[:self.n_features]
             penalty = scale / self.C
-            loss += 0.5 * penalty * (w64 @ w64)
-            grad[:d] += penalty * w64
+            loss += 0.5 * penalty * (w @ w)
+            grad[:self.n_features] += penalty * w
         return float(loss), grad
+
+    def loss_gradient(self, coef):
+        """Return ``(f, grad)``: the objective as a Python float and its float64 gradient."""
+        loss, grad, _ = self._pass(coef, hessian=False)
+        return self._penalise(coef, loss, grad)
 
     def loss(self, coef):
         """The objective at ``coef`` as a Python float."""
@@ -119,3 +138,35 @@ class LogisticLoss:
     def gradient(self, coef):
         """The float64 gradient at ``coef``."""
         return self.loss_gradient(coef)[1]
+
+    def gradient_hessp(self, coef):
+        """Return ``(f, grad, hessp)``; ``hessp(v)`` is the Hessian at ``coef`` times ``v``.
+
+        ``H v = (1/S) X^T (p * (X v_w + v_b)) + v_w / (C S)``, and for the intercept
+        ``(1/S) sum p * (X v_w + v_b)``, with ``p = s sigma (1 - sigma)`` stored once (O(n)).
+        """
+        loss, grad, p = self._pass(coef, hessian=True)
+        f, grad = self._penalise(coef, loss, grad)
+        xp, X, d = self.xp, self.X, self.n_features
+        scale = 1.0 / self.sum_weights
+        penalty = 0.0 if math.isinf(self.C) else scale / self.C
+
+        def hessp(v):
+            v_w = v[:d].astype(X.dtype)
+            v_b = v[d:].astype(X.dtype) if self.fit_intercept else None
+            out = xp.zeros(self.n_params, dtype=np.float64)
+            for start in range(0, X.shape[0], self._block_rows):
+                stop = start + self._block_rows
+                Xb = X[start:stop]
+                t = Xb @ v_w
+                if v_b is not None:
+                    t += v_b
+                t *= p[start:stop]
+                out[:d] += Xb.T @ t
+                if v_b is not None:
+                    out[d] += t.sum(dtype=np.float64)
+            out *= scale
+            out[:d] += penalty * v[:d]
+            return out
+
+        return f, grad, hessp

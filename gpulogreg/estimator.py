@@ -60,7 +60,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight = _validation.check_sample_weight(sample_weight, n, X.dtype, xp)
 
         loss = LogisticLoss(X, y01, sample_weight, C=self.C, fit_intercept=self.fit_intercept)
-        result = SOLVERS[self.solver](loss.loss_gradient, xp.zeros(loss.n_params, np.float64),
+        result = SOLVERS[self.solver](loss, xp.zeros(loss.n_params, np.float64),
                                       tol=self.tol, max_iter=self.max_iter,
                                       verbose=self.verbose)
         if not result.converged:

@@ -33,8 +33,7 @@ __host__ __device__ inline T sigmoid_minus_label(T z, T y, T e) {
 // log(1 + exp(z)) - y z  =  max(z, 0) - y z + log1p(exp(-|z|)), finite for finite z.
 template <typename T>
 __host__ __device__ inline T logistic_loss_term(T z, T y, T e) {
-    const T linear = z > T(0) ? (T(1) - y) * z : -y * z;
-    return linear + gl_log1p(e);
+    return ((z > T(0) ? z : T(0)) - y * z) + gl_log1p(e);
 }
 
 // Both at once from one exp: r = s (sigmoid(z) - y), l = s (log(1 + e^z) - y z).

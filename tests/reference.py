@@ -23,3 +23,16 @@ def loss_and_gradient(X, y, w, b=0.0, sample_weight=None, C=np.inf, fit_intercep
     grad_w = X.T @ r / S + w / (C * S)
     grad = np.append(grad_w, r.sum() / S) if fit_intercept else grad_w
     return loss, grad
+
+
+def hessian(X, w, b=0.0, sample_weight=None, C=np.inf, fit_intercept=True):
+    """The explicit float64 Hessian, (d+1)x(d+1) with an intercept (its row/column last)."""
+    X = to_numpy(X).astype(np.float64)
+    w = to_numpy(w).astype(np.float64)
+    n, d = X.shape
+    s = np.ones(n) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    Xa = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X  # fine here: a test reference
+    sig = expit(X @ w + (b if fit_intercept else 0.0))
+    H = Xa.T @ ((s * sig * (1 - sig))[:, None] * Xa) / s.sum()
+    H[np.arange(d), np.arange(d)] += 1 / (C * s.sum())
+    return H

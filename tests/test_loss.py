@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from gpulogreg import _loss
 from gpulogreg._backend import to_numpy
 from gpulogreg._loss import LogisticLoss
-from reference import loss_and_gradient
+from reference import hessian, loss_and_gradient
 
 LAYOUTS = ("C", "F", "sliced")
 
@@ -92,6 +92,36 @@ def test_finite_differences():
     fd = np.array([(loss.loss(coef + h * e) - loss.loss(coef - h * e)) / (2 * h)
                    for e in np.eye(coef.size)])
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weights", [False, True])
+def test_hessp_matches_explicit_hessian(xp, dtype, fit_intercept, weights):
+    X, y, s, coef = make_problem(xp, 257, 33, dtype, layout="F", weights=weights, seed=7)
+    coef = coef if fit_intercept else coef[:-1]
+    loss = LogisticLoss(X, y, s, C=0.8, fit_intercept=fit_intercept)
+    f, g, hessp = loss.gradient_hessp(coef)
+    f_ref, g_ref = loss.loss_gradient(coef)
+    assert f == f_ref and np.array_equal(to_numpy(g), to_numpy(g_ref))
+    c = to_numpy(coef)
+    H = hessian(X, c[:33], c[33] if fit_intercept else 0.0, s, C=0.8, fit_intercept=fit_intercept)
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    for seed in range(3):
+        v = np.random.default_rng(seed).normal(size=c.size)
+        hv = to_numpy(hessp(xp.asarray(v)))
+        assert hv.dtype == np.float64
+        assert np.linalg.norm(hv - H @ v) <= rtol * np.linalg.norm(H @ v)
+
+
+def test_hessp_finite_differences_of_gradient():
+    X, y, s, coef = make_problem(np, 60, 6, np.float64, weights=True, seed=9)
+    loss = LogisticLoss(X, y, s, C=0.5)
+    _, _, hessp = loss.gradient_hessp(coef)
+    v = np.random.default_rng(1).normal(size=coef.size)
+    h = 1e-6
+    fd = (loss.gradient(coef + h * v) - loss.gradient(coef - h * v)) / (2 * h)
+    np.testing.assert_allclose(hessp(v), fd, rtol=1e-6, atol=1e-10)
 
 
 def test_plain_gradient_is_the_seeds_formula():

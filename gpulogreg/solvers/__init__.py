@@ -1,17 +1,20 @@
-"""Solvers: each module exposes ``minimize(fun, x0, *, tol, max_iter, verbose) -> Result``.
+"""Solvers: each module exposes ``minimize(objective, x0, *, tol, max_iter, verbose) -> Result``.
 
-``fun(x)`` returns ``(f, grad)``: the objective as a Python float and its
-gradient as an array of the namespace of ``x``. Solvers know functions and
-vectors, never X; their state stays on the device of ``x0``.
+``objective.loss_gradient(x)`` returns ``(f, grad)``: the objective as a Python
+float and its gradient as an array of the namespace of ``x``; Newton-CG also
+uses ``objective.gradient_hessp(x) -> (f, grad, hessp)``. Solvers know functions
+and vectors, never X; their state stays on the device of ``x0``.
 """
 
 from __future__ import annotations
 
-from . import gradient_descent
+from . import gradient_descent, lbfgs, newton_cg
 from ._result import Result
 
 __all__ = ["SOLVERS", "Result"]
 
 SOLVERS = {
     "gd": gradient_descent.minimize,
+    "lbfgs": lbfgs.minimize,
+    "newton-cg": newton_cg.minimize,
 }

@@ -26,8 +26,10 @@ _MAX_BACKTRACKS = 60  # a step shrunk 2**60 times: nothing smaller will help
 _ROUNDING = 8 * 2.0**-52  # relative slack on the objective once it is resolved no further
 
 
-def minimize(fun, x0, *, tol, max_iter, step=1.0, verbose=0):
-    """Minimise ``fun`` from ``x0``; stop when ``max|grad| <= tol`` or after ``max_iter`` steps."""
+def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
+    """Minimise ``objective.loss_gradient`` from ``x0``; stop when ``max|grad| <= tol`` or after
+    ``max_iter`` steps."""
+    fun = objective.loss_gradient
     x = x0
     f, g = fun(x)
     n_fev = 1

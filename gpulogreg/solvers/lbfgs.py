@@ -1,0 +1,81 @@
+"""Limited-memory BFGS, entirely in the array namespace of ``x0``.
+
+On CuPy the history, the two-loop recursion and the trial points stay on the
+GPU; per iteration only scalars (objective values, a few dot products) reach the
+host. The state is float64 whatever the dtype of the data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from . import _line_search
+from ._result import Result
+
+
+def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
+    """Minimise ``objective.loss_gradient`` from ``x0`` until ``max|grad| <= tol``."""
+    fun = objective.loss_gradient
+    x = x0
+    f, g = fun(x)
+    n_fev = 1
+    if not math.isfinite(f):
+        raise ValueError(f"the objective is not finite at the starting point ({f}).")
+    history = deque(maxlen=m)  # (s, y, s @ y, (s @ y) / (y @ y))
+    grad_max = float(abs(g).max())
+    n_iter = 0
+    message = f"max_iter={max_iter} reached"
+    while grad_max > tol:
+        if n_iter >= max_iter:
+            break
+        d = -_two_loop(g, history)
+        dphi0 = float(g @ d)
+        if not dphi0 < 0:  # lost descent (rounding in the history): restart from -g
+            history.clear()
+            d = -g
+            dphi0 = -float(g @ g)
+            if dphi0 == 0:  # |g|^2 underflows: nothing left to resolve
+                message = "the gradient underflows: stopped at floating-point precision"
+                break
+        # first step along -g: unit length, as scipy's L-BFGS-B does
+        step = 1.0 if history else min(1.0, 1.0 / math.sqrt(-dphi0))
+        ls = _line_search.wolfe(fun, x, f, g, d, dphi0, step)
+        n_fev += ls.n_fev
+        if not ls.ok:
+            if history:  # retry once along the steepest descent with a fresh memory
+                history.clear()
+                continue
+            message = ("line search failed: no step decreases the objective "
+                       "(tol is below what this data and dtype can resolve)")
+            break
+        s = ls.x - x
+        y = ls.g - g
+        sy, yy = float(s @ y), float(y @ y)
+        if sy > 1e-10 * yy:  # keep only curvature pairs that keep H positive definite
+            history.append((s, y, sy, sy / yy))
+        x, f, g = ls.x, ls.f, ls.g
+        grad_max = float(abs(g).max())
+        n_iter += 1
+        if verbose:
+            print(f"lbfgs iter {n_iter:4d}  f={f:.12g}  max|g|={grad_max:.3e}  step={ls.step:.3g}")
+    else:
+        message = "max|gradient| <= tol"
+    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+
+
+def _two_loop(g, history):
+    """H_k @ g by the two-loop recursion; dot products stay on the device (0-d arrays)."""
+    q = g.copy()
+    alphas = []
+    # divide by s.y rather than multiply by its inverse: no overflow when s, y are tiny
+    for s, y, sy, _ in reversed(history):
+        alpha = (s @ q) / sy
+        q -= alpha * y
+        alphas.append(alpha)
+    if history:
+        q *= history[-1][3]  # initial H_0 = gamma I, gamma = s.y / y.y of the newest pair
+    for (s, y, sy, _), alpha in zip(history, reversed(alphas)):
+        beta = (y @ q) / sy
+        q += (alpha - beta) * s
+    return q

@@ -1,0 +1,74 @@
+"""Truncated Newton (Newton-CG) with Hessian-vector products, in the namespace of ``x0``.
+
+Each outer iteration solves ``H d = -g`` approximately by conjugate gradients
+(forcing term ``min(0.5, sqrt(||g||_1)) ||g||_1``, as scikit-learn's newton-cg),
+then takes a strong-Wolfe step along ``d`` starting from the Newton step 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import _line_search
+from ._result import Result
+
+_MAX_CG = 200
+
+
+def minimize(objective, x0, *, tol, max_iter, verbose=0):
+    """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs ``gradient_hessp``."""
+    x = x0
+    f, g, hessp = objective.gradient_hessp(x)
+    n_fev = 1
+    if not math.isfinite(f):
+        raise ValueError(f"the objective is not finite at the starting point ({f}).")
+    grad_max = float(abs(g).max())
+    n_iter = 0
+    message = "max|gradient| <= tol"
+    while grad_max > tol:
+        if n_iter >= max_iter:
+            message = f"max_iter={max_iter} reached"
+            break
+        d = _conjugate_gradient(hessp, g)
+        dphi0 = float(g @ d)
+        if not dphi0 < 0:
+            d, dphi0 = -g, -float(g @ g)
+        ls = _line_search.wolfe(objective.loss_gradient, x, f, g, d, dphi0, 1.0)
+        n_fev += ls.n_fev
+        if not ls.ok:
+            message = ("line search failed: no step decreases the objective "
+                       "(tol is below what this data and dtype can resolve)")
+            break
+        x = ls.x
+        f, g, hessp = objective.gradient_hessp(x)
+        n_fev += 1
+        grad_max = float(abs(g).max())
+        n_iter += 1
+        if verbose:
+            print(f"newton-cg iter {n_iter:4d}  f={f:.12g}  max|g|={grad_max:.3e}  "
+                  f"step={ls.step:.3g}")
+    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+
+
+def _conjugate_gradient(hessp, g):
+    """Approximately solve ``H d = -g`` (H positive semi-definite) by CG from ``d = 0``."""
+    d = g * 0
+    r = -g  # residual -g - H d
+    g_l1 = float(abs(g).sum())
+    target = min(0.5, math.sqrt(g_l1)) * g_l1
+    p = r.copy()
+    rr = float(r @ r)
+    for k in range(_MAX_CG):
+        if float(abs(r).sum()) <= target:
+            break
+        Hp = hessp(p)
+        curvature = float(p @ Hp)
+        if curvature <= 0:  # flat or negative direction: stop with what we have
+            return -g if k == 0 else d
+        alpha = rr / curvature
+        d = d + alpha * p
+        r = r - alpha * Hp
+        rr_new = float(r @ r)
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return d

@@ -1,0 +1,122 @@
+"""The solvers on objectives with known minimisers: optimum reached, descent kept, honest stops."""
+
+import numpy as np
+import pytest
+
+from gpulogreg._loss import LogisticLoss
+from gpulogreg.solvers import SOLVERS, gradient_descent, lbfgs, newton_cg
+
+
+class Objective:
+    """``loss_gradient`` / ``gradient_hessp`` from plain functions; records every objective value."""
+
+    def __init__(self, fun, hess=None):
+        self.fun, self.hess, self.values = fun, hess, []
+
+    def loss_gradient(self, x):
+        f, g = self.fun(x)
+        self.values.append(f)
+        return f, g
+
+    def gradient_hessp(self, x):
+        f, g = self.loss_gradient(x)
+        H = self.hess(x)
+        return f, g, lambda v: H @ v
+
+
+def quadratic(A, b, shift=0.0):
+    return Objective(lambda x: (0.5 * x @ A @ x - b @ x + shift, A @ x - b), lambda x: A)
+
+
+def logistic_problem(seed=0, n=200, scales=(1, 3, 10, 0.3, 1)):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, len(scales))) * np.asarray(scales)
+    y = (X[:, 0] + rng.normal(size=n) > 0).astype(float)
+    return LogisticLoss(X, y, C=1.0)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_ill_conditioned_quadratic(name):
+    A = np.diag([1000.0, 1.0, 0.1])
+    b = np.array([1.0, 2.0, 3.0])
+    obj = quadratic(A, b)
+    res = SOLVERS[name](obj, np.zeros(3), tol=1e-10, max_iter=100_000)
+    assert res.converged and res.grad_max <= 1e-10
+    np.testing.assert_allclose(res.x, np.linalg.solve(A, b), rtol=1e-8)
+    assert res.fun <= min(obj.values) + 1e-14 * abs(res.fun)  # the best point seen, to rounding
+    assert res.n_fev == len(obj.values)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_logistic_optimum_has_small_gradient(name):
+    loss = logistic_problem()
+    res = SOLVERS[name](loss, np.zeros(6), tol=1e-9, max_iter=100_000)
+    assert res.converged
+    np.testing.assert_array_less(np.abs(loss.gradient(res.x)), 1e-9)
+    ref = SOLVERS["lbfgs"](loss, np.zeros(6), tol=1e-11, max_iter=1000)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_every_iteration_decreases_the_objective(name):
+    loss = logistic_problem(seed=1)
+    x = np.zeros(6)
+    for _ in range(15):  # one iteration per call, restarted from the last point
+        if np.abs(loss.gradient(x)).max() < 1e-7:  # decreases below here are rounding noise
+            break
+        res = SOLVERS[name](loss, x, tol=0.0, max_iter=1)
+        assert res.n_iter == 1 and res.fun < loss.loss(x)
+        x = res.x
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_max_iter_stops_unconverged(name):
+    loss = logistic_problem(seed=2)
+    res = SOLVERS[name](loss, np.zeros(6), tol=0.0, max_iter=2)
+    assert res.n_iter == 2 and not res.converged and "max_iter" in res.message
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_tol_zero_ends_without_hanging(name):
+    """No solver can reach max|g| = 0 in floating point; each must say so and stop."""
+    obj = quadratic(np.diag([1.0, 1e-3]), np.zeros(2), shift=1.0)
+    res = SOLVERS[name](obj, np.array([1.0, 1.0]), tol=0.0, max_iter=10**6)
+    assert res.grad_max < 1e-12
+    if not res.converged:
+        assert "line search failed" in res.message or "underflows" in res.message
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_non_finite_trial_points_are_backtracked(name):
+    """exp overflows far from the start: steps shrink instead of returning inf/NaN."""
+    obj = Objective(lambda x: (float(np.sum(np.exp(x) - x)), np.exp(x) - 1),
+                    lambda x: np.diag(np.exp(x)))
+    with np.errstate(over="ignore"):
+        kwargs = {"step": 1e3} if name == "gd" else {}
+        res = SOLVERS[name](obj, np.array([3.0, -2.0]), tol=1e-10, max_iter=10_000, **kwargs)
+    assert res.converged and np.all(np.abs(res.x) < 1e-9)
+
+
+def test_gd_backtracks_a_huge_first_step():
+    obj = quadratic(np.diag([1000.0, 1.0]), np.array([1.0, 1.0]))
+    res = gradient_descent.minimize(obj, np.zeros(2), tol=1e-10, max_iter=100_000, step=1e6)
+    assert res.converged and obj.values[1] > obj.values[0]  # the first trial was rejected
+
+
+def test_lbfgs_memory_size_is_respected():
+    loss = logistic_problem(seed=3)
+    a = lbfgs.minimize(loss, np.zeros(6), tol=1e-10, max_iter=1000, m=2)
+    b = lbfgs.minimize(loss, np.zeros(6), tol=1e-10, max_iter=1000, m=10)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(a.x, b.x, rtol=1e-7, atol=1e-9)
+
+
+def test_newton_cg_converges_superlinearly_on_a_quadratic():
+    """Inexact Newton with forcing term min(0.5, sqrt(|g|_1)): few outer iterations."""
+    B = np.random.default_rng(0).normal(size=(5, 5))
+    A = B @ B.T + 0.01 * np.eye(5)  # positive definite, condition number ~ 1e3
+    b = np.arange(1.0, 6.0)
+    res = newton_cg.minimize(quadratic(A, b), np.zeros(5), tol=1e-10, max_iter=8)
+    assert res.converged
+    np.testing.assert_allclose(res.x, np.linalg.solve(A, b), rtol=1e-8)
+    np.testing.assert_allclose(res.x, np.linalg.solve(A, b), rtol=1e-12)
