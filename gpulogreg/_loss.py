@@ -76,6 +76,8 @@ class LogisticLoss:
         on_gpu = _backend.is_gpu(self.xp)
         self.fused = on_gpu if fused is None else bool(fused) and on_gpu
         n, d = X.shape
+        # relative resolution of the objective: the per-row terms are computed in X's dtype
+        self.eps = float(np.finfo(X.dtype).eps)
         self.n_features = d
         self.n_params = d + self.fit_intercept
         self.sum_weights = float(n if sample_weight is None

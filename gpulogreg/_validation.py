@@ -20,6 +20,9 @@ _FINITE_SCAN_ROWS = 1 << 16
 
 def check_X(X, xp, *, name="X"):
     """Return X as a 2-D float32/float64 array of namespace ``xp``, finite, n >= 1, d >= 1."""
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix, and sparse input is not supported yet; "
+                        f"pass a dense array ({name}.toarray()) if it fits in memory.")
     if xp is np and not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.ndim != 2:
@@ -29,12 +32,10 @@ def check_X(X, xp, *, name="X"):
             "or X.reshape(1, -1) if it contains a single sample."
         )
     X = _as_float(X, xp, name)
-    n, d = X.shape
-    if n < 1 or d < 1:
-        raise ValueError(
-            f"Found array {name} with {n} sample(s) and {d} feature(s) (shape={X.shape}), "
-            "while a minimum of 1 of each is required."
-        )
+    for count, what in zip(X.shape, ("sample(s)", "feature(s)")):
+        if count < 1:
+            raise ValueError(f"Found array with {count} {what} (shape={X.shape}) while a "
+                             f"minimum of 1 is required: {name} is empty.")
     _check_finite(X, xp, name)
     return X
 
@@ -48,7 +49,7 @@ def _as_float(A, xp, name):
     if kind in "biu":
         return A.astype(np.float64)
     if kind == "c":
-        raise TypeError(f"{name} must be real-valued; got complex dtype {A.dtype}.")
+        raise ValueError(f"Complex data not supported: {name} has dtype {A.dtype}.")
     if kind == "O":
         try:
             return A.astype(np.float64)
@@ -76,6 +77,8 @@ def check_y(y, n, dtype, xp):
     ``classes`` is the sorted pair of labels (``classes[1]`` is the positive
     class, as in scikit-learn).
     """
+    if y is None:
+        raise ValueError("This classifier requires y to be passed, but the target y is None.")
     if xp is np and not isinstance(y, np.ndarray):
         y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -90,15 +93,20 @@ def check_y(y, n, dtype, xp):
         raise ValueError(f"X and y have inconsistent numbers of samples: X has {n} rows, "
                          f"y has {y.shape[0]}.")
     if y.dtype.kind == "c":
-        raise TypeError(f"y must hold class labels; got complex dtype {y.dtype}.")
+        raise ValueError(f"Complex data not supported: y has dtype {y.dtype}.")
     if y.dtype.kind == "f":
         _check_finite(y, xp, "y")
+        if not bool((y == xp.round(y)).all()):
+            raise ValueError("Unknown label type: continuous. y must hold class labels "
+                             "(logistic regression is a classifier), not real values.")
     classes = xp.unique(y)
-    if classes.shape[0] != 2:
-        shown = list(_host(classes[:5]))
-        what = "only one class" if classes.shape[0] == 1 else f"{classes.shape[0]} classes"
-        raise ValueError(f"y must hold exactly two classes (binary logistic regression); "
-                         f"it has {what}: {shown}{' ...' if classes.shape[0] > 5 else ''}.")
+    shown = f"{list(_host(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
+    if classes.shape[0] == 1:
+        raise ValueError(f"y must hold exactly two classes; it has only one class: {shown}.")
+    if classes.shape[0] > 2:
+        raise ValueError("Only binary classification is supported. The type of the target y "
+                         f"is multiclass ({classes.shape[0]} classes: {shown}); multinomial "
+                         "logistic regression is not implemented yet.")
     return (y == classes[1]).astype(dtype), classes
 
 
@@ -128,8 +136,11 @@ def _host(a):
     return a.get() if hasattr(a, "get") else a
 
 
-def check_params(*, C, tol, max_iter, fit_intercept, solver, solvers):
+def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers):
     """Validate estimator hyper-parameters; the error names the parameter."""
+    if penalty not in ("l2", None):
+        raise ValueError(f"penalty must be 'l2' or None (for no penalty; or use C=np.inf); "
+                         f"got {penalty!r}. L1 and elastic-net are not implemented yet.")
     if isinstance(C, bool) or not isinstance(C, numbers.Real) or math.isnan(C) or C <= 0:
         raise ValueError(f"C must be a positive number (np.inf for no penalty); got {C!r}.")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:

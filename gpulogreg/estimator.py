@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -19,55 +20,75 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         (1/S) sum_i s_i [log(1 + e^{z_i}) - y_i z_i] + ||w||^2 / (2 C S),   z = X w + b,
 
-    with ``S`` the sum of the sample weights. Fitted attributes live in the
-    namespace of the training data: CuPy in, CuPy out.
+    with ``S`` the sum of the sample weights, so ``coef_`` matches scikit-learn's.
+    Fitted attributes live in the namespace of the training data: CuPy in, CuPy out.
 
     Parameters
     ----------
+    penalty : {"l2", None}, default="l2"
+        ``None`` fits without penalty (the same as ``C=np.inf``, the preferred spelling).
     C : float, default=1.0
         Inverse of the L2 regularisation strength; ``np.inf`` means no penalty.
     fit_intercept : bool, default=True
-        Fit an (unpenalised) intercept ``b``.
-    solver : {"gd"}, default="gd"
-        ``"gd"``: gradient descent with Armijo backtracking.
+        Fit an (unpenalised) intercept ``b``; X is never augmented with a ones column.
     tol : float, default=1e-4
         Stop when ``max|gradient| <= tol``.
     max_iter : int, default=100
-        Maximum number of solver iterations; a ``ConvergenceWarning`` is issued
-        when it is reached first.
+        Maximum number of solver iterations; a ``ConvergenceWarning`` says when it was hit.
+    solver : {"lbfgs", "newton-cg", "gd"}, default="lbfgs"
+        ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
+        ``"newton-cg"``: truncated Newton with Hessian-vector products;
+        ``"gd"``: gradient descent with Armijo backtracking.
+    warm_start : bool, default=False
+        Start from the previous ``coef_``/``intercept_`` when refitting.
     verbose : int, default=0
         Print solver progress when positive.
+
+    Attributes
+    ----------
+    classes_ : (2,) array, the two labels; ``classes_[1]`` is the positive class.
+    coef_ : (1, d) array of X's dtype.  intercept_ : (1,) array.
+    n_iter_ : (1,) int array.  n_features_in_ : int.
+    loss_ : final objective.  grad_max_ : final ``max|gradient|``.
     """
 
-    def __init__(self, *, C=1.0, fit_intercept=True, solver="gd", tol=1e-4, max_iter=100,
-                 verbose=0):
+    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100,
+                 solver="lbfgs", warm_start=False, verbose=0):
+        self.penalty = penalty
         self.C = C
         self.fit_intercept = fit_intercept
-        self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.solver = solver
+        self.warm_start = warm_start
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # binary only until multinomial exists
+        return tags
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n, d) and binary labels y (n,), optionally weighted per sample."""
-        _validation.check_params(C=self.C, tol=self.tol, max_iter=self.max_iter,
-                                 fit_intercept=self.fit_intercept, solver=self.solver,
-                                 solvers=SOLVERS)
+        _validation.check_params(penalty=self.penalty, C=self.C, tol=self.tol,
+                                 max_iter=self.max_iter, fit_intercept=self.fit_intercept,
+                                 solver=self.solver, solvers=SOLVERS)
         xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         X = _validation.check_X(X, xp)
         n, d = X.shape
-        y01, self.classes_ = _validation.check_y(y, n, X.dtype, xp)
+        y01, classes = _validation.check_y(y, n, X.dtype, xp)
         sample_weight = _validation.check_sample_weight(sample_weight, n, X.dtype, xp)
 
-        loss = LogisticLoss(X, y01, sample_weight, C=self.C, fit_intercept=self.fit_intercept)
-        result = SOLVERS[self.solver](loss, xp.zeros(loss.n_params, np.float64),
-                                      tol=self.tol, max_iter=self.max_iter,
-                                      verbose=self.verbose)
+        C = math.inf if self.penalty is None else self.C
+        loss = LogisticLoss(X, y01, sample_weight, C=C, fit_intercept=self.fit_intercept)
+        result = SOLVERS[self.solver](loss, self._initial_coef(xp, loss), tol=self.tol,
+                                      max_iter=self.max_iter, verbose=self.verbose)
         if not result.converged:
             warnings.warn(f"{self.solver} did not converge: {result.message} "
                           f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g}). "
-                          "Increase max_iter or scale the data.",
+                          "Increase max_iter, scale the data, or raise tol.",
                           ConvergenceWarning, stacklevel=2)
+        self.classes_ = classes
         self.coef_ = result.x[None, :d].astype(X.dtype)
         self.intercept_ = (result.x[d:] if self.fit_intercept
                            else xp.zeros(1, np.float64)).astype(X.dtype)
@@ -76,6 +97,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss_ = result.fun
         self.grad_max_ = result.grad_max
         return self
+
+    def _initial_coef(self, xp, loss):
+        x0 = xp.zeros(loss.n_params, dtype=np.float64)
+        if self.warm_start and getattr(self, "coef_", None) is not None \
+                and self.coef_.shape == (1, loss.n_features):
+            x0[:loss.n_features] = _backend.to_namespace(self.coef_[0], xp)
+            if self.fit_intercept:
+                x0[loss.n_features:] = _backend.to_namespace(self.intercept_, xp)
+        return x0
 
     def decision_function(self, X):
         """The raw score ``X @ coef_.T + intercept_`` (positive means ``classes_[1]``)."""
@@ -96,9 +126,31 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         p1 = sigmoid(z, xp)
         return xp.stack([1 - p1, p1], axis=1)
 
+    def predict_log_proba(self, X):
+        """Log-probabilities, shape (n, 2), computed stably: ``-log(1 + e^{-+z})``."""
+        z = self.decision_function(X)
+        xp = _backend.get_namespace(z=z)
+        tail = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^t) = max(t, 0) + tail for t = +-z
+        return xp.stack([-(xp.maximum(z, 0) + tail), -(xp.maximum(-z, 0) + tail)], axis=1)
+
     def predict(self, X):
         """The predicted class label of each row of X."""
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
+        if self.classes_.dtype.kind not in "biuf":  # string/object labels live on the host
+            return self.classes_[_backend.to_numpy(z > 0).astype(np.intp)]
         classes = _backend.to_namespace(self.classes_, xp)
         return classes[(z > 0).astype(np.intp)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""
+        pred = self.predict(X)
+        xp = _backend.get_namespace(pred=pred, y=y, sample_weight=sample_weight)
+        y = xp.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        correct = (pred == y).astype(np.float64)
+        if sample_weight is None:
+            return float(correct.mean())
+        sample_weight = xp.asarray(sample_weight, dtype=np.float64)
+        return float((correct * sample_weight).sum() / sample_weight.sum())

@@ -6,11 +6,11 @@ every ``alpha <= 1/L`` does for an L-smooth objective; otherwise it is halved.
 After each accepted step ``alpha`` grows by ``_GROW``, so it tracks the local
 curvature instead of staying at the first, most pessimistic value.
 
-Near the optimum the required decrease can fall below the floating-point
-resolution of the objective. From there a trial step is accepted when the
-objective does not rise beyond rounding and the gradient norm shrinks, which
-every ``alpha <= 1/L`` also guarantees for a convex objective, so the gradient
-can still be driven down to ``tol``.
+Near the optimum the required decrease can fall below the resolution of the
+objective, ``8 * objective.eps * |f|`` (float32's eps for float32 data). From
+there a trial step is accepted when the objective does not rise beyond that and
+the gradient norm shrinks, which every ``alpha <= 1/L`` also guarantees for a
+convex objective, so the gradient can still be driven down to ``tol``.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
 _GROW = 1.5
 _MAX_BACKTRACKS = 60  # a step shrunk 2**60 times: nothing smaller will help
-_ROUNDING = 8 * 2.0**-52  # relative slack on the objective once it is resolved no further
 
 
 def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
     """Minimise ``objective.loss_gradient`` from ``x0``; stop when ``max|grad| <= tol`` or after
     ``max_iter`` steps."""
     fun = objective.loss_gradient
+    eps = getattr(objective, "eps", 2.0**-52)  # relative resolution of the objective
     x = x0
     f, g = fun(x)
     n_fev = 1
@@ -49,7 +49,7 @@ def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
             x_new = x - step * g
             f_new, g_new = fun(x_new)
             n_fev += 1
-            if _accept(f, g_sq, f_new, g_new, step):
+            if _accept(f, g_sq, f_new, g_new, step, slack=8 * eps * abs(f)):
                 break
             step *= _SHRINK
         else:
@@ -65,10 +65,10 @@ def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
 
 
-def _accept(f, g_sq, f_new, g_new, step):
+def _accept(f, g_sq, f_new, g_new, step, slack):
     if not math.isfinite(f_new):
         return False
-    target = f - _SUFFICIENT_DECREASE * step * g_sq
-    if target < f:  # the required decrease is resolvable: plain Armijo
-        return f_new <= target
-    return f_new <= f + _ROUNDING * abs(f) and float(g_new @ g_new) < g_sq
+    decrease = _SUFFICIENT_DECREASE * step * g_sq
+    if decrease > slack:  # the required decrease is resolvable: plain Armijo
+        return f_new <= f - decrease
+    return f_new <= f + slack and float(g_new @ g_new) < g_sq

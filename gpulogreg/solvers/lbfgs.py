@@ -17,6 +17,7 @@ from ._result import Result
 def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
     """Minimise ``objective.loss_gradient`` from ``x0`` until ``max|grad| <= tol``."""
     fun = objective.loss_gradient
+    eps = getattr(objective, "eps", 2.0**-52)  # relative resolution of the objective
     x = x0
     f, g = fun(x)
     n_fev = 1
@@ -40,7 +41,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
                 break
         # first step along -g: unit length, as scipy's L-BFGS-B does
         step = 1.0 if history else min(1.0, 1.0 / math.sqrt(-dphi0))
-        ls = _line_search.wolfe(fun, x, f, g, d, dphi0, step)
+        ls = _line_search.wolfe(fun, x, f, g, d, dphi0, step, eps)
         n_fev += ls.n_fev
         if not ls.ok:
             if history:  # retry once along the steepest descent with a fresh memory

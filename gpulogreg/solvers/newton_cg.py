@@ -17,6 +17,7 @@ _MAX_CG = 200
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs ``gradient_hessp``."""
+    eps = getattr(objective, "eps", 2.0**-52)  # relative resolution of the objective
     x = x0
     f, g, hessp = objective.gradient_hessp(x)
     n_fev = 1
@@ -33,7 +34,7 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
         dphi0 = float(g @ d)
         if not dphi0 < 0:
             d, dphi0 = -g, -float(g @ g)
-        ls = _line_search.wolfe(objective.loss_gradient, x, f, g, d, dphi0, 1.0)
+        ls = _line_search.wolfe(objective.loss_gradient, x, f, g, d, dphi0, 1.0, eps)
         n_fev += ls.n_fev
         if not ls.ok:
             message = ("line search failed: no step decreases the objective "
