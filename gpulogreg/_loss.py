@@ -92,46 +92,55 @@ class LogisticLoss:
             return _kernels.sigmoid_residual(z, y, s)
         return residual_and_loss(z, y, s, self.xp)
 
+    def _blocks(self, v):
+        """Yield ``(rows, Xb, Xb @ v_w + v_b)`` over row blocks of X, in X's dtype."""
+        X, d = self.X, self.n_features
+        v_w = v[:d].astype(X.dtype)
+        v_b = v[d:].astype(X.dtype) if self.fit_intercept else None
+        for start in range(0, X.shape[0], self._block_rows):
+            rows = slice(start, start + self._block_rows)
+            Xb = X[rows]
+            t = Xb @ v_w
+            if v_b is not None:
+                t += v_b
+            yield rows, Xb, t
+
+    def _add_transpose(self, out, Xb, r):
+        """``out += [Xb, 1]^T r`` (the ones column only with an intercept), into float64."""
+        out[:self.n_features] += Xb.T @ r
+        if self.fit_intercept:
+            out[self.n_features] += r.sum(dtype=np.float64)
+
+    def _scale_and_penalise(self, out, v):
+        """``out / S + [v_w / (C S), 0]``: the data term's normalisation plus the L2 term."""
+        out *= 1.0 / self.sum_weights
+        if not math.isinf(self.C):
+            out[:self.n_features] += v[:self.n_features] / (self.C * self.sum_weights)
+        return out
+
     def _pass(self, coef, hessian):
-        """One sweep over X: loss sum, gradient sum (unscaled) and, if asked, p = s*sigma*(1-sigma)."""
-        xp, X, s = self.xp, self.X, self.sample_weight
-        d = self.n_features
-        w = coef[:d].astype(X.dtype)
-        b = coef[d:].astype(X.dtype) if self.fit_intercept else None
+        """One sweep over X: the objective, its gradient and, if asked, p = s*sigma*(1-sigma)."""
+        xp, s = self.xp, self.sample_weight
         loss = xp.zeros((), dtype=np.float64)
         grad = xp.zeros(self.n_params, dtype=np.float64)
-        p = xp.empty(X.shape[0], dtype=X.dtype) if hessian else None
-        for start in range(0, X.shape[0], self._block_rows):
-            stop = start + self._block_rows
-            Xb = X[start:stop]
-            z = Xb @ w
-            if b is not None:
-                z += b
-            sb = None if s is None else s[start:stop]
-            r, l = self._residual(z, self.y[start:stop], sb)
+        p = xp.empty(self.X.shape[0], dtype=self.X.dtype) if hessian else None
+        for rows, Xb, z in self._blocks(coef):
+            sb = None if s is None else s[rows]
+            r, l = self._residual(z, self.y[rows], sb)
             loss += l.sum(dtype=np.float64)
-            grad[:d] += Xb.T @ r
-            if b is not None:
-                grad[d] += r.sum(dtype=np.float64)
+            self._add_transpose(grad, Xb, r)
             if hessian:
-                p[start:stop] = hessian_weight(z, sb, xp)
-        return loss, grad, p
-
-    def _penalise(self, coef, loss, grad):
-        scale = 1.0 / self.sum_weights
-        loss *= scale
-        grad *= scale
+                p[rows] = hessian_weight(z, sb, xp)
+        loss /= self.sum_weights
         if not math.isinf(self.C):
             w = coef[:self.n_features]
-            penalty = scale / self.C
-            loss += 0.5 * penalty * (w @ w)
-            grad[:self.n_features] += penalty * w
-        return float(loss), grad
+            loss += (w @ w) / (2 * self.C * self.sum_weights)
+        return float(loss), self._scale_and_penalise(grad, coef), p  # one host read
 
     def loss_gradient(self, coef):
         """Return ``(f, grad)``: the objective as a Python float and its float64 gradient."""
         loss, grad, _ = self._pass(coef, hessian=False)
-        return self._penalise(coef, loss, grad)
+        return loss, grad
 
     def loss(self, coef):
         """The objective at ``coef`` as a Python float."""
@@ -148,27 +157,12 @@ class LogisticLoss:
         ``(1/S) sum p * (X v_w + v_b)``, with ``p = s sigma (1 - sigma)`` stored once (O(n)).
         """
         loss, grad, p = self._pass(coef, hessian=True)
-        f, grad = self._penalise(coef, loss, grad)
-        xp, X, d = self.xp, self.X, self.n_features
-        scale = 1.0 / self.sum_weights
-        penalty = 0.0 if math.isinf(self.C) else scale / self.C
 
         def hessp(v):
-            v_w = v[:d].astype(X.dtype)
-            v_b = v[d:].astype(X.dtype) if self.fit_intercept else None
-            out = xp.zeros(self.n_params, dtype=np.float64)
-            for start in range(0, X.shape[0], self._block_rows):
-                stop = start + self._block_rows
-                Xb = X[start:stop]
-                t = Xb @ v_w
-                if v_b is not None:
-                    t += v_b
-                t *= p[start:stop]
-                out[:d] += Xb.T @ t
-                if v_b is not None:
-                    out[d] += t.sum(dtype=np.float64)
-            out *= scale
-            out[:d] += penalty * v[:d]
-            return out
+            out = self.xp.zeros(self.n_params, dtype=np.float64)
+            for rows, Xb, t in self._blocks(v):
+                t *= p[rows]
+                self._add_transpose(out, Xb, t)
+            return self._scale_and_penalise(out, v)
 
-        return f, grad, hessp
+        return loss, grad, hessp

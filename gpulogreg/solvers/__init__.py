@@ -9,7 +9,7 @@ and vectors, never X; their state stays on the device of ``x0``.
 from __future__ import annotations
 
 from . import gradient_descent, lbfgs, newton_cg
-from ._result import Result
+from ._common import Result
 
 __all__ = ["SOLVERS", "Result"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._result import Result
+from ._common import Result, start
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -29,13 +29,9 @@ def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
     """Minimise ``objective.loss_gradient`` from ``x0``; stop when ``max|grad| <= tol`` or after
     ``max_iter`` steps."""
     fun = objective.loss_gradient
-    eps = getattr(objective, "eps", 2.0**-52)  # relative resolution of the objective
     x = x0
-    f, g = fun(x)
+    (f, g), eps, grad_max = start(objective, x, fun)
     n_fev = 1
-    if not math.isfinite(f):
-        raise ValueError(f"the objective is not finite at the starting point ({f}).")
-    grad_max = float(abs(g).max())
     n_iter = 0
     message = f"max_iter={max_iter} reached"
     while True:

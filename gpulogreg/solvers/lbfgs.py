@@ -11,20 +11,16 @@ import math
 from collections import deque
 
 from . import _line_search
-from ._result import Result
+from ._common import Result, start
 
 
 def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
     """Minimise ``objective.loss_gradient`` from ``x0`` until ``max|grad| <= tol``."""
     fun = objective.loss_gradient
-    eps = getattr(objective, "eps", 2.0**-52)  # relative resolution of the objective
     x = x0
-    f, g = fun(x)
+    (f, g), eps, grad_max = start(objective, x, fun)
     n_fev = 1
-    if not math.isfinite(f):
-        raise ValueError(f"the objective is not finite at the starting point ({f}).")
     history = deque(maxlen=m)  # (s, y, s @ y, (s @ y) / (y @ y))
-    grad_max = float(abs(g).max())
     n_iter = 0
     message = f"max_iter={max_iter} reached"
     while grad_max > tol:

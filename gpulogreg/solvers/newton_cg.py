@@ -10,20 +10,16 @@ from __future__ import annotations
 import math
 
 from . import _line_search
-from ._result import Result
+from ._common import Result, start
 
 _MAX_CG = 200
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs ``gradient_hessp``."""
-    eps = getattr(objective, "eps", 2.0**-52)  # relative resolution of the objective
     x = x0
-    f, g, hessp = objective.gradient_hessp(x)
+    (f, g, hessp), eps, grad_max = start(objective, x, objective.gradient_hessp)
     n_fev = 1
-    if not math.isfinite(f):
-        raise ValueError(f"the objective is not finite at the starting point ({f}).")
-    grad_max = float(abs(g).max())
     n_iter = 0
     message = "max|gradient| <= tol"
     while grad_max > tol:

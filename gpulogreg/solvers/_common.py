@@ -1,0 +1,34 @@
+"""What every solver shares: its first evaluation and the Result it returns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+
+@dataclass
+class Result:
+    """Outcome of a solver run."""
+
+    x: Any  # the coefficients, same namespace and dtype as x0
+    fun: float  # objective at x
+    grad_max: float  # max |gradient| at x
+    n_iter: int  # accepted steps
+    n_fev: int  # objective/gradient evaluations
+    converged: bool  # grad_max <= tol
+    message: str
+
+
+def start(objective, x0, evaluate):
+    """Evaluate ``evaluate(x0)`` (a tuple starting ``f, grad``) for a solver's first iterate.
+
+    Returns ``(values, eps, grad_max)``: ``eps`` is the objective's relative resolution
+    (``objective.eps``, float32's for float32 data; float64's by default).
+    """
+    values = evaluate(x0)
+    f, g = values[0], values[1]
+    if not math.isfinite(f):
+        raise ValueError(f"the objective is not finite at the starting point ({f}).")
+    return values, getattr(objective, "eps", 2.0**-52), float(abs(g).max())
