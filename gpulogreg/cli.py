@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     demo_parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                              help="where to fit: auto = CPU, and GPU too when available")
     demo_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    demo_parser.add_argument("--solver", choices=sorted(SOLVERS), default="gd")
+    demo_parser.add_argument("--solver", choices=sorted(SOLVERS), default="lbfgs")
     demo_parser.add_argument("--C", type=float, default=1.0,
                              help="inverse L2 strength (inf: no penalty)")
     demo_parser.add_argument("--tol", type=float, default=1e-4,

@@ -19,9 +19,11 @@ def test_demo_trains_and_reports(capsys):
     assert gradient <= 1e-4
 
 
-def test_demo_float32(capsys):
-    assert cli.main(["demo", "--device", "cpu", "--dtype", "float32"]) == 0
-    assert "float32" in capsys.readouterr().out
+@pytest.mark.parametrize("solver", ["gd", "newton-cg"])
+def test_demo_float32_and_other_solvers(capsys, solver):
+    assert cli.main(["demo", "--device", "cpu", "--dtype", "float32", "--solver", solver]) == 0
+    out = capsys.readouterr().out
+    assert "float32" in out and f"solver={solver}" in out
 
 
 def test_demo_help_explains_options():

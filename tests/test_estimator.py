@@ -120,6 +120,60 @@ def test_integer_X_is_converted_once():
     assert model.coef_.dtype == np.float64
 
 
+def test_predict_log_proba_is_stable_and_consistent(cancer):
+    X, y = cancer
+    model = LogisticRegression().fit(X, y)
+    far = np.vstack([X, X[:1] * 1e3, X[:1] * -1e3])  # |z| ~ 1e4: probabilities round to 0, 1
+    z = model.decision_function(far)
+    log_p = model.predict_log_proba(far)
+    assert np.all(np.isfinite(log_p))
+    np.testing.assert_allclose(log_p, np.stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)], 1),
+                               rtol=1e-12)
+    np.testing.assert_allclose(np.exp(log_p), model.predict_proba(far), rtol=1e-12, atol=1e-16)
+
+
+def test_penalty_none_is_C_inf():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + rng.logistic(size=200) > 0).astype(int)  # not separable
+    a = LogisticRegression(penalty=None, C=0.01, tol=1e-10).fit(X, y)
+    b = LogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-7)
+    c = LogisticRegression(C=0.01, tol=1e-10).fit(X, y)
+    assert np.abs(c.coef_).sum() < 0.5 * np.abs(b.coef_).sum()  # C matters only with "l2"
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "gd"])
+def test_warm_start_resumes_to_the_same_optimum(cancer, solver):
+    X, y = cancer
+    full = LogisticRegression(solver=solver, tol=1e-10, max_iter=10_000).fit(X, y)
+    resumed = LogisticRegression(solver=solver, tol=1e-10, max_iter=2, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        resumed.fit(X, y)  # interrupted
+    resumed.set_params(max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(resumed.coef_, full.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(resumed.intercept_, full.intercept_, rtol=1e-6, atol=1e-8)
+    # from a converged model a warm refit has nothing to do; a cold one starts over
+    assert full.set_params(warm_start=True).fit(X, y).n_iter_[0] == 0
+    assert full.set_params(warm_start=False).fit(X, y).n_iter_[0] > 0
+
+
+def test_verbose_prints_progress(capsys, cancer):
+    X, y = cancer
+    with pytest.warns(ConvergenceWarning):
+        LogisticRegression(verbose=1, max_iter=3).fit(X[:100], y[:100])
+    assert capsys.readouterr().out.count("lbfgs iter") == 3
+
+
+def test_clone_and_params_roundtrip():
+    from sklearn.base import clone
+
+    model = LogisticRegression(C=0.3, solver="newton-cg", warm_start=True)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert copy.set_params(C=2.0).C == 2.0
+
+
 def test_predict_before_fit():
     with pytest.raises(NotFittedError):
         LogisticRegression().predict(np.ones((2, 2)))
