@@ -11,16 +11,22 @@ from __future__ import annotations
 import functools
 import re
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 _BLOCK = 256
+NVRTC_OPTIONS = ("-std=c++17",)
 
 
 def kernel_dir():
-    """The folder holding the ``.cu``/``.cuh`` files (``gpulogreg.kernels``)."""
-    return resources.files("gpulogreg.kernels")
+    """The folder holding the ``.cu``/``.cuh`` files: the installed ``gpulogreg.kernels``, or
+    ``kernels/`` beside the package when it is imported from a source checkout."""
+    try:
+        return resources.files("gpulogreg.kernels")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "kernels"
 
 
 def kernel_source(filename: str) -> str:
@@ -49,7 +55,7 @@ def _module(filename: str, device_id: int):
     import cupy
 
     with cupy.cuda.Device(device_id):
-        return cupy.RawModule(code=kernel_source(filename), options=("-std=c++17",))
+        return cupy.RawModule(code=kernel_source(filename), options=NVRTC_OPTIONS)
 
 
 def _function(filename: str, name: str):

@@ -48,6 +48,66 @@ def test_nvcc_compiles_loader_source(name, tmp_path):
     nvcc_cubin(path, tmp_path)
 
 
+def _find_nvrtc():
+    """libnvrtc from the nvidia-cuda-nvrtc wheel (the test extra) or the system, else None."""
+    import ctypes.util
+    import importlib.util
+
+    spec = importlib.util.find_spec("nvidia")
+    roots = list(spec.submodule_search_locations) if spec else []
+    candidates = [p for root in roots for p in sorted(Path(root).glob("*/lib/libnvrtc.so*"))]
+    system = ctypes.util.find_library("nvrtc")
+    return str(candidates[0]) if candidates else system
+
+
+def nvrtc_compile(source, name, options):
+    """Compile with NVRTC through ctypes; return (ok, log, ptx)."""
+    import ctypes
+
+    lib = ctypes.CDLL(_find_nvrtc())
+    prog = ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), name.encode(), 0,
+                                  None, None) == 0
+    opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    status = lib.nvrtcCompileProgram(prog, len(options), opts)
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    ptx = b""
+    if status == 0:
+        lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetPTX(prog, buf)
+        ptx = buf.value
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    return status == 0, log.value.decode(errors="replace"), ptx.decode(errors="replace")
+
+
+@pytest.mark.skipif(_find_nvrtc() is None, reason="libnvrtc not found (pip install "
+                    "nvidia-cuda-nvrtc, part of the test extra on Linux x86-64)")
+@pytest.mark.parametrize("name", CU_FILES)
+def test_nvrtc_compiles_loader_source(name):
+    """What CuPy's RawModule will compile: the loader's text, our options, Hopper's arch."""
+    ok, log, ptx = nvrtc_compile(_kernels.kernel_source(name), name,
+                                 list(_kernels.NVRTC_OPTIONS) + ["-arch=compute_90"])
+    assert ok, log
+    entries = re.findall(r"\.entry\s+(\w+)", ptx)
+    assert entries and all(e.startswith("gpulogreg_") for e in entries), entries
+
+
+def test_nvrtc_reports_errors_with_real_file_names(monkeypatch, tmp_path):
+    """A broken kernel's error points into kernels/..., thanks to the #line directives."""
+    if _find_nvrtc() is None:
+        pytest.skip("libnvrtc not found")
+    (tmp_path / "logreg_math.cuh").write_text((KERNELS / "logreg_math.cuh").read_text())
+    (tmp_path / "broken.cu").write_text('#include "logreg_math.cuh"\n\nint x = ;\n')
+    monkeypatch.setattr(_kernels, "kernel_dir", lambda: tmp_path)
+    ok, log, _ = nvrtc_compile(_kernels.kernel_source("broken.cu"), "broken.cu",
+                               list(_kernels.NVRTC_OPTIONS))
+    assert not ok and f"{tmp_path / 'broken.cu'}(3)" in log, log
+
+
 # z values around every regime of exp(-|z|): 0, tiny, moderate, float32 and float64
 # underflow of exp, and huge magnitudes up to the largest finite float32.
 Z = np.array([0.0, 1e-30, 1e-8, 0.5, 1.0, 5.0, 20.0, 40.0, 87.0, 89.0, 104.0, 700.0, 746.0,
