@@ -24,17 +24,22 @@ from . import _backend, _kernels
 _CPU_BLOCK_BYTES = 1 << 22
 
 
-def sigmoid(z, xp):
-    """``1 / (1 + e^-z)`` from ``exp(-|z|)`` only: no overflow for any z."""
+def _exp_tail(z, xp):
+    """``e = exp(-|z|)`` and ``q = e / (1 + e)``, the only exponential taken anywhere:
+    ``sigmoid(z)`` is ``1 - q`` for ``z >= 0`` and ``q`` otherwise, so nothing overflows."""
     e = xp.exp(-xp.abs(z))
-    q = e / (1 + e)
+    return e, e / (1 + e)
+
+
+def sigmoid(z, xp):
+    """``1 / (1 + e^-z)``, stably for any z."""
+    _, q = _exp_tail(z, xp)
     return xp.where(z >= 0, 1 - q, q)
 
 
 def hessian_weight(z, s, xp):
-    """``s * sigma(z) * (1 - sigma(z))`` as ``q (1 - q)`` with ``q = e^-|z| / (1 + e^-|z|)``."""
-    e = xp.exp(-xp.abs(z))
-    q = e / (1 + e)
+    """``s * sigma(z) * (1 - sigma(z))``, computed as ``s * q * (1 - q)``."""
+    _, q = _exp_tail(z, xp)
     p = q * (1 - q)
     return p if s is None else p * s
 
@@ -45,8 +50,7 @@ def residual_and_loss(z, y, s, xp):
     Mirrors ``kernels/logreg_math.cuh`` line for line: only ``exp(-|z|)`` is
     evaluated, and ``sigmoid - y`` is formed without cancellation.
     """
-    e = xp.exp(-xp.abs(z))
-    q = e / (1 + e)
+    e, q = _exp_tail(z, xp)
     r = xp.where(z >= 0, (1 - y) - q, q - y)
     l = xp.maximum(z, 0) - y * z + xp.log1p(e)
     if s is not None:
