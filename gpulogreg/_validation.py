@@ -1,8 +1,9 @@
 """Input checks. Every error names the argument and says what is wrong with it.
 
 X is never copied when it is already a float32/float64 NumPy or CuPy array, in
-any memory order. Integer, boolean and float16 X are converted once (documented
-in the README); object arrays are converted to float64 if they hold numbers.
+any memory order. Integer, boolean and long-double X are converted once to
+float64 and float16 to float32 (documented in the README); object arrays are
+converted to float64 if they hold numbers.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def _as_float(A, xp, name):
     kind = A.dtype.kind
     if A.dtype in (np.float32, np.float64):
         return A
-    if kind == "f":  # float16 (and exotic float widths): compute in float32 at least
-        return A.astype(np.result_type(A.dtype, np.float32))
+    if kind == "f":  # float16 -> float32; wider floats (long double) -> float64
+        return A.astype(np.float32 if A.dtype.itemsize < 4 else np.float64)
     if kind in "biu":
         return A.astype(np.float64)
     if kind == "c":

@@ -112,6 +112,14 @@ def test_column_vector_y_is_accepted_with_a_warning(cancer):
     np.testing.assert_allclose(model.coef_, LogisticRegression(max_iter=1000).fit(X, y).coef_)
 
 
+@pytest.mark.parametrize("dtype, fitted", [(np.float16, np.float32), (np.longdouble, np.float64),
+                                           (np.bool_, np.float64), (np.uint8, np.float64)])
+def test_other_numeric_X_dtypes_are_converted(dtype, fitted):
+    X = np.array([[0, 1], [1, 0], [1, 1], [0, 0]]).astype(dtype)
+    model = LogisticRegression().fit(X, np.array([0, 1, 1, 0]))
+    assert model.coef_.dtype == fitted
+
+
 def test_integer_X_is_converted_once():
     X = np.array([[0, 1], [1, 0], [2, 2], [3, 1]], dtype=np.int64)
     y = np.array([0, 0, 1, 1])
