@@ -9,6 +9,7 @@ be a CuPy array if the user has already imported CuPy.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 
 import numpy as np
@@ -79,6 +80,32 @@ def gpu_available() -> bool:
         return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:  # no CuPy, no driver, no device: all mean "no GPU"
         return False
+
+
+def memory_info(xp):
+    """``(free, total)`` bytes on the device of ``xp`` (free counts CuPy's pooled blocks),
+    or ``None`` where the platform does not say."""
+    if is_gpu(xp):
+        free, total = xp.cuda.runtime.memGetInfo()
+        return free + xp.get_default_memory_pool().free_bytes(), total
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_AVPHYS_PAGES") * page, os.sysconf("SC_PHYS_PAGES") * page
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return None
+
+
+def out_of_memory_message(xp, X, exc) -> str:
+    """Explain an out-of-memory error during a fit: what was needed, what is free, what to do."""
+    # working set beyond X: z, residual, per-row loss, labels, weights and Newton's p, all
+    # O(n) in X's dtype (CPU row blocks are smaller), plus O(d) solver vectors in float64
+    n, d = X.shape
+    need = 6 * n * X.dtype.itemsize + 30 * (d + 1) * 8
+    info = memory_info(xp)
+    free = "unknown" if info is None else f"{info[0]:,} of {info[1]:,} bytes are free"
+    return (f"out of memory on {device_name(xp)} while fitting: X takes {X.nbytes:,} bytes and "
+            f"the fit needs about {need:,} bytes more; {free} ({exc}). Try float32 X (half the "
+            "bytes), fitting on the CPU (NumPy arrays), or fewer rows.")
 
 
 def device_name(xp) -> str:

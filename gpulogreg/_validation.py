@@ -137,7 +137,7 @@ def _host(a):
     return a.get() if hasattr(a, "get") else a
 
 
-def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers):
+def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers, learning_rate):
     """Validate estimator hyper-parameters; the error names the parameter."""
     if penalty not in ("l2", None):
         raise ValueError(f"penalty must be 'l2' or None (for no penalty; or use C=np.inf); "
@@ -152,3 +152,11 @@ def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers):
         raise ValueError(f"fit_intercept must be True or False; got {fit_intercept!r}.")
     if solver not in solvers:
         raise ValueError(f"solver must be one of {sorted(solvers)}; got {solver!r}.")
+    if learning_rate is not None:
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
+                or not 0 < learning_rate < math.inf:
+            raise ValueError(f"learning_rate must be a positive finite number or None; "
+                             f"got {learning_rate!r}.")
+        if solver != "gd":
+            raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
+                             "chooses its own steps. Leave learning_rate=None.")

@@ -39,6 +39,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
         ``"newton-cg"``: truncated Newton with Hessian-vector products;
         ``"gd"``: gradient descent with Armijo backtracking.
+    learning_rate : float or None, default=None
+        ``solver="gd"`` only: a fixed step size ``alpha`` instead of backtracking. If the
+        objective rises or overflows, ``fit`` raises ``DivergenceError`` (no result is kept).
     warm_start : bool, default=False
         Start from the previous ``coef_``/``intercept_`` when refitting.
     verbose : int, default=0
@@ -53,13 +56,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100,
-                 solver="lbfgs", warm_start=False, verbose=0):
+                 solver="lbfgs", learning_rate=None, warm_start=False, verbose=0):
         self.penalty = penalty
         self.C = C
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
         self.solver = solver
+        self.learning_rate = learning_rate
         self.warm_start = warm_start
         self.verbose = verbose
 
@@ -72,7 +76,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Fit on X (n, d) and binary labels y (n,), optionally weighted per sample."""
         _validation.check_params(penalty=self.penalty, C=self.C, tol=self.tol,
                                  max_iter=self.max_iter, fit_intercept=self.fit_intercept,
-                                 solver=self.solver, solvers=SOLVERS)
+                                 solver=self.solver, solvers=SOLVERS,
+                                 learning_rate=self.learning_rate)
         xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         X = _validation.check_X(X, xp)
         n, d = X.shape
@@ -81,8 +86,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         C = math.inf if self.penalty is None else self.C
         loss = LogisticLoss(X, y01, sample_weight, C=C, fit_intercept=self.fit_intercept)
-        result = SOLVERS[self.solver](loss, self._initial_coef(xp, loss), tol=self.tol,
-                                      max_iter=self.max_iter, verbose=self.verbose)
+        options = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
+        try:
+            # a trial point may overflow (inf/NaN objective): solvers reject such points, so
+            # NumPy's floating-point warnings about them would only be noise
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = SOLVERS[self.solver](loss, self._initial_coef(xp, loss), tol=self.tol,
+                                              max_iter=self.max_iter, verbose=self.verbose,
+                                              **options)
+        except MemoryError as exc:  # also CuPy's OutOfMemoryError
+            raise MemoryError(_backend.out_of_memory_message(xp, X, exc)) from exc
         if not result.converged:
             warnings.warn(f"{self.solver} did not converge: {result.message} "
                           f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g}). "
@@ -106,6 +119,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if self.fit_intercept:
                 x0[loss.n_features:] = _backend.to_namespace(self.intercept_, xp)
         return x0
+
+    def save(self, path):
+        """Write the fitted model to ``path`` (.npz, no pickle); read it with ``gpulogreg.load``."""
+        from .io import save
+
+        return save(self, path)
 
     def decision_function(self, X):
         """The raw score ``X @ coef_.T + intercept_`` (positive means ``classes_[1]``)."""

@@ -207,6 +207,7 @@ BAD_FIT = [
     ("y length", {}, X_OK, np.array([0, 1]), None, ValueError, "inconsistent numbers of samples"),
     ("y 2-D", {}, X_OK, np.ones((3, 2)), None, ValueError, "y must be 1-D"),
     ("y NaN", {}, X_OK, np.array([0.0, np.nan, 1.0]), None, ValueError, "Input y contains NaN"),
+    ("y inf", {}, X_OK, np.array([0.0, np.inf, 1.0]), None, ValueError, "Input y contains infinity"),
     ("X NaN", {}, NAN_X, Y_OK, None, ValueError, "Input X contains NaN"),
     ("X inf", {}, INF_X, Y_OK, None, ValueError, "Input X contains infinity"),
     ("X 1-D", {}, np.ones(3), Y_OK, None, ValueError, "Expected 2D array for X, got 1D"),
@@ -221,6 +222,8 @@ BAD_FIT = [
     ("weight negative", {}, X_OK, Y_OK, np.array([1.0, -1.0, 1.0]), ValueError, "non-negative"),
     ("weight all zero", {}, X_OK, Y_OK, np.zeros(3), ValueError, "at least one positive"),
     ("weight NaN", {}, X_OK, Y_OK, np.array([1.0, np.nan, 1.0]), ValueError, "Input sample_weight contains NaN"),
+    ("weight inf", {}, X_OK, Y_OK, np.array([1.0, np.inf, 1.0]), ValueError, "Input sample_weight contains infinity"),
+    ("weight strings", {}, X_OK, Y_OK, np.array(["a", "b", "c"]), TypeError, "sample_weight must be real"),
     ("C zero", {"C": 0.0}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
     ("C negative", {"C": -1.0}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
     ("C NaN", {"C": np.nan}, X_OK, Y_OK, None, ValueError, "C must be a positive number"),
@@ -232,6 +235,9 @@ BAD_FIT = [
     ("solver unknown", {"solver": "sag"}, X_OK, Y_OK, None, ValueError, "solver must be one of"),
     ("fit_intercept", {"fit_intercept": "yes"}, X_OK, Y_OK, None, ValueError, "fit_intercept must be"),
     ("penalty l1", {"penalty": "l1"}, X_OK, Y_OK, None, ValueError, "penalty must be 'l2' or None"),
+    ("learning_rate 0", {"solver": "gd", "learning_rate": 0.0}, X_OK, Y_OK, None, ValueError, "learning_rate must be a positive"),
+    ("learning_rate inf", {"solver": "gd", "learning_rate": np.inf}, X_OK, Y_OK, None, ValueError, "learning_rate must be a positive"),
+    ("learning_rate lbfgs", {"learning_rate": 0.1}, X_OK, Y_OK, None, ValueError, "learning_rate applies to solver='gd' only"),
 ]
 
 

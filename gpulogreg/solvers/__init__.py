@@ -9,9 +9,9 @@ and vectors, never X; their state stays on the device of ``x0``.
 from __future__ import annotations
 
 from . import gradient_descent, lbfgs, newton_cg
-from ._common import Result
+from ._common import DivergenceError, Result
 
-__all__ = ["SOLVERS", "Result"]
+__all__ = ["SOLVERS", "DivergenceError", "Result"]
 
 SOLVERS = {
     "gd": gradient_descent.minimize,

@@ -21,6 +21,10 @@ class Result:
     message: str
 
 
+class DivergenceError(ValueError):
+    """A solver with a user-fixed step size made the objective rise or overflow."""
+
+
 def start(objective, x0, evaluate):
     """Evaluate ``evaluate(x0)`` (a tuple starting ``f, grad``) for a solver's first iterate.
 

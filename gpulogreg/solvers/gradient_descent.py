@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import Result, start
+from ._common import DivergenceError, Result, start
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -25,9 +25,14 @@ _GROW = 1.5
 _MAX_BACKTRACKS = 60  # a step shrunk 2**60 times: nothing smaller will help
 
 
-def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
+def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verbose=0):
     """Minimise ``objective.loss_gradient`` from ``x0``; stop when ``max|grad| <= tol`` or after
-    ``max_iter`` steps."""
+    ``max_iter`` steps.
+
+    ``learning_rate=None`` chooses each step by backtracking (it cannot diverge); a number
+    fixes ``alpha`` as in the textbook update, and an objective that rises or overflows
+    raises ``DivergenceError`` instead of returning a wrong result.
+    """
     fun = objective.loss_gradient
     x = x0
     (f, g), eps, grad_max = start(objective, x, fun)
@@ -40,25 +45,43 @@ def minimize(objective, x0, *, tol, max_iter, step=1.0, verbose=0):
             break
         if n_iter >= max_iter:
             break
-        g_sq = float(g @ g)
-        for _ in range(_MAX_BACKTRACKS):
-            x_new = x - step * g
+        if learning_rate is None:
+            x_new, f_new, g_new, step, evals = _backtrack(fun, x, f, g, step, eps)
+            n_fev += evals
+            if x_new is None:
+                message = ("line search failed: no step decreases the objective or the "
+                           "gradient (tol is below what this data and dtype can resolve)")
+                break
+        else:
+            x_new = x - learning_rate * g
             f_new, g_new = fun(x_new)
             n_fev += 1
-            if _accept(f, g_sq, f_new, g_new, step, slack=8 * eps * abs(f)):
-                break
-            step *= _SHRINK
-        else:
-            return Result(x, f, grad_max, n_iter, n_fev, False,
-                          "line search failed: no step decreases the objective or the "
-                          "gradient (tol is below what this data and dtype can resolve)")
+            if not f_new <= f + 8 * eps * abs(f):  # also catches inf and NaN
+                raise DivergenceError(
+                    f"gradient descent diverged at iteration {n_iter + 1}: the objective went "
+                    f"from {f:.6g} to {f_new:.6g} with learning_rate={learning_rate:g}. Use a "
+                    "smaller learning_rate, or learning_rate=None to choose steps by "
+                    "backtracking.")
         x, f, g = x_new, f_new, g_new
         grad_max = float(abs(g).max())
         n_iter += 1
-        step *= _GROW
         if verbose:
-            print(f"gd iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  step={step:.3e}")
+            print(f"gd iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}")
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+
+
+def _backtrack(fun, x, f, g, step, eps):
+    """Halve ``step`` until ``x - step * g`` is accepted; return the new point, the next
+    trial step (grown by ``_GROW``) and the evaluations spent, or ``None`` for the point."""
+    g_sq = float(g @ g)
+    slack = 8 * eps * abs(f)
+    for evals in range(1, _MAX_BACKTRACKS + 1):
+        x_new = x - step * g
+        f_new, g_new = fun(x_new)
+        if _accept(f, g_sq, f_new, g_new, step, slack):
+            return x_new, f_new, g_new, step * _GROW, evals
+        step *= _SHRINK
+    return None, None, None, step, _MAX_BACKTRACKS
 
 
 def _accept(f, g_sq, f_new, g_new, step, slack):

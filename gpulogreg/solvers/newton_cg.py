@@ -60,7 +60,7 @@ def _conjugate_gradient(hessp, g):
             break
         Hp = hessp(p)
         curvature = float(p @ Hp)
-        if curvature <= 0:  # flat or negative direction: stop with what we have
+        if not curvature > 0:  # flat, negative or overflowed (NaN): stop with what we have
             return -g if k == 0 else d
         alpha = rr / curvature
         d = d + alpha * p
