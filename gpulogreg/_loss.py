@@ -59,23 +59,23 @@ def residual_and_loss(z, y, s, xp):
     return r, l
 
 
-class LogisticLoss:
-    """Loss and gradient of binary logistic regression on fixed, validated data.
+class RowBlocks:
+    """The data source for an in-memory X (NumPy or CuPy): partial sums over row blocks.
 
-    Parameters
-    ----------
-    X : (n, d) float32/float64 NumPy or CuPy array, any memory order (not copied).
-    y : (n,) array of 0.0/1.0 of X's dtype, same namespace.
-    sample_weight : (n,) array of X's dtype, or None for unit weights.
-    C : inverse L2 strength (``np.inf``: no penalty). The intercept is never penalised.
-    fit_intercept : whether ``coef`` carries a trailing intercept.
-    fused : use the fused CUDA kernel for the residual step (GPU only; default: on the GPU).
+    Every data source (this one, ``_dask.DaskRows``, ``_stream.StreamedRows``) offers the
+    same three sums, unscaled and unpenalised, so ``LogisticLoss`` and every solver work
+    unchanged on all of them:
+
+    - ``loss_gradient_sums(coef, hessian)`` -> ``(sum_i s_i l_i, [X, 1]^T r, state)``, where
+      ``state`` is whatever ``hessp_sums`` needs (here ``p = s sigma (1 - sigma)``) or None;
+    - ``hessp_sums(v, state)`` -> ``[X, 1]^T (p * ([X, 1] v))``;
+    - attributes ``xp`` (namespace of the solver state), ``n_features``, ``n_params``,
+      ``fit_intercept``, ``sum_weights`` (S) and ``eps`` (relative resolution of the sums).
     """
 
-    def __init__(self, X, y, sample_weight=None, *, C=1.0, fit_intercept=True, fused=None):
+    def __init__(self, X, y, sample_weight=None, *, fit_intercept=True, fused=None):
         self.xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.C = float(C)
         self.fit_intercept = bool(fit_intercept)
         on_gpu = _backend.is_gpu(self.xp)
         self.fused = on_gpu if fused is None else bool(fused) and on_gpu
@@ -115,15 +115,8 @@ class LogisticLoss:
         if self.fit_intercept:
             out[self.n_features] += r.sum(dtype=np.float64)
 
-    def _scale_and_penalise(self, out, v):
-        """``out / S + [v_w / (C S), 0]``: the data term's normalisation plus the L2 term."""
-        out *= 1.0 / self.sum_weights
-        if not math.isinf(self.C):
-            out[:self.n_features] += v[:self.n_features] / (self.C * self.sum_weights)
-        return out
-
-    def _pass(self, coef, hessian):
-        """One sweep over X: the objective, its gradient and, if asked, p = s*sigma*(1-sigma)."""
+    def loss_gradient_sums(self, coef, hessian=False):
+        """One sweep over X: loss and gradient sums and, if asked, p = s*sigma*(1-sigma)."""
         xp, s = self.xp, self.sample_weight
         loss = xp.zeros((), dtype=np.float64)
         grad = xp.zeros(self.n_params, dtype=np.float64)
@@ -135,15 +128,69 @@ class LogisticLoss:
             self._add_transpose(grad, Xb, r)
             if hessian:
                 p[rows] = hessian_weight(z, sb, xp)
-        loss /= self.sum_weights
+        return loss, grad, p
+
+    def hessian_weights(self, coef):
+        """``p = s sigma (1 - sigma)`` at ``coef`` (one matrix-vector product, no gradient)."""
+        s = self.sample_weight
+        p = self.xp.empty(self.X.shape[0], dtype=self.X.dtype)
+        for rows, _, z in self._blocks(coef):
+            p[rows] = hessian_weight(z, None if s is None else s[rows], self.xp)
+        return p
+
+    def hessp_sums(self, v, p):
+        out = self.xp.zeros(self.n_params, dtype=np.float64)
+        for rows, Xb, t in self._blocks(v):
+            t *= p[rows]
+            self._add_transpose(out, Xb, t)
+        return out
+
+
+class LogisticLoss:
+    """Loss and gradient of binary logistic regression on fixed, validated data.
+
+    Parameters
+    ----------
+    X : (n, d) float32/float64 NumPy or CuPy array, any memory order (not copied).
+    y : (n,) array of 0.0/1.0 of X's dtype, same namespace.
+    sample_weight : (n,) array of X's dtype, or None for unit weights.
+    C : inverse L2 strength (``np.inf``: no penalty). The intercept is never penalised.
+    fit_intercept : whether ``coef`` carries a trailing intercept.
+    fused : use the fused CUDA kernel for the residual step (GPU only; default: on the GPU).
+    source : a data source (see ``RowBlocks``) to use instead of ``X, y, sample_weight``.
+    """
+
+    def __init__(self, X=None, y=None, sample_weight=None, *, C=1.0, fit_intercept=True,
+                 fused=None, source=None):
+        if source is None:
+            source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept, fused=fused)
+        self.source = source
+        self.C = float(C)
+        self.xp = source.xp
+        self.fit_intercept = source.fit_intercept
+        self.n_features = source.n_features
+        self.n_params = source.n_params
+        self.eps = source.eps
+
+    def _scale_and_penalise(self, out, v):
+        """``out / S + [v_w / (C S), 0]``: the data term's normalisation plus the L2 term."""
+        S = self.source.sum_weights
+        out *= 1.0 / S
+        if not math.isinf(self.C):
+            out[:self.n_features] += v[:self.n_features] / (self.C * S)
+        return out
+
+    def _objective(self, coef, hessian):
+        loss, grad, state = self.source.loss_gradient_sums(coef, hessian)
+        loss /= self.source.sum_weights
         if not math.isinf(self.C):
             w = coef[:self.n_features]
-            loss += (w @ w) / (2 * self.C * self.sum_weights)
-        return float(loss), self._scale_and_penalise(grad, coef), p  # one host read
+            loss += (w @ w) / (2 * self.C * self.source.sum_weights)
+        return float(loss), self._scale_and_penalise(grad, coef), state  # one host read
 
     def loss_gradient(self, coef):
         """Return ``(f, grad)``: the objective as a Python float and its float64 gradient."""
-        loss, grad, _ = self._pass(coef, hessian=False)
+        loss, grad, _ = self._objective(coef, hessian=False)
         return loss, grad
 
     def loss(self, coef):
@@ -158,15 +205,11 @@ class LogisticLoss:
         """Return ``(f, grad, hessp)``; ``hessp(v)`` is the Hessian at ``coef`` times ``v``.
 
         ``H v = (1/S) X^T (p * (X v_w + v_b)) + v_w / (C S)``, and for the intercept
-        ``(1/S) sum p * (X v_w + v_b)``, with ``p = s sigma (1 - sigma)`` stored once (O(n)).
+        ``(1/S) sum p * (X v_w + v_b)``, with ``p = s sigma (1 - sigma)``.
         """
-        loss, grad, p = self._pass(coef, hessian=True)
+        loss, grad, state = self._objective(coef, hessian=True)
 
         def hessp(v):
-            out = self.xp.zeros(self.n_params, dtype=np.float64)
-            for rows, Xb, t in self._blocks(v):
-                t *= p[rows]
-                self._add_transpose(out, Xb, t)
-            return self._scale_and_penalise(out, v)
+            return self._scale_and_penalise(self.source.hessp_sums(v, state), v)
 
         return loss, grad, hessp

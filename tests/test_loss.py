@@ -32,8 +32,9 @@ def check_against_reference(loss, coef, dtype):
     f, g = loss.loss_gradient(coef)
     c = to_numpy(coef)
     d = loss.n_features
-    f_ref, g_ref = loss_and_gradient(loss.X, loss.y, c[:d], c[d] if loss.fit_intercept else 0.0,
-                                     loss.sample_weight, loss.C, loss.fit_intercept)
+    src = loss.source
+    f_ref, g_ref = loss_and_gradient(src.X, src.y, c[:d], c[d] if loss.fit_intercept else 0.0,
+                                     src.sample_weight, loss.C, loss.fit_intercept)
     g = to_numpy(g)
     assert g.dtype == np.float64 and g.shape == g_ref.shape
     if dtype == np.float64:
@@ -78,7 +79,7 @@ def test_cpu_row_blocks_add_up(monkeypatch):
     one_block = LogisticLoss(X, y, s, C=3.0).loss_gradient(coef)
     monkeypatch.setattr(_loss, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (the minimum)
     blocked = LogisticLoss(X, y, s, C=3.0)
-    assert blocked._block_rows == 64
+    assert blocked.source._block_rows == 64
     f, g = blocked.loss_gradient(coef)
     np.testing.assert_allclose(f, one_block[0], rtol=1e-13)
     np.testing.assert_allclose(g, one_block[1], rtol=1e-12, atol=1e-15)
@@ -162,7 +163,7 @@ def test_never_copies_X(layout):
     """loss_gradient allocates O(block + d), never a copy of X (NumPy allocations are traced)."""
     X, y, _, coef = make_problem(np, 40_000, 50, np.float64, layout=layout)  # 16 MB
     loss = LogisticLoss(X, y, C=1.0)
-    assert loss.X is X
+    assert loss.source.X is X
     tracemalloc.start()
     loss.loss_gradient(coef)
     peak = tracemalloc.get_traced_memory()[1]
@@ -177,7 +178,7 @@ def test_fused_kernel_matches_general_path(cp, dtype, weights):
     X, y, s, coef = make_problem(cp, 5000, 33, dtype, weights=weights)
     fused = LogisticLoss(X, y, s, C=1.0)
     general = LogisticLoss(X, y, s, C=1.0, fused=False)
-    assert fused.fused and not general.fused
+    assert fused.source.fused and not general.source.fused
     f1, g1 = fused.loss_gradient(coef)
     f2, g2 = general.loss_gradient(coef)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
