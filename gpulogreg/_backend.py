@@ -1,9 +1,9 @@
-"""Backend dispatch: the only module that tells NumPy from CuPy.
+"""Backend dispatch: the only module that tells NumPy, CuPy and Dask arrays apart.
 
 Every public call resolves its array namespace ``xp`` once, with
-:func:`get_namespace`, and then runs plain ``xp.`` code. CuPy is never imported
-at module level: a laptop without CUDA never touches it, and an array can only
-be a CuPy array if the user has already imported CuPy.
+:func:`get_namespace`, and then runs plain ``xp.`` code. CuPy and Dask are never
+imported here: an array can only be a CuPy (or Dask) array if the user has already
+imported that library, so a laptop without CUDA never touches CuPy.
 """
 
 from __future__ import annotations
@@ -14,44 +14,58 @@ import sys
 
 import numpy as np
 
-
-def _cupy_if_imported():
-    return sys.modules.get("cupy")
+_NAMES = {"cupy": "a CuPy (GPU)", "dask.array": "a Dask", "numpy": "a NumPy (host)"}
 
 
 def _namespace_of(array):
-    cupy = _cupy_if_imported()
-    if cupy is not None and isinstance(array, cupy.ndarray):
-        return cupy
+    for name in ("cupy", "dask.array"):
+        module = sys.modules.get(name)
+        if module is not None and isinstance(array, getattr(module, "ndarray", None)
+                                             or module.Array):
+            return module
     return np
 
 
 def get_namespace(**arrays):
-    """Return ``numpy`` or ``cupy`` for the named arrays (``None`` values are ignored).
+    """Return ``numpy``, ``cupy`` or ``dask.array`` for the named arrays (``None`` is ignored).
 
-    Anything that is not a CuPy array (NumPy arrays, lists, pandas objects) counts
-    as NumPy. Mixing CuPy and host arrays is a ``TypeError`` that names them:
-    we never move a user's data between devices behind their back.
+    Anything that is not a CuPy or Dask array (NumPy arrays, lists, pandas objects)
+    counts as NumPy. Mixing kinds is a ``TypeError`` that names the arrays: we never
+    move a user's data between devices or schedulers behind their back.
     """
     found = {}
     for name, array in arrays.items():
         if array is not None:
             found.setdefault(_namespace_of(array).__name__, []).append(name)
     if len(found) > 1:
-        where = {"cupy": "CuPy (GPU)", "numpy": "NumPy (host)"}
-        parts = [f"{' and '.join(names)} {'is a' if len(names) == 1 else 'are'} "
-                 f"{where[mod]} array{'' if len(names) == 1 else 's'}"
-                 for mod, names in sorted(found.items())]
-        raise TypeError("all arrays must live on the same device, but " + " while ".join(parts)
-                        + ". Move them with cupy.asarray(...) or .get() first.")
-    if "cupy" in found:
-        return _cupy_if_imported()
-    return np
+        parts = []
+        for mod, names in sorted(found.items()):
+            one = len(names) == 1
+            kind = _NAMES[mod] if one else _NAMES[mod].split(" ", 1)[1]
+            parts.append(f"{' and '.join(names)} {'is' if one else 'are'} {kind} "
+                         f"array{'' if one else 's'}")
+        raise TypeError("all arrays must be of one kind, on one device, but "
+                        + " while ".join(parts)
+                        + ". Convert them first: cupy.asarray(...) or .get() between GPU and "
+                          "host, dask.array.from_array(..., chunks=X.chunks[0]) for Dask.")
+    if not found:
+        return np
+    return sys.modules[next(iter(found))]
 
 
 def is_gpu(xp) -> bool:
     """True when ``xp`` is CuPy (the namespace runs on a CUDA device)."""
-    return xp is not np
+    return xp is sys.modules.get("cupy", np) and xp is not np
+
+
+def is_dask(xp) -> bool:
+    """True when ``xp`` is ``dask.array`` (lazy, chunked arrays)."""
+    return xp is sys.modules.get("dask.array", np) and xp is not np
+
+
+def materialize(array):
+    """Compute a Dask array (to its chunks' kind); anything else is returned as is."""
+    return array.compute() if is_dask(_namespace_of(array)) else array
 
 
 def to_namespace(array, xp):
@@ -59,15 +73,18 @@ def to_namespace(array, xp):
 
     Only for small arrays (coefficients, labels): never call it on X.
     """
-    if _namespace_of(array) is xp:
+    source = _namespace_of(array)
+    if source is xp:
         return array
+    if is_dask(source):
+        return to_namespace(array.compute(), xp)
     if xp is np:
         return array.get()
     return xp.asarray(array)
 
 
 def to_numpy(array):
-    """A NumPy copy (or view) of a NumPy or CuPy array, for printing and tests."""
+    """A NumPy copy (or view) of a NumPy, CuPy or Dask array, for printing and tests."""
     return to_namespace(array, np)
 
 
@@ -85,6 +102,8 @@ def gpu_available() -> bool:
 def memory_info(xp):
     """``(free, total)`` bytes on the device of ``xp`` (free counts CuPy's pooled blocks),
     or ``None`` where the platform does not say."""
+    if is_dask(xp):
+        return None  # spread over the workers
     if is_gpu(xp):
         free, total = xp.cuda.runtime.memGetInfo()
         return free + xp.get_default_memory_pool().free_bytes(), total
@@ -110,6 +129,8 @@ def out_of_memory_message(xp, X, exc) -> str:
 
 def device_name(xp) -> str:
     """A human-readable name of the device that ``xp`` computes on."""
+    if is_dask(xp):
+        return "dask (the chunks' workers)"
     if not is_gpu(xp):
         return "cpu"
     device = xp.cuda.Device()

@@ -14,13 +14,16 @@ import warnings
 
 import numpy as np
 
+from . import _backend
+
 # Rows per block when scanning X for NaN/inf after the cheap whole-array test
 # failed: bounds the temporary boolean array, whatever the size of X.
 _FINITE_SCAN_ROWS = 1 << 16
 
 
-def check_X(X, xp, *, name="X"):
-    """Return X as a 2-D float32/float64 array of namespace ``xp``, finite, n >= 1, d >= 1."""
+def check_X(X, xp, *, name="X", finite=True):
+    """Return X as a 2-D float32/float64 array of namespace ``xp``, n >= 1, d >= 1, and
+    (with ``finite``, one pass over X) free of NaN and inf."""
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError(f"{name} is a sparse matrix, and sparse input is not supported yet; "
                         f"pass a dense array ({name}.toarray()) if it fits in memory.")
@@ -32,12 +35,16 @@ def check_X(X, xp, *, name="X"):
             "Reshape your data with X.reshape(-1, 1) if it has a single feature "
             "or X.reshape(1, -1) if it contains a single sample."
         )
+    if any(isinstance(count, float) and math.isnan(count) for count in X.shape):
+        raise ValueError(f"{name} has unknown chunk sizes (shape {X.shape}); call "
+                         f"{name}.compute_chunk_sizes() first.")
     X = _as_float(X, xp, name)
     for count, what in zip(X.shape, ("sample(s)", "feature(s)")):
         if count < 1:
             raise ValueError(f"Found array with {count} {what} (shape={X.shape}) while a "
                              f"minimum of 1 is required: {name} is empty.")
-    _check_finite(X, xp, name)
+    if finite:
+        _check_finite(X, xp, name)
     return X
 
 
@@ -100,7 +107,7 @@ def check_y(y, n, dtype, xp):
         if not bool((y == xp.round(y)).all()):
             raise ValueError("Unknown label type: continuous. y must hold class labels "
                              "(logistic regression is a classifier), not real values.")
-    classes = xp.unique(y)
+    classes = _backend.materialize(xp.unique(y))  # a Dask y is read once here
     shown = f"{list(_host(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
     if classes.shape[0] == 1:
         raise ValueError(f"y must hold exactly two classes; it has only one class: {shown}.")

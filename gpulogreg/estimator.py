@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _backend, _validation
-from ._loss import LogisticLoss, sigmoid
+from ._loss import LogisticLoss, RowBlocks, sigmoid
 from .solvers import SOLVERS
 
 
@@ -84,14 +84,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         y01, classes = _validation.check_y(y, n, X.dtype, xp)
         sample_weight = _validation.check_sample_weight(sample_weight, n, X.dtype, xp)
 
+        if _backend.is_dask(xp):
+            from ._dask import DaskRows
+
+            source = DaskRows(X, y01, sample_weight, fit_intercept=self.fit_intercept)
+        else:
+            source = RowBlocks(X, y01, sample_weight, fit_intercept=self.fit_intercept)
         C = math.inf if self.penalty is None else self.C
-        loss = LogisticLoss(X, y01, sample_weight, C=C, fit_intercept=self.fit_intercept)
+        loss = LogisticLoss(source=source, C=C)
         options = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
         try:
             # a trial point may overflow (inf/NaN objective): solvers reject such points, so
             # NumPy's floating-point warnings about them would only be noise
             with np.errstate(over="ignore", invalid="ignore"):
-                result = SOLVERS[self.solver](loss, self._initial_coef(xp, loss), tol=self.tol,
+                result = SOLVERS[self.solver](loss, self._initial_coef(loss.xp, loss), tol=self.tol,
                                               max_iter=self.max_iter, verbose=self.verbose,
                                               **options)
         except MemoryError as exc:  # also CuPy's OutOfMemoryError
@@ -102,9 +108,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                           "Increase max_iter, scale the data, or raise tol.",
                           ConvergenceWarning, stacklevel=2)
         self.classes_ = classes
-        self.coef_ = result.x[None, :d].astype(X.dtype)
+        self.coef_ = result.x[None, :d].astype(X.dtype)  # in the solver's namespace
         self.intercept_ = (result.x[d:] if self.fit_intercept
-                           else xp.zeros(1, np.float64)).astype(X.dtype)
+                           else loss.xp.zeros(1, np.float64)).astype(X.dtype)
         self.n_iter_ = np.array([result.n_iter])
         self.n_features_in_ = d
         self.loss_ = result.fun
@@ -130,10 +136,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """The raw score ``X @ coef_.T + intercept_`` (positive means ``classes_[1]``)."""
         check_is_fitted(self)
         xp = _backend.get_namespace(X=X)
-        X = _validation.check_X(X, xp)
+        lazy = _backend.is_dask(xp)  # stays lazy: no pass over X to look for NaN
+        X = _validation.check_X(X, xp, finite=not lazy)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input.")
+        if lazy:
+            from . import _dask
+
+            return _dask.decision_function(X, self.coef_[0], self.intercept_)
         coef = _backend.to_namespace(self.coef_, xp)
         intercept = _backend.to_namespace(self.intercept_, xp)
         return X @ coef[0].astype(X.dtype) + intercept.astype(X.dtype)
@@ -156,10 +167,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """The predicted class label of each row of X."""
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
-        if self.classes_.dtype.kind not in "biuf":  # string/object labels live on the host
-            return self.classes_[_backend.to_numpy(z > 0).astype(np.intp)]
-        classes = _backend.to_namespace(self.classes_, xp)
-        return classes[(z > 0).astype(np.intp)]
+        if _backend.is_gpu(xp) and self.classes_.dtype.kind not in "biuf":
+            z = z.get()  # string labels have no GPU representation
+            xp = np
+        classes = self.classes_ if _backend.is_dask(xp) else \
+            _backend.to_namespace(self.classes_, xp)
+        return xp.where(z > 0, classes[1], classes[0])
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""

@@ -1,0 +1,128 @@
+"""Dask arrays: fit on a 2-worker LocalCluster, same coefficients as the in-memory fit."""
+
+import sys
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+from gpulogreg import LogisticRegression  # noqa: E402
+from gpulogreg._backend import to_numpy  # noqa: E402
+from gpulogreg._loss import LogisticLoss, RowBlocks  # noqa: E402
+from gpulogreg._dask import DaskRows, require_dask  # noqa: E402
+
+UNEVEN = (300, 1, 450, 249)  # one chunk holds a single row
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def problem(seed=0, n=1000, d=7):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d)
+    y = (X @ rng.normal(size=d) + rng.logistic(size=n) > 0).astype(int)
+    return X, y, rng.uniform(0.0, 2.0, size=n)
+
+
+def as_dask(a, row_chunks):
+    return da.from_array(a, chunks=(row_chunks,) + tuple((s,) for s in a.shape[1:]))
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+@pytest.mark.parametrize("chunks", [UNEVEN, (250, 250, 250, 250)], ids=["uneven", "even"])
+@pytest.mark.parametrize("weighted, fit_intercept", [(False, True), (True, False), (True, True)])
+def test_dask_fit_equals_in_memory_fit(client, solver, chunks, weighted, fit_intercept):
+    X, y, s = problem()
+    s = s if weighted else None
+    params = dict(solver=solver, C=0.5, fit_intercept=fit_intercept, tol=1e-12, max_iter=1000)
+    ref = LogisticRegression(**params).fit(X, y, sample_weight=s)
+    Xd, yd = client.persist([as_dask(X, chunks), as_dask(y, chunks)])  # as users should
+    model = LogisticRegression(**params).fit(
+        Xd, yd, sample_weight=None if s is None else as_dask(s, (500, 500)))  # misaligned
+    assert isinstance(model.coef_, np.ndarray) and model.coef_.dtype == np.float64
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_array_equal(model.classes_, ref.classes_)
+
+
+def test_dask_gd_and_float32(client):
+    X, y, _ = problem(seed=1, n=300, d=3)
+    ref = LogisticRegression(solver="gd", tol=1e-6, max_iter=10_000).fit(X, y)
+    model = LogisticRegression(solver="gd", tol=1e-6, max_iter=10_000)
+    model.fit(as_dask(X, (100, 200)), as_dask(y, (100, 200)))
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    m32 = LogisticRegression().fit(as_dask(X.astype(np.float32), (150, 150)),
+                                   as_dask(y, (150, 150)))
+    assert m32.coef_.dtype == np.float32
+
+
+def test_source_sums_match_in_memory(client):
+    """The data-source seam: Dask partial sums equal the in-memory ones."""
+    X, y, s = problem(seed=2, n=500)
+    coef = np.random.default_rng(0).normal(size=8)
+    v = np.random.default_rng(1).normal(size=8)
+    mem = LogisticLoss(X, y.astype(float), s, C=2.0)
+    dsk = LogisticLoss(source=DaskRows(as_dask(X, (123, 377)), as_dask(y.astype(float), (500,)),
+                                       as_dask(s, (250, 250))), C=2.0)
+    for a, b in zip(mem.loss_gradient(coef), dsk.loss_gradient(coef)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    (_, _, h_mem), (_, _, h_dsk) = mem.gradient_hessp(coef), dsk.gradient_hessp(coef)
+    np.testing.assert_allclose(h_dsk(v), h_mem(v), rtol=1e-12)
+
+
+def test_predictions_are_lazy_dask_arrays(client):
+    X, y, _ = problem(seed=3)
+    model = LogisticRegression().fit(X, y)
+    Xd = as_dask(X, UNEVEN)
+    for method in ("decision_function", "predict_proba", "predict", "predict_log_proba"):
+        out = getattr(model, method)(Xd)
+        assert isinstance(out, da.Array), method
+        np.testing.assert_allclose(out.compute(), getattr(model, method)(X), rtol=1e-12)
+    assert model.score(Xd, as_dask(y, UNEVEN)) == model.score(X, y)
+
+
+def test_string_labels_on_dask(client):
+    X, y, _ = problem(seed=4, n=200)
+    labels = np.array(["no", "yes"])[y]
+    model = LogisticRegression().fit(as_dask(X, (100, 100)), as_dask(labels, (100, 100)))
+    pred = model.predict(as_dask(X, (100, 100)))
+    np.testing.assert_array_equal(pred.compute(), LogisticRegression().fit(X, labels).predict(X))
+
+
+def test_column_chunks_are_refused():
+    X, y, _ = problem(n=50)
+    with pytest.raises(ValueError, match=r"2 column chunks.*X.rechunk\(\{1: -1\}\)"):
+        LogisticRegression().fit(da.from_array(X, chunks=(25, 4)), as_dask(y, (25, 25)))
+
+
+def test_bad_dask_input_is_a_clear_error():
+    X, y, _ = problem(n=50)
+    with pytest.raises(TypeError, match="X is a Dask array while y is a NumPy"):
+        LogisticRegression().fit(as_dask(X, (25, 25)), y)
+    bad = X.copy()
+    bad[30, 2] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        LogisticRegression().fit(as_dask(bad, (25, 25)), as_dask(y, (25, 25)))
+    unknown = as_dask(X, (25, 25))[as_dask(X[:, 0], (25, 25)) > -10]  # unknown chunk sizes
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        LogisticRegression().fit(unknown, as_dask(y, (25, 25)))
+
+
+def test_missing_dask_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    with pytest.raises(ImportError, match=r"pip install 'gpulogreg\[dask\]'"):
+        require_dask()
+
+
+def test_in_memory_source_is_unchanged_by_the_seam():
+    X, y, s = problem(seed=5, n=100)
+    rows = RowBlocks(X, y.astype(float), s)
+    assert to_numpy(rows.hessian_weights(np.zeros(8))).shape == (100,)
