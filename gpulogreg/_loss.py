@@ -13,6 +13,7 @@ and, on the GPU, a fused CUDA kernel override tested against it.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -84,12 +85,16 @@ class RowBlocks:
         self.eps = float(np.finfo(X.dtype).eps)
         self.n_features = d
         self.n_params = d + self.fit_intercept
-        self.sum_weights = float(n if sample_weight is None
-                                 else sample_weight.sum(dtype=np.float64))
         if on_gpu:
             self._block_rows = n
         else:
             self._block_rows = max(64, _CPU_BLOCK_BYTES // (d * X.dtype.itemsize))
+
+    @functools.cached_property
+    def sum_weights(self):
+        """S, read to the host on first use only (chunk sources never ask: no sync)."""
+        s = self.sample_weight
+        return float(self.X.shape[0] if s is None else s.sum(dtype=np.float64))
 
     def _residual(self, z, y, s):
         if self.fused:

@@ -144,7 +144,8 @@ def _host(a):
     return a.get() if hasattr(a, "get") else a
 
 
-def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers, learning_rate):
+def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers, learning_rate,
+                 device=None, chunk_rows=None):
     """Validate estimator hyper-parameters; the error names the parameter."""
     if penalty not in ("l2", None):
         raise ValueError(f"penalty must be 'l2' or None (for no penalty; or use C=np.inf); "
@@ -167,3 +168,8 @@ def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers, l
         if solver != "gd":
             raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
                              "chooses its own steps. Leave learning_rate=None.")
+    if device not in (None, "cuda"):
+        raise ValueError(f"device must be None (compute where X lives) or 'cuda' (stream a host "
+                         f"X through the GPU); got {device!r}.")
+    if chunk_rows is not None and device != "cuda":
+        raise ValueError("chunk_rows applies to device='cuda' (streaming) only.")

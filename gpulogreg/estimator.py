@@ -46,6 +46,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Start from the previous ``coef_``/``intercept_`` when refitting.
     verbose : int, default=0
         Print solver progress when positive.
+    device : {None, "cuda"}, default=None
+        ``None`` computes where X lives. ``"cuda"`` with a NumPy X (or ``np.memmap``) keeps
+        X on the host and streams row chunks through the GPU, for X larger than GPU
+        memory; the fitted attributes are then CuPy arrays.
+    chunk_rows : int or None, default=None
+        Rows per streamed chunk with ``device="cuda"`` (default: two chunks fill half of
+        the free GPU memory).
 
     Attributes
     ----------
@@ -56,7 +63,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100,
-                 solver="lbfgs", learning_rate=None, warm_start=False, verbose=0):
+                 solver="lbfgs", learning_rate=None, warm_start=False, verbose=0, device=None,
+                 chunk_rows=None):
         self.penalty = penalty
         self.C = C
         self.fit_intercept = fit_intercept
@@ -66,6 +74,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.warm_start = warm_start
         self.verbose = verbose
+        self.device = device
+        self.chunk_rows = chunk_rows
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -77,7 +87,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         _validation.check_params(penalty=self.penalty, C=self.C, tol=self.tol,
                                  max_iter=self.max_iter, fit_intercept=self.fit_intercept,
                                  solver=self.solver, solvers=SOLVERS,
-                                 learning_rate=self.learning_rate)
+                                 learning_rate=self.learning_rate, device=self.device,
+                                 chunk_rows=self.chunk_rows)
         xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         X = _validation.check_X(X, xp)
         n, d = X.shape
@@ -88,6 +99,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             from ._dask import DaskRows
 
             source = DaskRows(X, y01, sample_weight, fit_intercept=self.fit_intercept)
+        elif self.device == "cuda" and not _backend.is_gpu(xp):
+            from ._stream import StreamedRows
+
+            source = StreamedRows(X, y01, sample_weight, fit_intercept=self.fit_intercept,
+                                  chunk_rows=self.chunk_rows)
         else:
             source = RowBlocks(X, y01, sample_weight, fit_intercept=self.fit_intercept)
         C = math.inf if self.penalty is None else self.C

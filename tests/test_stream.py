@@ -1,0 +1,117 @@
+"""Streaming a host X through the GPU in row chunks: the chunk logic on the CPU, the
+double-buffered copies on a GPU (marked ``gpu``)."""
+
+import numpy as np
+import pytest
+
+from gpulogreg import LogisticRegression
+from gpulogreg._backend import to_numpy
+from gpulogreg._loss import LogisticLoss
+from gpulogreg._stream import StreamedRows, choose_chunk_rows
+from gpulogreg.solvers import SOLVERS
+
+
+def problem(seed=0, n=1001, d=9):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X @ rng.normal(size=d) + rng.logistic(size=n) > 0).astype(np.float64)
+    return X, y, rng.uniform(0.1, 2.0, size=n)
+
+
+def test_chunk_size_from_free_memory_or_override():
+    # two buffers of (2 d + 4) * itemsize bytes per row in half the free memory
+    assert choose_chunk_rows(10**9, 64, 4, free_bytes=(2 * 64 + 4) * 4 * 2 * 5000) == 5000
+    assert choose_chunk_rows(3000, 64, 4, free_bytes=10**12) == 3000  # never more than n
+    assert choose_chunk_rows(100, 8, 8, free_bytes=10**9, chunk_rows=7) == 7
+    assert choose_chunk_rows(5, 8, 8, free_bytes=10**9, chunk_rows=70) == 5
+    with pytest.raises(ValueError, match="chunk_rows must be a positive integer"):
+        choose_chunk_rows(100, 8, 8, free_bytes=10**9, chunk_rows=0)
+    with pytest.raises(MemoryError, match="not even one row"):
+        choose_chunk_rows(100, 10**6, 8, free_bytes=1000)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 64, 1000, 1001, 5000])
+def test_chunks_cover_every_row_once_in_order(chunk_rows):
+    X, y, _ = problem()
+    src = StreamedRows(X, y, xp=np, chunk_rows=chunk_rows)
+    chunks = src.chunks()
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(X)
+    assert all(a < b and b - a <= chunk_rows for a, b in chunks)
+    assert all(b == a2 for (_, b), (a2, _) in zip(chunks, chunks[1:]))
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 100, 1001])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_streamed_sums_equal_in_memory(chunk_rows, weighted):
+    X, y, s = problem(seed=1)
+    s = s if weighted else None
+    coef = np.random.default_rng(2).normal(size=10) / 3
+    v = np.random.default_rng(3).normal(size=10)
+    mem = LogisticLoss(X, y, s, C=0.7)
+    streamed = LogisticLoss(source=StreamedRows(X, y, s, xp=np, chunk_rows=chunk_rows), C=0.7)
+    (f1, g1, h1), (f2, g2, h2) = mem.gradient_hessp(coef), streamed.gradient_hessp(coef)
+    np.testing.assert_allclose(f2, f1, rtol=1e-12)
+    np.testing.assert_allclose(g2, g1, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(h2(v), h1(v), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_every_solver_on_a_streamed_memmap(tmp_path, solver):
+    """An np.memmap X (the typical bigger-than-memory input) through the chunked source."""
+    X, y, _ = problem(seed=4, n=700)
+    path = tmp_path / "X.f64"
+    X.tofile(path)
+    Xm = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    src = StreamedRows(Xm, y, xp=np, chunk_rows=128)
+    res = SOLVERS[solver](LogisticLoss(source=src, C=1.0), np.zeros(10), tol=1e-10,
+                          max_iter=100_000)
+    ref = SOLVERS[solver](LogisticLoss(X, y, C=1.0), np.zeros(10), tol=1e-10, max_iter=100_000)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-10, atol=1e-12)
+
+
+def test_device_cuda_without_gpu_is_a_clear_error(monkeypatch):
+    from gpulogreg import _backend
+
+    monkeypatch.setattr(_backend, "gpu_available", lambda: False)
+    X, y, _ = problem(n=50)
+    with pytest.raises(ValueError, match="device='cuda' needs CuPy and a CUDA GPU"):
+        LogisticRegression(device="cuda").fit(X, y)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"device": "gpu"}, "device must be None"),
+    ({"chunk_rows": 100}, "chunk_rows applies to device='cuda'"),
+])
+def test_bad_streaming_params(params, match):
+    X, y, _ = problem(n=50)
+    with pytest.raises(ValueError, match=match):
+        LogisticRegression(**params).fit(X, y)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+@pytest.mark.parametrize("chunk_rows", [97, 1000, None])
+def test_gpu_streamed_fit_equals_in_memory_fit(cp, solver, chunk_rows):
+    X, y, s = problem(seed=5, n=5003, d=33)
+    params = dict(solver=solver, tol=1e-10, max_iter=100_000)
+    ref = LogisticRegression(**params).fit(X, y, sample_weight=s)
+    model = LogisticRegression(device="cuda", chunk_rows=chunk_rows, **params)
+    model.fit(X, y, sample_weight=s)
+    assert isinstance(model.coef_, cp.ndarray)
+    np.testing.assert_allclose(to_numpy(model.coef_), ref.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(model.intercept_), ref.intercept_, rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.gpu
+def test_gpu_streamed_sums_reuse_buffers_across_passes(cp):
+    X, y, _ = problem(seed=6, n=4099, d=16)
+    src = StreamedRows(X, y, chunk_rows=1000)  # the real GPU path: pinned buffers, 2 streams
+    loss = LogisticLoss(source=src, C=1.0)
+    mem = LogisticLoss(cp.asarray(X), cp.asarray(y), C=1.0)
+    for seed in range(3):  # several passes over the same buffers
+        coef = cp.asarray(np.random.default_rng(seed).normal(size=17))
+        f1, g1 = loss.loss_gradient(coef)
+        f2, g2 = mem.loss_gradient(coef)
+        np.testing.assert_allclose(f1, f2, rtol=1e-12)
+        np.testing.assert_allclose(g1.get(), g2.get(), rtol=1e-10, atol=1e-14)
