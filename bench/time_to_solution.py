@@ -5,7 +5,7 @@ float64 optimum, for each gpulogreg solver and the baselines, measured in one ru
     python bench/time_to_solution.py --device gpu         # + torch.optim.LBFGS when installed
 
 Protocol (DESIGN.md section 4): the optimum f* is the best objective any method reaches
-with a tight tolerance. Every method is then run with tol = 1e-2, 1e-3, ... (max_iter
+with a tight tolerance. Every method is then run with tol = 1e-1, 1e-2, ... (max_iter
 large); a run counts if its float64 objective is within gap of f*; a method's time is
 the fastest counting run (median of --repeat runs for that tol). So no method is
 credited for stopping early, and none is charged for a needlessly tight tol.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from gpulogreg import LogisticRegression, _backend  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
 
-TOLS = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
+TOLS = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
 
 
 def make_data(n, d, seed=0):

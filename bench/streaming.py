@@ -1,0 +1,87 @@
+"""Streaming throughput: a host X walked through the GPU in chunks (device="cuda"), in GB/s,
+against the host-to-device copy bandwidth measured in the same run from pinned memory.
+
+    python bench/streaming.py                      # X of 8 GiB float32, d = 64
+    python bench/streaming.py --gib 32 --chunk-rows 2000000
+
+Reports, as medians over --repeat passes after a warm-up: one loss+gradient pass of
+StreamedRows (host read + pinned copy + H2D + compute, overlapped), the plain pinned H2D
+copy of the same bytes, and the ratio (target >= 0.9). Needs CuPy and a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
+
+from gpulogreg import _backend  # noqa: E402
+from gpulogreg._stream import StreamedRows  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gib", type=float, default=8.0)
+    parser.add_argument("-d", type=int, default=64)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--chunk-rows", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    if not _backend.gpu_available():
+        sys.exit("needs CuPy and a CUDA GPU")
+    import cupy
+    import cupyx
+
+    dtype = np.dtype(args.dtype)
+    n = int(args.gib * 2**30 // (args.d * dtype.itemsize))
+    X = np.random.default_rng(0).standard_normal((n, args.d), dtype=np.float32).astype(dtype)
+    y = (np.random.default_rng(1).random(n) < 0.5).astype(dtype)
+    src = StreamedRows(X, y, chunk_rows=args.chunk_rows)
+    coef = cupy.zeros(args.d + 1)
+
+    def one_pass():
+        loss, _, _ = src.loss_gradient_sums(coef)
+        float(loss)
+
+    def timed(fn):
+        fn()
+        samples = []
+        for _ in range(args.repeat):
+            cupy.cuda.Device().synchronize()
+            t0 = time.perf_counter()
+            fn()
+            cupy.cuda.Device().synchronize()
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples)
+
+    # the copy floor: the same chunks from one pinned buffer into one device buffer
+    rows = src.chunk_rows
+    pinned = cupyx.empty_pinned((rows, args.d), dtype=dtype)
+    pinned[...] = X[:rows]
+    device = cupy.empty((rows, args.d), dtype=dtype)
+    chunks = src.chunks()
+
+    def copies():
+        for a, b in chunks:
+            device[:b - a].set(pinned[:b - a])
+
+    t_stream, t_copy = timed(one_pass), timed(copies)
+    gb = X.nbytes / 1e9
+    print(f"# {_backend.device_name(cupy)}; cupy {cupy.__version__}; X {X.shape} {dtype} "
+          f"({gb:.2f} GB) in {len(chunks)} chunks of {rows} rows; median of {args.repeat}")
+    print("| what | time s | GB/s |")
+    print("|---|---|---|")
+    print(f"| pinned H2D copy of the chunks (floor) | {t_copy:.3f} | {gb / t_copy:.1f} |")
+    print(f"| streamed loss+gradient pass | {t_stream:.3f} | {gb / t_stream:.1f} |")
+    print(f"| ratio streamed / copy bandwidth | | {t_copy / t_stream:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
