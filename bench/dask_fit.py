@@ -3,9 +3,9 @@
     python bench/dask_fit.py                       # n=200_000, d=32, 2 workers x 1 thread
     python bench/dask_fit.py -n 1000000 --chunks 8
 
-Same data, persisted on the same workers, same protocol as bench/time_to_solution.py:
-each method runs with tol = 1e-1, 1e-2, ...; its time is the fastest run whose float64
-objective is within --gap (1e-6) relative of the optimum. C is large (1e6) because
+Same data, persisted on the same workers, and bench/_protocol.py's time-to-solution sweep:
+a method's time is that of the loosest tol whose float64 objective is within --gap (1e-6)
+relative of the optimum. C is large (1e6) because
 dask_ml adds its intercept as a (penalised) column: with a negligible penalty both
 libraries minimise the same objective.
 """
@@ -13,21 +13,16 @@ libraries minimise the same objective.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
+from _protocol import print_table, time_to_gap  # noqa: E402
 from gpulogreg import LogisticRegression  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
-
-TOLS = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
@@ -72,35 +67,16 @@ def main(argv=None):
         m.fit(Xd, yd)
         return np.asarray(m.coef_).ravel(), float(np.asarray(m.intercept_).ravel()[0])
 
-    results = {}
-    for name, fit in (("gpulogreg lbfgs (dask)", ours), ("dask_ml lbfgs", dask_ml)):
-        fit(1e-2)  # warm-up: imports, numba compilation, worker caches
-        for tol in TOLS:
-            times = []
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    coef, intercept = fit(tol)
-                times.append(time.perf_counter() - t0)
-            gap = (loss.loss(np.append(coef, intercept)) - f_star) / abs(f_star)
-            if gap <= args.gap:
-                results[name] = (tol, statistics.median(times), gap)
-                break
-        else:
-            results[name] = (None, float("nan"), gap)
+    results = {name: time_to_gap(fit, lambda c, b: loss.loss(np.append(c, b)), f_star,
+                                 args.gap, args.repeat)
+               for name, fit in (("gpulogreg lbfgs (dask)", ours), ("dask_ml lbfgs", dask_ml))}
     client.close()
     cluster.close()
 
     print(f"# Dask LocalCluster {args.workers} workers x 1 thread; n={args.n} d={args.d} "
           f"{args.chunks} row chunks (persisted); C={args.C:g}; time to objective within "
           f"{args.gap:g} of f* = {f_star:.15g}; dask {dask.__version__}; median of {args.repeat}")
-    print("| method | fastest tol reaching the gap | time s | gap reached | vs dask_ml |")
-    print("|---|---|---|---|---|")
-    base = results["dask_ml lbfgs"][1]
-    for name, (tol, seconds, gap) in results.items():
-        print(f"| {name} | {tol if tol else 'none'} | {seconds:.3f} | {gap:.1e} | "
-              f"{seconds / base:.2f}x |")
+    print_table(results, "dask_ml lbfgs")
 
 
 if __name__ == "__main__":

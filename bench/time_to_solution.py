@@ -4,30 +4,23 @@ float64 optimum, for each gpulogreg solver and the baselines, measured in one ru
     python bench/time_to_solution.py                      # CPU: n=1e6, d=64, float64
     python bench/time_to_solution.py --device gpu         # + torch.optim.LBFGS when installed
 
-Protocol (DESIGN.md section 4): the optimum f* is the best objective any method reaches
-with a tight tolerance. Every method is then run with tol = 1e-1, 1e-2, ... (max_iter
-large); a run counts if its float64 objective is within gap of f*; a method's time is
-the fastest counting run (median of --repeat runs for that tol). So no method is
-credited for stopping early, and none is charged for a needlessly tight tol.
+The optimum f* is the best objective any method reaches with a tight tolerance; the
+sweep over tol is bench/_protocol.py's (no early stop credited, no tight tol charged).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
+from _protocol import print_table, time_to_gap  # noqa: E402
 from gpulogreg import LogisticRegression, _backend  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
-
-TOLS = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
 
 
 def make_data(n, d, seed=0):
@@ -76,18 +69,6 @@ def torch_lbfgs_fit(X, y, C, tol):
     return w.detach().cpu().numpy(), float(b.detach().cpu())
 
 
-def run(fit, X, y, C, tol, repeat, sync):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = fit(X, y, C, tol)
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,24 +114,10 @@ def main(argv=None):
                  objective(*sklearn_fit(X, y, args.C, 1e-10)))
     print(f"# time to objective within {args.gap:g} of f* = {f_star:.15g}; n={args.n} d={args.d} "
           f"C={args.C} float64; device {args.device}; numpy {np.__version__}")
-    print("| method | fastest tol reaching the gap | time s | gap reached | vs scikit-learn |")
-    print("|---|---|---|---|---|")
-    results = {}
-    for name, (fit, Xm, ym) in methods.items():
-        fit(Xm, ym, args.C, 1e-2)  # warm-up (kernel compilation, memory pools)
-        sync()
-        for tol in TOLS:
-            seconds, (coef, intercept) = run(fit, Xm, ym, args.C, tol, args.repeat, sync)
-            gap = (objective(coef, intercept) - f_star) / abs(f_star)
-            if gap <= args.gap:
-                results[name] = (tol, seconds, gap)
-                break
-        else:
-            results[name] = (None, float("nan"), gap)
-    t_sk = results["scikit-learn lbfgs (cpu)"][1]
-    for name, (tol, seconds, gap) in results.items():
-        print(f"| {name} | {tol if tol else 'none'} | {seconds:.3f} | {gap:.1e} | "
-              f"{seconds / t_sk:.2f}x |")
+    results = {name: time_to_gap(lambda tol, fit=fit, Xm=Xm, ym=ym: fit(Xm, ym, args.C, tol),
+                                 objective, f_star, args.gap, args.repeat, sync)
+               for name, (fit, Xm, ym) in methods.items()}
+    print_table(results, "scikit-learn lbfgs (cpu)")
 
 
 if __name__ == "__main__":
