@@ -113,7 +113,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # a trial point may overflow (inf/NaN objective): solvers reject such points, so
             # NumPy's floating-point warnings about them would only be noise
             with np.errstate(over="ignore", invalid="ignore"):
-                result = SOLVERS[self.solver](loss, self._initial_coef(loss.xp, loss), tol=self.tol,
+                result = SOLVERS[self.solver](loss, self._initial_coef(loss), tol=self.tol,
                                               max_iter=self.max_iter, verbose=self.verbose,
                                               **options)
         except MemoryError as exc:  # also CuPy's OutOfMemoryError
@@ -133,7 +133,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.grad_max_ = result.grad_max
         return self
 
-    def _initial_coef(self, xp, loss):
+    def _initial_coef(self, loss):
+        """Zeros, or with ``warm_start`` the previous fit, in the solver's namespace (float64)."""
+        xp = loss.xp
         x0 = xp.zeros(loss.n_params, dtype=np.float64)
         if self.warm_start and getattr(self, "coef_", None) is not None \
                 and self.coef_.shape == (1, loss.n_features):

@@ -99,7 +99,8 @@ def load(path, device="auto"):
     xp = _target_namespace(device, metadata.get("namespace"))
     estimator.coef_ = _backend.to_namespace(coef, xp)
     estimator.intercept_ = _backend.to_namespace(intercept, xp)
-    estimator.classes_ = classes if classes.dtype.kind == "U" else _backend.to_namespace(classes, xp)
+    estimator.classes_ = (classes if classes.dtype.kind == "U"  # strings stay on the host
+                          else _backend.to_namespace(classes, xp))
     estimator.n_features_in_ = n_features
     estimator.n_iter_ = np.array([int(metadata.get("n_iter", 0))])
     estimator.loss_ = float(metadata.get("loss", math.nan))

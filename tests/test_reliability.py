@@ -1,9 +1,7 @@
 """Dirty and extreme input, divergence, out-of-memory, persistence and resume (issue 6)."""
 
-import io as _io
 import json
 import warnings
-import zipfile
 
 import numpy as np
 import pytest
