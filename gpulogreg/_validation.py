@@ -108,7 +108,7 @@ def check_y(y, n, dtype, xp):
             raise ValueError("Unknown label type: continuous. y must hold class labels "
                              "(logistic regression is a classifier), not real values.")
     classes = _backend.materialize(xp.unique(y))  # a Dask y is read once here
-    shown = f"{list(_host(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
+    shown = f"{list(_backend.to_numpy(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
     if classes.shape[0] == 1:
         raise ValueError(f"y must hold exactly two classes; it has only one class: {shown}.")
     if classes.shape[0] > 2:
@@ -138,10 +138,6 @@ def check_sample_weight(sample_weight, n, dtype, xp):
     if not bool((sample_weight > 0).any()):
         raise ValueError("sample_weight must have at least one positive entry; all are zero.")
     return sample_weight
-
-
-def _host(a):
-    return a.get() if hasattr(a, "get") else a
 
 
 def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers, learning_rate,
