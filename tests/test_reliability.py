@@ -50,7 +50,8 @@ def test_separable_without_penalty_is_finite(xp, solver, dtype):
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "gd"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_features_of_magnitude_1e30_never_give_nan(xp, solver, dtype):
-    """X up to 1e30 (z overflows float32 for moderate w): finite results, or a warning."""
+    """X up to 1e30 (z overflows float32 for moderate w, the first steps are off by ~1e30):
+    finite results, no NumPy noise, and the separable data are still separated."""
     X, y = separable(seed=1)
     X = xp.asarray((X * 1e30).astype(dtype))
     with warnings.catch_warnings(record=True) as caught:
@@ -59,8 +60,7 @@ def test_features_of_magnitude_1e30_never_give_nan(xp, solver, dtype):
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # no numpy noise
     coef = to_numpy(model.coef_)
     assert np.all(np.isfinite(coef)) and np.isfinite(model.loss_)
-    if model.score(X, xp.asarray(y)) < 1.0:  # an unfinished fit must say so
-        assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert model.score(X, xp.asarray(y)) == 1.0
 
 
 def test_loss_at_float_max_margins_is_finite():

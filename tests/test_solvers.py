@@ -103,6 +103,19 @@ def test_gd_backtracks_a_huge_first_step():
     assert res.converged and obj.values[1] > obj.values[0]  # the first trial was rejected
 
 
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_a_first_step_off_by_1e30_is_rescaled_not_halved(name):
+    """f grows linearly far out (like the logistic loss on features of size 1e30): a trial
+    step that raises f by ~1e29 is scaled back in one go, so few evaluations are spent."""
+    scale = 1e30
+    obj = Objective(lambda x: (float(np.sum(np.logaddexp(0, scale * x) - 0.5 * scale * x)),
+                               scale * (1 / (1 + np.exp(-scale * x)) - 0.5)),
+                    lambda x: np.diag(scale**2 * 0.25 / np.cosh(scale * x / 2) ** 2))
+    with np.errstate(over="ignore"):
+        res = SOLVERS[name](obj, np.array([3e-30, -1e-30]), tol=1e-6 * scale, max_iter=100)
+    assert res.converged and res.n_fev < 40, (res.n_fev, res.message)
+
+
 def test_lbfgs_memory_size_is_respected():
     loss = logistic_problem(seed=3)
     a = lbfgs.minimize(loss, np.zeros(6), tol=1e-10, max_iter=1000, m=2)

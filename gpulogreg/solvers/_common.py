@@ -36,3 +36,15 @@ def start(objective, x0, evaluate):
     if not math.isfinite(f):
         raise ValueError(f"the objective is not finite at the starting point ({f}).")
     return values, getattr(objective, "eps", 2.0**-52), float(abs(g).max())
+
+
+def blowup_fraction(f0, f_new):
+    """For a rejected trial whose objective overflowed or rose far above ``|f0|``: the
+    fraction of the step to try next, scaling the rise back to the size of ``f0`` (a step
+    that is off by many orders of magnitude, e.g. for features of size 1e30, is then
+    corrected in one trial rather than dozens of halvings). None for an ordinary rejection."""
+    if not math.isfinite(f_new):
+        return 1e-3
+    scale = max(abs(f0), 1e-300)
+    rise = f_new - f0
+    return scale / rise if rise > 10 * scale else None

@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ._common import blowup_fraction
+
 C1 = 1e-4  # sufficient decrease
 C2 = 0.9  # curvature (0.9 suits quasi-Newton and Newton directions)
 _MAX_EVALS = 40
@@ -88,7 +90,10 @@ def wolfe(fun, x, f0, g0, d, dphi0, step=1.0, eps=2.0**-52):
 
     # zoom phase: shrink [lo, hi] (either order) keeping lo the best decreasing point
     while n_fev < _MAX_EVALS:
-        a = _cubic_min(lo, f_lo, dphi_lo, hi, f_hi, dphi_hi)
+        fraction = blowup_fraction(f_lo, f_hi)
+        a = lo + (hi - lo) * fraction if fraction is not None else lo
+        if a == lo:  # an ordinary bracket (or a fraction too small to move): interpolate
+            a = _cubic_min(lo, f_lo, dphi_lo, hi, f_hi, dphi_hi)
         x_a, f_a, g_a, dphi = trial(a)
         if not decreases(a, f_a, dphi) or not_lower(a, f_a, dphi, lo, f_lo, dphi_lo):
             hi, f_hi, dphi_hi = a, f_a, dphi

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import DivergenceError, Result, start
+from ._common import DivergenceError, Result, blowup_fraction, start
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -80,7 +80,8 @@ def _backtrack(fun, x, f, g, step, eps):
         f_new, g_new = fun(x_new)
         if _accept(f, g_sq, f_new, g_new, step, slack):
             return x_new, f_new, g_new, step * _GROW, evals
-        step *= _SHRINK
+        fraction = blowup_fraction(f, f_new)
+        step *= _SHRINK if fraction is None else min(fraction, _SHRINK)
     return None, None, None, step, _MAX_BACKTRACKS
 
 
