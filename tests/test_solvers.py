@@ -116,6 +116,20 @@ def test_a_first_step_off_by_1e30_is_rescaled_not_halved(name):
     assert res.converged and res.n_fev < 40, (res.n_fev, res.message)
 
 
+def test_gd_stops_when_float32_data_cannot_resolve_tol():
+    """Below float32's resolution gd used to step on noise until max_iter; now it stops."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    std = X.std(axis=0)
+    std[std == 0] = 1
+    X = ((X - X.mean(axis=0)) / std).astype(np.float32)
+    loss = LogisticLoss(X, (y == 8).astype(np.float32), C=1.0)
+    res = gradient_descent.minimize(loss, np.zeros(65), tol=1e-9, max_iter=100_000)
+    assert not res.converged and "stalled" in res.message
+    assert res.n_iter < 5_000 and res.grad_max < 1e-5
+
+
 def test_lbfgs_memory_size_is_respected():
     loss = logistic_problem(seed=3)
     a = lbfgs.minimize(loss, np.zeros(6), tol=1e-10, max_iter=1000, m=2)
