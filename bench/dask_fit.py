@@ -24,6 +24,7 @@ from _protocol import print_table, time_to_gap  # noqa: E402
 from gpulogreg import LogisticRegression  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
 
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
