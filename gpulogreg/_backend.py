@@ -15,13 +15,13 @@ import sys
 import numpy as np
 
 _NAMES = {"cupy": "a CuPy (GPU)", "dask.array": "a Dask", "numpy": "a NumPy (host)"}
+_ARRAY_TYPES = {"cupy": "ndarray", "dask.array": "Array"}  # module -> its array class
 
 
 def _namespace_of(array):
-    for name in ("cupy", "dask.array"):
+    for name, array_type in _ARRAY_TYPES.items():
         module = sys.modules.get(name)
-        if module is not None and isinstance(array, getattr(module, "ndarray", None)
-                                             or module.Array):
+        if module is not None and isinstance(array, getattr(module, array_type)):
             return module
     return np
 

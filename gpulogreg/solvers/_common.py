@@ -38,6 +38,12 @@ def start(objective, x0, evaluate):
     return values, getattr(objective, "eps", 2.0**-52), float(abs(g).max())
 
 
+def rounding_slack(eps, f):
+    """How far an objective of value ``f`` can move by rounding alone: ``8 eps |f|``, with
+    ``eps`` the objective's relative resolution (float32's for float32 data)."""
+    return 8 * eps * abs(f)
+
+
 def blowup_fraction(f0, f_new):
     """For a rejected trial whose objective overflowed or rose far above ``|f0|``: the
     fraction of the step to try next, scaling the rise back to the size of ``f0`` (a step

@@ -17,13 +17,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._common import blowup_fraction
+from ._common import blowup_fraction, rounding_slack
 
 C1 = 1e-4  # sufficient decrease
 C2 = 0.9  # curvature (0.9 suits quasi-Newton and Newton directions)
 _MAX_EVALS = 40
 _EXTRAPOLATE = 4.0
-_ROUNDING = 8  # the objective is resolved to _ROUNDING * eps * |f|
 
 
 @dataclass
@@ -40,7 +39,7 @@ def wolfe(fun, x, f0, g0, d, dphi0, step=1.0, eps=2.0**-52):
     """Search ``x + step * d`` (``d`` a descent direction, ``dphi0 = g0 @ d < 0``); ``eps`` is
     the relative resolution of ``f`` (float32's for float32 data)."""
     n_fev = 0
-    slack = _ROUNDING * eps * abs(f0)
+    slack = rounding_slack(eps, f0)
 
     def trial(a):
         nonlocal n_fev

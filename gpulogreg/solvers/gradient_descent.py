@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import DivergenceError, Result, blowup_fraction, start
+from ._common import DivergenceError, Result, blowup_fraction, rounding_slack, start
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -63,13 +63,13 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
             x_new = x - learning_rate * g
             f_new, g_new = fun(x_new)
             n_fev += 1
-            if not f_new <= f + 8 * eps * abs(f):  # also catches inf and NaN
+            if not f_new <= f + rounding_slack(eps, f):  # also catches inf and NaN
                 raise DivergenceError(
                     f"gradient descent diverged at iteration {n_iter + 1}: the objective went "
                     f"from {f:.6g} to {f_new:.6g} with learning_rate={learning_rate:g}. Use a "
                     "smaller learning_rate, or learning_rate=None to choose steps by "
                     "backtracking.")
-        resolved = f - f_new > 8 * eps * abs(f)
+        resolved = f - f_new > rounding_slack(eps, f)
         x, f, g = x_new, f_new, g_new
         grad_max = float(abs(g).max())
         n_iter += 1
@@ -86,7 +86,7 @@ def _backtrack(fun, x, f, g, step, eps):
     """Halve ``step`` until ``x - step * g`` is accepted; return the new point, the next
     trial step (grown by ``_GROW``) and the evaluations spent, or ``None`` for the point."""
     g_sq = float(g @ g)
-    slack = 8 * eps * abs(f)
+    slack = rounding_slack(eps, f)
     for evals in range(1, _MAX_BACKTRACKS + 1):
         x_new = x - step * g
         f_new, g_new = fun(x_new)
