@@ -8,8 +8,10 @@ imported that library, so a laptop without CUDA never touches CuPy.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
 import sys
 
 import numpy as np
@@ -97,6 +99,46 @@ def gpu_available() -> bool:
         return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:  # no CuPy, no driver, no device: all mean "no GPU"
         return False
+
+
+_DEVICE = re.compile(r"cuda(?::(\d+))?")
+DEVICES = "'auto', 'cpu', 'cuda' or 'cuda:N' (N a GPU index)"
+
+
+def parse_device(device, name="device"):
+    """The one device vocabulary of the estimator, ``load`` and the CLI: return
+    ``("auto" | "cpu" | "cuda", index or None)``. ``None`` means ``"auto"``."""
+    if device is None or device == "auto":
+        return "auto", None
+    if device == "cpu":
+        return "cpu", None
+    match = _DEVICE.fullmatch(device) if isinstance(device, str) else None
+    if match is None:
+        raise ValueError(f"{name} must be {DEVICES}; got {device!r}.")
+    return "cuda", None if match.group(1) is None else int(match.group(1))
+
+
+def on_device(device, xp, X=None):
+    """A context that makes the GPU named by ``device`` (from :func:`parse_device`) current;
+    a no-op for "auto"/"cpu". A clear ValueError when no GPU is there, or when a CuPy X
+    lives on another GPU than the one named."""
+    kind, index = device
+    if kind != "cuda":
+        return contextlib.nullcontext()
+    if not gpu_available():
+        raise ValueError("device='cuda' needs CuPy and a CUDA GPU; none is available. Use "
+                         "device='auto' (compute where X lives) or 'cpu'.")
+    import cupy
+
+    if index is None:
+        return contextlib.nullcontext()
+    if not 0 <= index < cupy.cuda.runtime.getDeviceCount():
+        raise ValueError(f"device='cuda:{index}' names no GPU: this machine has "
+                         f"{cupy.cuda.runtime.getDeviceCount()}.")
+    if X is not None and is_gpu(xp) and X.device.id != index:
+        raise ValueError(f"device='cuda:{index}' but X lives on cuda:{X.device.id}; move it "
+                         "with cupy.asarray under that device, or use device='auto'.")
+    return cupy.cuda.Device(index)
 
 
 def memory_info(xp):

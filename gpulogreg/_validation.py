@@ -70,8 +70,9 @@ def _as_float(A, xp, name):
 def _check_finite(A, xp, name):
     # A sum is cheap (no temporary the size of A) and finite unless A holds
     # NaN/inf or overflows; only then scan in row blocks to tell which.
-    if bool(xp.isfinite(A.sum())):
-        return
+    with np.errstate(all="ignore"):  # a sum of +inf and -inf, or of values near the maximum
+        if bool(xp.isfinite(A.sum())):
+            return
     for start in range(0, A.shape[0], _FINITE_SCAN_ROWS):
         block = A[start:start + _FINITE_SCAN_ROWS]
         if not bool(xp.isfinite(block).all()):
@@ -98,8 +99,8 @@ def check_y(y, n, dtype, xp):
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D with one label per row of X; got shape {y.shape}.")
     if y.shape[0] != n:
-        raise ValueError(f"X and y have inconsistent numbers of samples: X has {n} rows, "
-                         f"y has {y.shape[0]}.")
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{n}, {y.shape[0]}] (X has {n} rows, y has {y.shape[0]}).")
     if y.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: y has dtype {y.dtype}.")
     if y.dtype.kind == "f":
@@ -107,7 +108,12 @@ def check_y(y, n, dtype, xp):
         if not bool((y == xp.round(y)).all()):
             raise ValueError("Unknown label type: continuous. y must hold class labels "
                              "(logistic regression is a classifier), not real values.")
-    classes = _backend.materialize(xp.unique(y))  # a Dask y is read once here
+    try:
+        classes = _backend.materialize(xp.unique(y))  # a Dask y is read once here
+    except TypeError as exc:  # e.g. an object array holding both numbers and strings
+        kinds = sorted({type(v).__name__ for v in _backend.to_numpy(y).ravel()[:10_000]})
+        raise TypeError(f"y mixes label types ({', '.join(kinds)}), which cannot be sorted into "
+                        f"classes; use labels of one type ({exc}).") from None
     shown = f"{list(_backend.to_numpy(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
     if classes.shape[0] == 1:
         raise ValueError(f"y must hold exactly two classes; it has only one class: {shown}.")
@@ -118,12 +124,22 @@ def check_y(y, n, dtype, xp):
     return (y == classes[1]).astype(dtype), classes
 
 
-def check_sample_weight(sample_weight, n, dtype, xp):
-    """Return sample weights as a 1-D array of ``dtype`` (or None for unit weights)."""
+def check_sample_weight(sample_weight, n, dtype, xp, *, y01=None, classes=None,
+                        class_weight=None, C=np.inf):
+    """Return ``(weights, C)``: the sample weights (times the class weights) as a 1-D array
+    of ``dtype`` (None for unit weights) and the C to use with them.
+
+    Weights are rescaled to a maximum of 1 in float64 before the cast, and C multiplied by
+    the same factor: the objective of DESIGN.md section 1 is unchanged (``f`` depends on
+    ``s`` only through ``s / S`` and ``C S``), but weights such as 1e-300 or 1e300 neither
+    underflow nor overflow in float32.
+    """
+    if sample_weight is None and class_weight is None:
+        return None, C
     if sample_weight is None:
-        return None
-    if isinstance(sample_weight, numbers.Number):
-        sample_weight = xp.full(n, sample_weight, dtype=dtype)
+        sample_weight = xp.ones(n, dtype=np.float64)
+    elif isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        sample_weight = xp.full(n, sample_weight, dtype=np.float64)
     elif xp is np and not isinstance(sample_weight, np.ndarray):
         sample_weight = np.asarray(sample_weight)
     if sample_weight.ndim != 1 or sample_weight.shape[0] != n:
@@ -131,41 +147,78 @@ def check_sample_weight(sample_weight, n, dtype, xp):
                          f"got shape {sample_weight.shape}.")
     if sample_weight.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be real numbers; got dtype {sample_weight.dtype}.")
-    sample_weight = sample_weight.astype(dtype, copy=False)
-    _check_finite(sample_weight, xp, "sample_weight")
-    if bool((sample_weight < 0).any()):
+    s = sample_weight.astype(np.float64)  # O(n): never X
+    _check_finite(s, xp, "sample_weight")
+    if bool((s < 0).any()):
         raise ValueError("sample_weight must be non-negative; it has negative entries.")
-    if not bool((sample_weight > 0).any()):
-        raise ValueError("sample_weight must have at least one positive entry; all are zero.")
-    return sample_weight
+    if class_weight is not None:
+        s *= _class_weights(class_weight, classes, y01, s, xp)[y01.astype(np.intp)]
+    top = float(s.max())
+    if not top > 0:
+        raise ValueError("sample_weight must have at least one positive entry; all are zero"
+                         + ("" if class_weight is None else " (after class_weight)") + ".")
+    s /= top
+    scaled_C = C * top
+    if scaled_C == 0:
+        raise ValueError(f"C * max(sample_weight) underflows to 0 (C={C!r}, max(sample_weight)"
+                         f"={top!r}): the penalty would outweigh the data by more than "
+                         "float64 can represent. Use larger weights or a larger C.")
+    return s.astype(dtype, copy=False), scaled_C
 
 
-def check_params(*, penalty, C, tol, max_iter, fit_intercept, solver, solvers, learning_rate,
-                 device=None, chunk_rows=None):
-    """Validate estimator hyper-parameters; the error names the parameter."""
+def _class_weights(class_weight, classes, y01, s, xp):
+    """Per-class multipliers ``[w(classes[0]), w(classes[1])]`` as scikit-learn computes them
+    (``"balanced"``: ``S / (2 S_k)`` with ``S_k`` the weight of class k)."""
+    if isinstance(class_weight, str):  # "balanced" (validated by the estimator)
+        positive = float((s * y01).sum())
+        totals = np.array([float(s.sum()) - positive, positive])
+        with np.errstate(divide="ignore"):
+            weights = np.where(totals > 0, totals.sum() / (2 * totals), 0.0)
+    else:
+        from sklearn.utils.class_weight import compute_class_weight
+
+        host = _backend.to_numpy(classes)
+        weights = compute_class_weight(class_weight, classes=host, y=host)
+    return xp.asarray(weights, dtype=np.float64)
+
+
+_PENALTY_DEPRECATED = (
+    "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid this "
+    "warning, leave 'penalty' set to its default value and use 'l1_ratio' or 'C' instead. Use "
+    "l1_ratio=0 instead of penalty='l2', l1_ratio=1 instead of penalty='l1', l1_ratio set to "
+    "a float between 0 and 1 instead of penalty='elasticnet', and C=np.inf instead of "
+    "penalty=None.")
+
+
+def check_params(params):
+    """The checks scikit-learn 1.9 makes beyond its parameter constraints, with its wording
+    (the estimator has already run those constraints); returns the C to minimise with."""
+    penalty, l1_ratio, C, solver = (params[k] for k in ("penalty", "l1_ratio", "C", "solver"))
+    if penalty == "deprecated":
+        if l1_ratio is None:
+            warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will trigger an "
+                          "error in 1.10. Use 0<=l1_ratio<=1 instead.", FutureWarning,
+                          stacklevel=4)
+            l1_ratio = 0
+        penalty = "l2" if l1_ratio == 0 else "l1" if l1_ratio == 1 else "elasticnet"
+        if C == math.inf:
+            penalty = None
+    else:
+        warnings.warn(_PENALTY_DEPRECATED, FutureWarning, stacklevel=4)
     if penalty not in ("l2", None):
-        raise ValueError(f"penalty must be 'l2' or None (for no penalty; or use C=np.inf); "
-                         f"got {penalty!r}. L1 and elastic-net are not implemented yet.")
-    if isinstance(C, bool) or not isinstance(C, numbers.Real) or math.isnan(C) or C <= 0:
-        raise ValueError(f"C must be a positive number (np.inf for no penalty); got {C!r}.")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a non-negative number; got {tol!r}.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}.")
-    if not isinstance(fit_intercept, (bool, np.bool_)):
-        raise ValueError(f"fit_intercept must be True or False; got {fit_intercept!r}.")
-    if solver not in solvers:
-        raise ValueError(f"solver must be one of {sorted(solvers)}; got {solver!r}.")
-    if learning_rate is not None:
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
-                or not 0 < learning_rate < math.inf:
-            raise ValueError(f"learning_rate must be a positive finite number or None; "
-                             f"got {learning_rate!r}.")
-        if solver != "gd":
-            raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
-                             "chooses its own steps. Leave learning_rate=None.")
-    if device not in (None, "cuda"):
-        raise ValueError(f"device must be None (compute where X lives) or 'cuda' (stream a host "
-                         f"X through the GPU); got {device!r}.")
-    if chunk_rows is not None and device != "cuda":
-        raise ValueError("chunk_rows applies to device='cuda' (streaming) only.")
+        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} "
+                         "penalty. gpulogreg does not implement L1 or elastic-net penalties "
+                         "yet: use l1_ratio=0.")
+    if params["dual"]:
+        raise ValueError(f"Solver {solver} supports only dual=False, got dual=True")
+    if params["penalty"] is None and C != 1.0:
+        warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
+                      UserWarning, stacklevel=4)
+    if params["n_jobs"] is not None:
+        warnings.warn(f"'n_jobs' has no effect (as in scikit-learn since 1.8, where it will be "
+                      f"removed in 1.10). You provided 'n_jobs={params['n_jobs']}', please "
+                      "leave it unspecified.", FutureWarning, stacklevel=4)
+    if params["learning_rate"] is not None and solver != "gd":
+        raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
+                         "chooses its own steps. Leave learning_rate=None.")
+    return math.inf if penalty is None else float(C)

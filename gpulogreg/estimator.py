@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _validation
 from ._loss import LogisticLoss, RowBlocks, sigmoid
@@ -23,33 +24,49 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     with ``S`` the sum of the sample weights, so ``coef_`` matches scikit-learn's.
     Fitted attributes live in the namespace of the training data: CuPy in, CuPy out.
 
+    The constructor takes every parameter of scikit-learn 1.9's ``LogisticRegression``
+    (same names, defaults, validation and warnings), plus ``learning_rate``, ``device``
+    and ``chunk_rows``.
+
     Parameters
     ----------
-    penalty : {"l2", None}, default="l2"
-        ``None`` fits without penalty (the same as ``C=np.inf``, the preferred spelling).
+    penalty : {"l2", None}, deprecated
+        As in scikit-learn 1.8+: leave it unset and use ``C=np.inf`` for no penalty.
+        ``"l1"``/``"elasticnet"`` (or ``l1_ratio > 0``) are not implemented yet.
     C : float, default=1.0
         Inverse of the L2 regularisation strength; ``np.inf`` means no penalty.
-    fit_intercept : bool, default=True
-        Fit an (unpenalised) intercept ``b``; X is never augmented with a ones column.
+    l1_ratio : float, default=0.0
+        Only 0 (pure L2) is supported.
+    dual : bool, default=False
+        Only ``False`` (as for scikit-learn's lbfgs/newton-cg solvers).
     tol : float, default=1e-4
         Stop when ``max|gradient| <= tol``.
-    max_iter : int, default=100
-        Maximum number of solver iterations; a ``ConvergenceWarning`` says when it was hit.
+    fit_intercept : bool, default=True
+        Fit an (unpenalised) intercept ``b``; X is never augmented with a ones column.
+    intercept_scaling, random_state, n_jobs
+        Accepted for compatibility; as in scikit-learn with these solvers, they have no
+        effect (``n_jobs`` warns, as there).
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies each sample's weight by its class's weight (scikit-learn's rule).
     solver : {"lbfgs", "newton-cg", "gd"}, default="lbfgs"
         ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
         ``"newton-cg"``: truncated Newton with Hessian-vector products;
         ``"gd"``: gradient descent with Armijo backtracking.
+    max_iter : int, default=100
+        Maximum number of solver iterations (0 returns the starting point); a
+        ``ConvergenceWarning`` says when it was hit.
+    verbose : int, default=0
+        Print solver progress when positive.
+    warm_start : bool, default=False
+        Start from the previous ``coef_``/``intercept_`` when refitting.
     learning_rate : float or None, default=None
         ``solver="gd"`` only: a fixed step size ``alpha`` instead of backtracking. If the
         objective rises or overflows, ``fit`` raises ``DivergenceError`` (no result is kept).
-    warm_start : bool, default=False
-        Start from the previous ``coef_``/``intercept_`` when refitting.
-    verbose : int, default=0
-        Print solver progress when positive.
-    device : {None, "cuda"}, default=None
-        ``None`` computes where X lives. ``"cuda"`` with a NumPy X (or ``np.memmap``) keeps
-        X on the host and streams row chunks through the GPU, for X larger than GPU
-        memory; the fitted attributes are then CuPy arrays.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        ``"auto"`` computes where X lives. ``"cpu"`` requires host data. ``"cuda"`` (or
+        ``"cuda:N"``) with a NumPy X (or ``np.memmap``) keeps X on the host and streams
+        row chunks through that GPU, for X larger than GPU memory; the fitted attributes
+        are then CuPy arrays. With a CuPy X it must name X's GPU.
     chunk_rows : int or None, default=None
         Rows per streamed chunk with ``device="cuda"`` (default: two chunks fill half of
         the free GPU memory).
@@ -58,22 +75,51 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : (2,) array, the two labels; ``classes_[1]`` is the positive class.
     coef_ : (1, d) array of X's dtype.  intercept_ : (1,) array.
-    n_iter_ : (1,) int array.  n_features_in_ : int.
+    n_iter_ : (1,) int32 array.  n_features_in_ : int.
+    feature_names_in_ : names of the columns of a DataFrame X (only when they are strings).
     loss_ : final objective.  grad_max_ : final ``max|gradient|``.
     """
 
-    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100,
-                 solver="lbfgs", learning_rate=None, warm_start=False, verbose=0, device=None,
-                 chunk_rows=None):
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None,
+                    Hidden(StrOptions({"deprecated"}))],
+        "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "dual": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "random_state": ["random_state"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "n_jobs": [None, Integral],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "device": [str, None],
+        "chunk_rows": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False, tol=1e-4,
+                 fit_intercept=True, intercept_scaling=1, class_weight=None,
+                 random_state=None, solver="lbfgs", max_iter=100, verbose=0, warm_start=False,
+                 n_jobs=None, learning_rate=None, device="auto", chunk_rows=None):
         self.penalty = penalty
         self.C = C
-        self.fit_intercept = fit_intercept
+        self.l1_ratio = l1_ratio
+        self.dual = dual
         self.tol = tol
-        self.max_iter = max_iter
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
         self.solver = solver
-        self.learning_rate = learning_rate
-        self.warm_start = warm_start
+        self.max_iter = max_iter
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.learning_rate = learning_rate
         self.device = device
         self.chunk_rows = chunk_rows
 
@@ -82,56 +128,73 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False  # binary only until multinomial exists
         return tags
 
+    def _effective_C(self):
+        """Validate the parameters as scikit-learn 1.9 does (same errors and warnings) and
+        return the C to minimise with (``inf``: no penalty)."""
+        self._validate_params()
+        return _validation.check_params(self.get_params())
+
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n, d) and binary labels y (n,), optionally weighted per sample."""
-        _validation.check_params(penalty=self.penalty, C=self.C, tol=self.tol,
-                                 max_iter=self.max_iter, fit_intercept=self.fit_intercept,
-                                 solver=self.solver, solvers=SOLVERS,
-                                 learning_rate=self.learning_rate, device=self.device,
-                                 chunk_rows=self.chunk_rows)
+        C = self._effective_C()
+        device = _backend.parse_device(self.device)
+        _check_feature_names(self, X, reset=True)
         xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         X = _validation.check_X(X, xp)
         n, d = X.shape
         y01, classes = _validation.check_y(y, n, X.dtype, xp)
-        sample_weight = _validation.check_sample_weight(sample_weight, n, X.dtype, xp)
+        sample_weight, C = _validation.check_sample_weight(
+            sample_weight, n, X.dtype, xp, y01=y01, classes=classes,
+            class_weight=self.class_weight, C=C)
+        with _backend.on_device(device, xp, X):
+            result, loss = self._solve(X, y01, sample_weight, C, xp, device)
+        if not result.converged:
+            warnings.warn(_convergence_message(self, result, X.dtype), ConvergenceWarning,
+                          stacklevel=2)
+        self.classes_ = classes
+        self.coef_ = result.x[None, :d].astype(X.dtype)  # in the solver's namespace
+        self.intercept_ = (result.x[d:] if self.fit_intercept
+                           else loss.xp.zeros(1, np.float64)).astype(X.dtype)
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.n_features_in_ = d
+        self.loss_ = result.fun
+        self.grad_max_ = result.grad_max
+        return self
 
+    def _solve(self, X, y01, sample_weight, C, xp, device):
+        kind, _ = device
         if _backend.is_dask(xp):
+            if kind != "auto":
+                raise ValueError(f"device={self.device!r} does not apply to Dask arrays, "
+                                 "which are fitted where their chunks live; use device='auto'.")
             from ._dask import DaskRows
 
             source = DaskRows(X, y01, sample_weight, fit_intercept=self.fit_intercept)
-        elif self.device == "cuda" and not _backend.is_gpu(xp):
+        elif kind == "cuda" and not _backend.is_gpu(xp):
             from ._stream import StreamedRows
 
             source = StreamedRows(X, y01, sample_weight, fit_intercept=self.fit_intercept,
                                   chunk_rows=self.chunk_rows)
         else:
+            if self.chunk_rows is not None:
+                raise ValueError("chunk_rows applies to device='cuda' with a host X "
+                                 "(streaming) only.")
+            if kind == "cpu" and _backend.is_gpu(xp):
+                raise ValueError("device='cpu' but X is a CuPy array on the GPU; pass X.get() "
+                                 "(a host copy) or use device='auto'.")
             source = RowBlocks(X, y01, sample_weight, fit_intercept=self.fit_intercept)
-        C = math.inf if self.penalty is None else self.C
         loss = LogisticLoss(source=source, C=C)
         options = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
         try:
             # a trial point may overflow (inf/NaN objective): solvers reject such points, so
             # NumPy's floating-point warnings about them would only be noise
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(all="ignore"):
                 result = SOLVERS[self.solver](loss, self._initial_coef(loss), tol=self.tol,
                                               max_iter=self.max_iter, verbose=self.verbose,
                                               **options)
         except MemoryError as exc:  # also CuPy's OutOfMemoryError
             raise MemoryError(_backend.out_of_memory_message(xp, X, exc)) from exc
-        if not result.converged:
-            warnings.warn(f"{self.solver} did not converge: {result.message} "
-                          f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g}). "
-                          "Increase max_iter, scale the data, or raise tol.",
-                          ConvergenceWarning, stacklevel=2)
-        self.classes_ = classes
-        self.coef_ = result.x[None, :d].astype(X.dtype)  # in the solver's namespace
-        self.intercept_ = (result.x[d:] if self.fit_intercept
-                           else loss.xp.zeros(1, np.float64)).astype(X.dtype)
-        self.n_iter_ = np.array([result.n_iter])
-        self.n_features_in_ = d
-        self.loss_ = result.fun
-        self.grad_max_ = result.grad_max
-        return self
+        return result, loss
 
     def _initial_coef(self, loss):
         """Zeros, or with ``warm_start`` the previous fit, in the solver's namespace (float64)."""
@@ -153,6 +216,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """The raw score ``X @ coef_.T + intercept_`` (positive means ``classes_[1]``)."""
         check_is_fitted(self)
+        _check_feature_names(self, X, reset=False)
         xp = _backend.get_namespace(X=X)
         lazy = _backend.is_dask(xp)  # stays lazy: no pass over X to look for NaN
         X = _validation.check_X(X, xp, finite=not lazy)
@@ -188,9 +252,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if _backend.is_gpu(xp) and self.classes_.dtype.kind not in "biuf":
             z = z.get()  # string labels have no GPU representation
             xp = np
-        classes = self.classes_ if _backend.is_dask(xp) else \
-            _backend.to_namespace(self.classes_, xp)
-        return xp.where(z > 0, classes[1], classes[0])
+        if _backend.is_dask(xp):
+            classes = _backend.to_numpy(self.classes_)
+            return z.map_blocks(lambda zb: classes[(zb > 0).astype(np.intp)],
+                                dtype=classes.dtype)
+        classes = _backend.to_namespace(self.classes_, xp)
+        return classes[(z > 0).astype(np.intp)]  # labels keep classes_'s dtype
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""
@@ -204,3 +271,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return float(correct.mean())
         sample_weight = xp.asarray(sample_weight, dtype=np.float64)
         return float((correct * sample_weight).sum() / sample_weight.sum())
+
+
+def _convergence_message(model, result, dtype):
+    """scikit-learn's ConvergenceWarning text when max_iter ran out; otherwise why we stopped."""
+    if result.n_iter >= model.max_iter:
+        return (f"{model.solver} failed to converge after {result.n_iter} iteration(s) "
+                f"(max|gradient| = {result.grad_max:.3g} > tol = {model.tol:g}).\n\n"
+                "Increase the number of iterations to improve the convergence "
+                f"(max_iter={model.max_iter}).\nYou might also want to scale the data, or "
+                "raise tol.")
+    precision = ("use float64 X or a larger tol" if dtype == np.float32
+                 else "use a larger tol or scale the data")
+    return (f"{model.solver} stopped after {result.n_iter} iteration(s) without reaching "
+            f"tol={model.tol:g} (max|gradient| = {result.grad_max:.3g}): {result.message}. "
+            f"The tol is below what {np.dtype(dtype).name} data resolve here: {precision}.")

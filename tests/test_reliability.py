@@ -33,13 +33,13 @@ def separable(n=200, seed=0):
 def test_separable_without_penalty_is_finite(xp, solver, dtype):
     X, y = separable()
     X = xp.asarray(X.astype(dtype))
-    model = LogisticRegression(penalty=None, solver=solver, max_iter=1000).fit(X, xp.asarray(y))
+    model = LogisticRegression(C=np.inf, solver=solver, max_iter=1000).fit(X, xp.asarray(y))
     assert np.all(np.isfinite(to_numpy(model.coef_))) and model.score(X, xp.asarray(y)) == 1.0
     # no optimum exists (|w| -> inf): with a tiny tol every solver either reports a
     # gradient that small (margins of ~40 make it e^-40) or warns; never inf or NaN
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tight = LogisticRegression(penalty=None, solver=solver, tol=1e-14, max_iter=200)
+        tight = LogisticRegression(C=np.inf, solver=solver, tol=1e-14, max_iter=200)
         tight.fit(X, xp.asarray(y))
     assert np.all(np.isfinite(to_numpy(tight.coef_)))
     assert np.isfinite(tight.loss_) and np.isfinite(tight.grad_max_)
@@ -56,7 +56,7 @@ def test_features_of_magnitude_1e30_never_give_nan(xp, solver, dtype):
     X = xp.asarray((X * 1e30).astype(dtype))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = LogisticRegression(penalty=None, solver=solver, max_iter=200).fit(X, xp.asarray(y))
+        model = LogisticRegression(C=np.inf, solver=solver, max_iter=200).fit(X, xp.asarray(y))
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # no numpy noise
     coef = to_numpy(model.coef_)
     assert np.all(np.isfinite(coef)) and np.isfinite(model.loss_)
@@ -130,7 +130,7 @@ def fitted(xp, cancer, labels=(0, 1), **params):
 
 
 @pytest.mark.parametrize("params", [{}, {"C": np.inf, "solver": "newton-cg"},
-                                    {"penalty": None, "fit_intercept": False}])
+                                    {"C": np.inf, "fit_intercept": False}])
 def test_save_load_round_trip(xp, cancer, tmp_path, params):
     model = fitted(xp, cancer, **params)
     path = model.save(tmp_path / "model")

@@ -79,7 +79,7 @@ def test_device_cuda_without_gpu_is_a_clear_error(monkeypatch):
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"device": "gpu"}, "device must be None"),
+    ({"device": "gpu"}, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
     ({"chunk_rows": 100}, "chunk_rows applies to device='cuda'"),
 ])
 def test_bad_streaming_params(params, match):

@@ -56,7 +56,7 @@ def _conjugate_gradient(hessp, g):
     p = r.copy()
     rr = float(r @ r)
     for k in range(_MAX_CG):
-        if float(abs(r).sum()) <= target:
+        if rr == 0 or float(abs(r).sum()) <= target:  # rr == 0: solved exactly
             break
         Hp = hessp(p)
         curvature = float(p @ Hp)
