@@ -1,17 +1,20 @@
 """Safe persistence: a fitted model is one ``.npz`` file of plain arrays plus JSON metadata.
 
-Nothing is pickled and nothing is unpickled: :func:`load` opens the file with
-``allow_pickle=False``, checks the format name and version, every array's shape,
-dtype and finiteness, and the parameters, and refuses anything else with a
-``ValueError`` that says what is wrong.
+Nothing is pickled and nothing is unpickled: :func:`load` reads the archive member by
+member, checks the format name and version, each array's shape, dtype and size from
+its header *before* reading it (so a forged shape or a zip bomb costs nothing), then
+finiteness and the parameters, and refuses anything else with a ``ValueError`` that
+says the file is not a valid model and why.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -24,11 +27,18 @@ FORMAT_VERSION = 1
 _ARRAYS = ("coef", "intercept", "classes")
 
 
-def save(model, path):
-    """Write fitted ``model`` to ``path`` (``.npz`` is appended if missing); return the path.
+_METADATA_BYTES = 1 << 20  # a model's JSON metadata is a few hundred bytes
+_LABEL_BYTES = 1 << 12  # longest string label, in bytes per label
+_MAX_FEATURES = 1 << 31
 
-    The file is written to a temporary name and renamed, so an interrupted save never
-    leaves a truncated model behind.
+
+def save(model, path):
+    """Write fitted ``model`` to exactly ``path`` (``.npz`` format whatever the name); return
+    it as a ``Path``.
+
+    The file is written to a temporary name beside it and renamed, so an interrupted save
+    never leaves a truncated model behind; temporaries that an earlier, killed save of the
+    same path left are removed. The file gets the permissions the umask gives a new file.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -36,8 +46,6 @@ def save(model, path):
 
     check_is_fitted(model)
     path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
     arrays = {name: _backend.to_numpy(getattr(model, f"{name}_")) for name in _ARRAYS}
     if arrays["classes"].dtype.kind not in "biufU":
         raise TypeError(f"classes_ of dtype {arrays['classes'].dtype} cannot be stored without "
@@ -48,14 +56,22 @@ def save(model, path):
         "gpulogreg_version": __version__,
         "namespace": "cupy" if _backend.is_gpu(_backend.get_namespace(coef=model.coef_))
         else "numpy",
-        "params": model.get_params(),
+        "params": _params_to_json(model.get_params()),
         "n_features_in": int(model.n_features_in_),
         "n_iter": int(model.n_iter_[0]),
         "loss": float(model.loss_),
         "grad_max": float(model.grad_max_),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    if hasattr(model, "feature_names_in_"):
+        metadata["feature_names_in"] = [str(name) for name in model.feature_names_in_]
+    prefix = f".{path.name}."
+    for stale in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # left by a killed save
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 is not what the user's umask says
         with os.fdopen(fd, "wb") as f:
             np.savez(f, metadata=np.array(json.dumps(metadata)), **arrays)
         os.replace(tmp, path)
@@ -65,86 +81,184 @@ def save(model, path):
     return path
 
 
+def _params_to_json(params):
+    """``get_params()`` as JSON: a class_weight dict as [label, weight] pairs (JSON keys are
+    strings only); a random_state that is not an int (it has no effect) as null."""
+    params = dict(params)
+    if isinstance(params.get("class_weight"), dict):
+        params["class_weight"] = {"pairs": [[np.asarray(k).item(), float(v)]
+                                            for k, v in params["class_weight"].items()]}
+    if not isinstance(params.get("random_state"), (int, type(None))):
+        params["random_state"] = None
+    return params
+
+
+def _params_from_json(params):
+    params = dict(params)
+    weights = params.get("class_weight")
+    if isinstance(weights, dict):
+        pairs = weights.get("pairs")
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2
+                                                  for p in pairs):
+            raise ValueError(f"class_weight is not a list of [label, weight] pairs: {weights!r}")
+        params["class_weight"] = {label: weight for label, weight in pairs}
+    return params
+
+
 def load(path, device="auto"):
     """Read a model written by :func:`save`.
 
-    ``device``: ``"cpu"`` gives NumPy attributes; ``"gpu"`` CuPy ones (needs a GPU);
-    ``"auto"`` (default) restores where the model was fitted when possible, else the CPU.
+    ``device``: ``"cpu"`` gives NumPy attributes; ``"cuda"`` (or ``"cuda:N"``) CuPy ones
+    (needs a GPU); ``"auto"`` (default) restores where the model was fitted when possible,
+    else the CPU. Every check (format, shapes, dtypes, sizes, parameters) is made before
+    any array is read, so a forged file cannot make ``load`` allocate more than a model
+    of its declared size; a file that fails one is a ``ValueError`` saying why.
     """
     from .estimator import LogisticRegression
 
-    if device not in ("auto", "cpu", "gpu"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'gpu'; got {device!r}.")
+    device = _backend.parse_device(device)
     metadata, arrays = _read(path)
     estimator = LogisticRegression()
-    params = metadata.get("params")
-    if not isinstance(params, dict) or not set(params) <= set(estimator.get_params()):
-        raise ValueError(f"{path}: invalid params in the metadata: {params!r}.")
-    estimator.set_params(**params)  # C = inf round-trips as JSON's Infinity
+    try:
+        params = metadata.get("params")
+        if not isinstance(params, dict) or not set(params) <= set(estimator.get_params()):
+            raise ValueError(f"unknown parameters in {sorted(params)!r}" if isinstance(params, dict)
+                             else f"params is {params!r}")
+        estimator.set_params(**_params_from_json(params))  # C = inf round-trips as Infinity
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecations are for fit time, not loading
+            estimator._effective_C()
+    except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
+        raise ValueError(f"{path} is not a valid gpulogreg model file: invalid params "
+                         f"({exc}).") from None
 
-    n_features = metadata.get("n_features_in")
     coef, intercept, classes = (arrays[name] for name in _ARRAYS)
-    if not isinstance(n_features, int) or coef.shape != (1, n_features) or \
-            coef.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{path}: coef has shape {coef.shape} and dtype {coef.dtype}; "
-                         f"expected (1, {n_features}) float32/float64.")
-    if intercept.shape != (1,) or intercept.dtype != coef.dtype:
-        raise ValueError(f"{path}: intercept has shape {intercept.shape} and dtype "
-                         f"{intercept.dtype}; expected (1,) {coef.dtype}.")
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-        raise ValueError(f"{path}: coef/intercept contain NaN or infinity.")
-    if classes.shape != (2,) or classes.dtype.kind not in "biufU" or not classes[0] < classes[1]:
-        raise ValueError(f"{path}: classes must be two sorted distinct labels; got {classes!r}.")
+        _invalid(path, "coef/intercept contain NaN or infinity")
+    if classes.dtype.kind not in "biufU" or not classes[0] < classes[1]:
+        _invalid(path, f"classes must be two sorted distinct labels; got {classes!r}")
+    names = metadata.get("feature_names_in")
+    if names is not None and (not isinstance(names, list) or len(names) != coef.shape[1]
+                              or not all(isinstance(n, str) for n in names)):
+        _invalid(path, "feature_names_in is not a list of one name per feature")
 
     xp = _target_namespace(device, metadata.get("namespace"))
-    estimator.coef_ = _backend.to_namespace(coef, xp)
-    estimator.intercept_ = _backend.to_namespace(intercept, xp)
-    estimator.classes_ = (classes if classes.dtype.kind == "U"  # strings stay on the host
-                          else _backend.to_namespace(classes, xp))
-    estimator.n_features_in_ = n_features
-    estimator.n_iter_ = np.array([int(metadata.get("n_iter", 0))])
-    estimator.loss_ = float(metadata.get("loss", math.nan))
-    estimator.grad_max_ = float(metadata.get("grad_max", math.nan))
+    with _backend.on_device(device, xp):
+        estimator.coef_ = _backend.to_namespace(coef, xp)
+        estimator.intercept_ = _backend.to_namespace(intercept, xp)
+        estimator.classes_ = (classes if classes.dtype.kind == "U"  # strings stay on the host
+                              else _backend.to_namespace(classes, xp))
+    estimator.n_features_in_ = coef.shape[1]
+    if names is not None:
+        estimator.feature_names_in_ = np.array(names, dtype=object)
+    estimator.n_iter_ = np.array([_number(metadata, "n_iter", int, 0)], dtype=np.int32)
+    estimator.loss_ = _number(metadata, "loss", float, math.nan)
+    estimator.grad_max_ = _number(metadata, "grad_max", float, math.nan)
     return estimator
 
 
+def _invalid(path, why):
+    raise ValueError(f"{path} is not a valid gpulogreg model file: {why}.")
+
+
+def _number(metadata, key, kind, default):
+    value = metadata.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"the metadata's {key} is not a number: {value!r}.")
+    return kind(value)
+
+
 def _read(path):
+    """Metadata and arrays of a model file, each array checked from its header (shape,
+    dtype, size) before it is read; nothing larger than the model declares is decompressed."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            names = set(data.files)
-            if names != {"metadata", *_ARRAYS}:
-                raise ValueError(f"{path}: expected arrays {sorted({'metadata', *_ARRAYS})}, "
-                                 f"found {sorted(names)}.")
-            raw = {name: data[name] for name in names}
+        archive = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise ValueError(f"{path} contains pickled objects; refusing to load it "
-                             "(a gpulogreg model file holds plain arrays only).") from None
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-        raise ValueError(f"{path} is not a readable gpulogreg model file (truncated or "
-                         f"corrupted: {exc}).") from None
-    try:
-        metadata = json.loads(str(raw.pop("metadata")))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: the metadata is not valid JSON ({exc}).") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a gpulogreg model file (format "
-                         f"{metadata.get('format') if isinstance(metadata, dict) else None!r}).")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {metadata.get('format_version')!r}; this "
-                         f"gpulogreg reads version {FORMAT_VERSION}. Upgrade gpulogreg or refit.")
-    return metadata, raw
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        _invalid(path, f"not a readable .npz archive (truncated, corrupted or another kind of "
+                       f"file: {exc})")
+    with archive:
+        members = {info.filename: info for info in archive.infolist()}
+        expected = {f"{name}.npy" for name in ("metadata", *_ARRAYS)}
+        if set(members) != expected:
+            _invalid(path, f"expected arrays {sorted(n[:-4] for n in expected)}, found "
+                           f"{sorted(n.removesuffix('.npy') for n in members)}")
+        try:
+            raw = _read_array(archive, members["metadata.npy"], (), "U", _METADATA_BYTES)
+            metadata = json.loads(str(raw))
+        except json.JSONDecodeError as exc:
+            _invalid(path, f"the metadata is not valid JSON ({exc})")
+        except _Refused as exc:
+            _invalid(path, f"metadata: {exc}")
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            _invalid(path, f"not a readable gpulogreg model file (truncated or corrupted: {exc})")
+        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+            _invalid(path, f"format "
+                           f"{metadata.get('format') if isinstance(metadata, dict) else None!r}"
+                           f" is not {FORMAT!r}")
+        if metadata.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path} has format version {metadata.get('format_version')!r}; "
+                             f"this gpulogreg reads version {FORMAT_VERSION}. Upgrade "
+                             "gpulogreg or refit.")
+        d = metadata.get("n_features_in")
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= _MAX_FEATURES:
+            _invalid(path, f"n_features_in is {d!r}, not a count of features")
+        arrays = {}
+        for name, shape, kinds, itemsize in (("coef", (1, d), "f", 8),
+                                             ("intercept", (1,), "f", 8),
+                                             ("classes", (2,), "biufU", _LABEL_BYTES)):
+            try:
+                arrays[name] = _read_array(archive, members[f"{name}.npy"], shape, kinds,
+                                           itemsize * max(1, math.prod(shape)))
+            except _Refused as exc:
+                _invalid(path, f"{name}: {exc}")
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                _invalid(path, f"not a readable gpulogreg model file (truncated or "
+                               f"corrupted: {exc})")
+    coef, intercept = arrays["coef"], arrays["intercept"]
+    if coef.dtype not in (np.float32, np.float64) or intercept.dtype != coef.dtype:
+        _invalid(path, f"coef and intercept must both be float32 or float64; got {coef.dtype} "
+                       f"and {intercept.dtype}")
+    return metadata, arrays
+
+
+class _Refused(Exception):
+    """An array header that does not fit the model (not read any further)."""
+
+
+def _read_array(archive, info, shape, kinds, max_data_bytes):
+    """Read one ``.npy`` member after checking its header against ``shape``, dtype kinds and
+    size; the compressed and declared sizes are capped too (zip bombs)."""
+    limit = max_data_bytes + 4096  # the .npy header is at most a few KiB
+    if info.file_size > limit:
+        raise _Refused(f"declares {info.file_size:,} bytes, more than the {limit:,} a model "
+                       "of this size needs")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise _Refused(f"unsupported .npy version {version}")
+        found_shape, _, dtype = read_header(f, max_header_size=4096)
+    if dtype.hasobject:
+        raise _Refused("contains pickled objects; refusing to load it (a gpulogreg model "
+                       "file holds plain arrays only)")
+    if tuple(found_shape) != tuple(shape) or dtype.kind not in kinds \
+            or dtype.itemsize * max(1, math.prod(shape)) > max_data_bytes:
+        raise _Refused(f"has shape {tuple(found_shape)} and dtype {dtype}; expected shape "
+                       f"{tuple(shape)}")
+    with archive.open(info) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def _target_namespace(device, saved):
-    if device == "cpu" or (device == "auto" and saved != "cupy"):
+    kind, _ = device
+    if kind == "cpu" or (kind == "auto" and saved != "cupy"):
         return np
     if not _backend.gpu_available():
-        if device == "gpu":
-            raise ValueError("device='gpu' asked for, but CuPy with a CUDA device is not "
+        if kind == "cuda":
+            raise ValueError("device='cuda' asked for, but CuPy with a CUDA device is not "
                              "available; load with device='cpu'.")
         return np
     import cupy
