@@ -52,25 +52,35 @@ def demo(args) -> int:
     print(f"gpulogreg demo: breast cancer (scikit-learn), {data[0].shape[0]} train / "
           f"{data[1].shape[0]} test rows, {data[0].shape[1]} standardised features; "
           f"solver={args.solver} C={args.C} tol={args.tol}")
+    kind, index = _backend.parse_device(args.device, name="--device")
     namespaces = []
-    if args.device in ("auto", "cpu"):
+    if kind in ("auto", "cpu"):
         namespaces.append(np)
-    if args.device in ("auto", "gpu"):
+    if kind in ("auto", "cuda"):
         if _backend.gpu_available():
             import cupy
 
             namespaces.append(cupy)
-        elif args.device == "gpu":
-            print("error: --device gpu asked for, but CuPy with a CUDA device is not available "
-                  "(pip install 'gpulogreg[cuda12]' or '[cuda13]').", file=sys.stderr)
+        elif kind == "cuda":
+            print(f"error: --device {args.device} asked for, but CuPy with a CUDA device is not "
+                  "available (pip install 'gpulogreg[cuda12]' or '[cuda13]').", file=sys.stderr)
             return 2
         else:
             print("(no CUDA GPU found: running on the CPU only)")
-    rows = [_fit_once(xp, args, data) for xp in namespaces]
+    with _backend.on_device((kind, index), None):
+        rows = [_fit_once(xp, args, data) for xp in namespaces]
     width = max(len(key) for key in rows[0])
     for key in rows[0]:
         print(f"  {key:<{width}}  " + "  ".join(f"{row[key]:>26}" for row in rows))
     return 0
+
+
+def _device(text):
+    try:
+        _backend.parse_device(text, name="--device")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def main(argv=None) -> int:
@@ -84,8 +94,9 @@ def main(argv=None) -> int:
                     "accuracy, final loss, gradient norm and fit time. With a CUDA GPU and "
                     "CuPy present, the same fit also runs on the GPU, side by side.",
     )
-    demo_parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
-                             help="where to fit: auto = CPU, and GPU too when available")
+    demo_parser.add_argument("--device", type=_device, default="auto",
+                             help="where to fit: auto = CPU, and GPU too when available; "
+                                  "cpu; cuda or cuda:N (a GPU index)")
     demo_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     demo_parser.add_argument("--solver", choices=sorted(SOLVERS), default="lbfgs")
     demo_parser.add_argument("--C", type=float, default=1.0,

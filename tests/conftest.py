@@ -5,7 +5,7 @@ import pytest
 
 from gpulogreg import _backend
 
-NO_GPU = "needs CuPy and a CUDA GPU; none found (GPU tests run on the device machine)"
+NO_GPU = "needs a CUDA GPU and CuPy (none found here; GPU tests run on a CUDA machine)"
 
 
 def _cupy_or_skip():

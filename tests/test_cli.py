@@ -34,7 +34,7 @@ def test_demo_help_explains_options():
 
 def test_demo_gpu_without_gpu_is_a_clear_error(capsys, monkeypatch):
     monkeypatch.setattr(cli._backend, "gpu_available", lambda: False)
-    assert cli.main(["demo", "--device", "gpu"]) == 2
+    assert cli.main(["demo", "--device", "cuda"]) == 2
     assert "CuPy with a CUDA device is not available" in capsys.readouterr().err
 
 

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+STALLED = ("stalled: for {patience} iterations neither the objective (beyond its rounding) "
+           "nor max|gradient| improved; tol is below what this data and dtype can resolve")
 
 
 @dataclass
@@ -54,3 +56,24 @@ def blowup_fraction(f0, f_new):
     scale = max(abs(f0), 1e-300)
     rise = f_new - f0
     return scale / rise if rise > 10 * scale else None
+
+
+class Stall:
+    """Counts iterations that improve nothing resolvable: the objective falls by no more than
+    its rounding and max|gradient| is not 1% below its best. ``patience`` of them in a row
+    means tol is below what the data's dtype resolves (e.g. float32 asked for 1e-10)."""
+
+    def __init__(self, eps, grad_max, patience):
+        self.eps, self.best, self.patience, self.count = eps, grad_max, patience, 0
+
+    def update(self, f_old, f_new, grad_max):
+        """Record one accepted step; True when the solver should stop."""
+        if grad_max < 0.99 * self.best:
+            self.best, self.count = grad_max, 0
+        elif not f_old - f_new > rounding_slack(self.eps, f_old):
+            self.count += 1
+        return self.count >= self.patience
+
+    @property
+    def message(self):
+        return STALLED.format(patience=self.patience)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import DivergenceError, Result, blowup_fraction, rounding_slack, start
+from ._common import DivergenceError, Result, Stall, blowup_fraction, rounding_slack, start
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -39,18 +39,13 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
     (f, g), eps, grad_max = start(objective, x, fun)
     n_fev = 1
     n_iter = 0
-    best_grad, stalled = grad_max, 0
+    stall = Stall(eps, grad_max, _STALL)
     message = f"max_iter={max_iter} reached"
     while True:
         if grad_max <= tol:
             message = "max|gradient| <= tol"
             break
         if n_iter >= max_iter:
-            break
-        if stalled >= _STALL:  # e.g. float32 data asked for a gradient below their resolution
-            message = (f"stalled: in {_STALL} iterations neither the objective (beyond its "
-                       "rounding) nor max|gradient| improved; tol is below what this data "
-                       "and dtype can resolve")
             break
         if learning_rate is None:
             x_new, f_new, g_new, step, evals = _backtrack(fun, x, f, g, step, eps)
@@ -69,16 +64,15 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
                     f"from {f:.6g} to {f_new:.6g} with learning_rate={learning_rate:g}. Use a "
                     "smaller learning_rate, or learning_rate=None to choose steps by "
                     "backtracking.")
-        resolved = f - f_new > rounding_slack(eps, f)
+        f_old = f
         x, f, g = x_new, f_new, g_new
         grad_max = float(abs(g).max())
         n_iter += 1
-        if grad_max < 0.99 * best_grad:
-            best_grad, stalled = grad_max, 0
-        elif not resolved:
-            stalled += 1
         if verbose:
             print(f"gd iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}")
+        if stall.update(f_old, f, grad_max) and grad_max > tol:
+            message = stall.message  # e.g. float32 data asked for a gradient below resolution
+            break
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
 
 

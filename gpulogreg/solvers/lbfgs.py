@@ -11,7 +11,9 @@ import math
 from collections import deque
 
 from . import _line_search
-from ._common import Result, start
+from ._common import Result, Stall, start
+
+_STALL = 30  # iterations without a resolvable improvement (see Stall)
 
 
 def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
@@ -23,6 +25,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
     history = deque(maxlen=m)  # (s, y, s @ y, (s @ y) / (y @ y))
     n_iter = 0
     message = f"max_iter={max_iter} reached"
+    stall = Stall(eps, grad_max, _STALL)
     while grad_max > tol:
         if n_iter >= max_iter:
             break
@@ -51,11 +54,15 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
         sy, yy = float(s @ y), float(y @ y)
         if sy > 1e-10 * yy:  # keep only curvature pairs that keep H positive definite
             history.append((s, y, sy, sy / yy))
+        f_old = f
         x, f, g = ls.x, ls.f, ls.g
         grad_max = float(abs(g).max())
         n_iter += 1
         if verbose:
             print(f"lbfgs iter {n_iter:4d}  f={f:.12g}  max|g|={grad_max:.3e}  step={ls.step:.3g}")
+        if stall.update(f_old, f, grad_max) and grad_max > tol:
+            message = stall.message
+            break
     else:
         message = "max|gradient| <= tol"
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)

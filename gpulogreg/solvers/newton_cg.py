@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 from . import _line_search
-from ._common import Result, start
+from ._common import Result, Stall, start
 
 _MAX_CG = 200
+_STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):
@@ -22,6 +23,7 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
     n_fev = 1
     n_iter = 0
     message = "max|gradient| <= tol"
+    stall = Stall(eps, grad_max, _STALL)
     while grad_max > tol:
         if n_iter >= max_iter:
             message = f"max_iter={max_iter} reached"
@@ -36,7 +38,7 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
             message = ("line search failed: no step decreases the objective "
                        "(tol is below what this data and dtype can resolve)")
             break
-        x = ls.x
+        x, f_old = ls.x, f
         f, g, hessp = objective.gradient_hessp(x)
         n_fev += 1
         grad_max = float(abs(g).max())
@@ -44,6 +46,9 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
         if verbose:
             print(f"newton-cg iter {n_iter:4d}  f={f:.12g}  max|g|={grad_max:.3e}  "
                   f"step={ls.step:.3g}")
+        if stall.update(f_old, f, grad_max) and grad_max > tol:
+            message = stall.message
+            break
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
 
 
