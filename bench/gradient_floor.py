@@ -119,7 +119,7 @@ def bench_one(xp, dtype, d, elements, warmup, repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--dtype", choices=("float32", "float64"), nargs="+",
                         default=["float32", "float64"])
     parser.add_argument("--dims", type=int, nargs="+", default=[32, 64, 128])
@@ -129,10 +129,10 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
 
-    on_gpu = args.device == "gpu" or (args.device == "auto" and _backend.gpu_available())
+    on_gpu = args.device == "cuda" or (args.device == "auto" and _backend.gpu_available())
     if on_gpu:
         if not _backend.gpu_available():
-            sys.exit("--device gpu: CuPy with a CUDA device is not available")
+            sys.exit("--device cuda: CuPy with a CUDA device is not available")
         import cupy as xp
     else:
         xp = np

@@ -2,7 +2,7 @@
 float64 optimum, for each gpulogreg solver and the baselines, measured in one run.
 
     python bench/time_to_solution.py                      # CPU: n=1e6, d=64, float64
-    python bench/time_to_solution.py --device gpu         # + torch.optim.LBFGS when installed
+    python bench/time_to_solution.py --device cuda         # + torch.optim.LBFGS when installed
 
 The optimum f* is the best objective any method reaches with a tight tolerance; the
 sweep over tol is bench/_protocol.py's (no early stop credited, no tight tol charged).
@@ -72,7 +72,7 @@ def torch_lbfgs_fit(X, y, C, tol):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("-n", type=int, default=1_000_000)
     parser.add_argument("-d", type=int, default=64)
     parser.add_argument("--C", type=float, default=1.0)
@@ -89,9 +89,9 @@ def main(argv=None):
         return loss64.loss(np.append(coef, intercept))
 
     methods = {}
-    if args.device == "gpu":
+    if args.device == "cuda":
         if not _backend.gpu_available():
-            sys.exit("--device gpu: CuPy with a CUDA device is not available")
+            sys.exit("--device cuda: CuPy with a CUDA device is not available")
         import cupy as xp
 
         Xd, yd = xp.asarray(X), xp.asarray(y)

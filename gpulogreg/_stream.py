@@ -50,7 +50,7 @@ class StreamedRows:
         if xp is None:
             if not _backend.gpu_available():
                 raise ValueError("device='cuda' needs CuPy and a CUDA GPU; none is available. "
-                                 "Fit on the CPU with device=None.")
+                                 "Fit on the CPU with device='cpu'.")
             import cupy as xp
         self.xp = xp
         self.X = X

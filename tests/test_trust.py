@@ -28,12 +28,6 @@ def cancer():
     return (X - X.mean(axis=0)) / X.std(axis=0), y
 
 
-def no_warnings():
-    """Record every warning (a leaked RuntimeWarning included) for the ``with`` block."""
-    record = warnings.catch_warnings(record=True)
-    return record
-
-
 # --- 1. feature names --------------------------------------------------------------------
 
 def test_feature_names_are_checked_like_scikit_learn(cancer):

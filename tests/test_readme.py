@@ -1,0 +1,32 @@
+"""Every ```python block of the README runs, as a newcomer would paste it into a script."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpulogreg import _backend
+
+from conftest import NO_GPU
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCKS = re.findall(r"^```python\n(.*?)^```$", README.read_text(), flags=re.S | re.M)
+
+
+def test_the_readme_has_code_blocks():
+    assert len(BLOCKS) >= 4
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_block_runs(code, tmp_path):
+    if 'device="cuda"' in code and not _backend.gpu_available():
+        pytest.skip(NO_GPU)
+    if "dask" in code:
+        pytest.importorskip("dask.distributed")
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(script)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
