@@ -326,7 +326,9 @@ def test_errors_and_warnings_read_as_scikit_learns(params, fit_args, kind, prefi
 
 # --- fuzzing: every solver, dtype, scale, weights and C -------------------------------------
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# GPULOGREG_FUZZ_EXAMPLES=3000 for a long run; CI runs 60
+@settings(max_examples=int(os.environ.get("GPULOGREG_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(solver=st.sampled_from(["lbfgs", "newton-cg", "gd"]),
        dtype=st.sampled_from([np.float32, np.float64]),
        x_exp=st.integers(-300, 300), w_exp=st.one_of(st.none(), st.integers(-300, 300)),
