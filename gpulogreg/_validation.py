@@ -124,6 +124,20 @@ def check_y(y, n, dtype, xp):
     return (y == classes[1]).astype(dtype), classes
 
 
+def check_y01(y, n, dtype, xp):
+    """0/1 labels (bool or numbers) for the functional API, as a 1-D array of ``dtype``."""
+    if xp is np and not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"y must be 1-D with one 0/1 label per row of X ({n}); got shape "
+                         f"{y.shape}.")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold 0/1 labels (bool or numbers); got dtype {y.dtype}.")
+    if not _backend.is_dask(xp) and not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("y must hold only 0 and 1 (encode the positive class as 1).")
+    return y.astype(dtype)
+
+
 def check_sample_weight(sample_weight, n, dtype, xp, *, y01=None, classes=None,
                         class_weight=None, C=np.inf):
     """Return ``(weights, C)``: the sample weights (times the class weights) as a 1-D array

@@ -1,0 +1,116 @@
+"""The functional API: the estimator's loss, one call at a time, against independent references."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference import hessian, loss_and_gradient
+
+import gpulogreg
+from gpulogreg._backend import to_numpy
+
+
+def problem(xp, n=300, d=7, seed=0, order="C"):
+    rng = np.random.default_rng(seed)
+    X = np.asarray(rng.normal(size=(n, d)), order=order)
+    y = (X[:, 0] + rng.logistic(size=n) > 0).astype(np.float64)
+    w, b, s = rng.normal(size=d), 0.3, rng.uniform(0.5, 2, size=n)
+    return xp.asarray(X), xp.asarray(y), w, b, xp.asarray(s)
+
+
+@pytest.mark.parametrize("C", [np.inf, 0.5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_gradient_matches_the_reference(xp, C, weighted):
+    X, y, w, b, s = problem(xp)
+    s = s if weighted else None
+    f, g_w, g_b = gpulogreg.loss_gradient(X, y, w, b, sample_weight=s, C=C)
+    f_ref, g_ref = loss_and_gradient(X, y, w, b, sample_weight=s, C=C)
+    assert isinstance(f, float) and isinstance(g_b, float)
+    assert type(g_w) is type(X)  # the namespace of the input
+    np.testing.assert_allclose(f, f_ref, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(g_w), g_ref[:-1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g_b, g_ref[-1], rtol=1e-10, atol=1e-14)
+
+
+def test_mission_formula_without_penalty():
+    """C=inf, no weights: exactly (1/n) X^T (sigmoid(Xw + b) - y) and its bias term."""
+    X, y, w, b, _ = problem(np, n=50, d=3)
+    _, g_w, g_b = gpulogreg.loss_gradient(X, y, w, b)
+    r = 1 / (1 + np.exp(-(X @ w + b))) - y
+    np.testing.assert_allclose(g_w, X.T @ r / len(y), rtol=1e-12)
+    np.testing.assert_allclose(g_b, r.mean(), rtol=1e-12)
+
+
+def test_hessp_matches_the_explicit_hessian(xp):
+    X, y, w, b, s = problem(xp, order="F")
+    v = np.random.default_rng(1).normal(size=X.shape[1] + 1)
+    hv_w, hv_b = gpulogreg.hessp(X, y, w, b, v[:-1], v[-1], sample_weight=s, C=2.0)
+    expected = hessian(X, w, b, sample_weight=s, C=2.0) @ v
+    np.testing.assert_allclose(to_numpy(hv_w), expected[:-1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(hv_b, expected[-1], rtol=1e-10, atol=1e-14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), d=st.integers(1, 37), seed=st.integers(0, 1000))
+def test_gradient_is_the_derivative_of_the_loss(n, d, seed):
+    X, y, w, b, s = problem(np, n=n, d=d, seed=seed)
+    _, g_w, g_b = gpulogreg.loss_gradient(X[:, ::-1], y, w, b, sample_weight=s, C=1.0)
+    h = 1e-6
+    for j in range(min(d, 4)):
+        e = np.zeros(d)
+        e[j] = h
+        up = gpulogreg.loss_gradient(X[:, ::-1], y, w + e, b, sample_weight=s, C=1.0)[0]
+        down = gpulogreg.loss_gradient(X[:, ::-1], y, w - e, b, sample_weight=s, C=1.0)[0]
+        np.testing.assert_allclose(g_w[j], (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+    up = gpulogreg.loss_gradient(X[:, ::-1], y, w, b + h, sample_weight=s, C=1.0)[0]
+    down = gpulogreg.loss_gradient(X[:, ::-1], y, w, b - h, sample_weight=s, C=1.0)[0]
+    np.testing.assert_allclose(g_b, (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+
+
+def test_gradient_step_is_the_plain_update():
+    X, y, w, b, _ = problem(np)
+    f, g_w, g_b = gpulogreg.loss_gradient(X, y, w, b)
+    new_w, new_b, f_old = gpulogreg.gradient_step(X, y, w, b, learning_rate=0.5)
+    assert f_old == f
+    np.testing.assert_allclose(new_w, w - 0.5 * g_w, rtol=1e-15)
+    np.testing.assert_allclose(new_b, b - 0.5 * g_b, rtol=1e-15)
+
+
+def test_a_training_loop_reaches_the_estimators_optimum():
+    X, y, _, _, _ = problem(np, n=2000, d=5)
+    w, b = np.zeros(5), 0.0
+    for _ in range(3000):
+        w, b, _ = gpulogreg.gradient_step(X, y, w, b, learning_rate=2.0, C=1.0)
+    model = gpulogreg.LogisticRegression(C=1.0, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(w, model.coef_[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(b, model.intercept_[0], rtol=1e-4, atol=1e-6)
+
+
+def test_dask_arrays_give_the_same_result():
+    da = pytest.importorskip("dask.array")
+    X, y, w, b, s = problem(np, n=1001)
+    f, g_w, g_b = gpulogreg.loss_gradient(X, y, w, b, sample_weight=s, C=3.0)
+    dX, dy, ds = (da.from_array(a, chunks=250) for a in (X, y, s))
+    f_d, g_wd, g_bd = gpulogreg.loss_gradient(dX, dy, w, b, sample_weight=ds, C=3.0)
+    np.testing.assert_allclose([f_d, g_bd], [f, g_b], rtol=1e-12)
+    np.testing.assert_allclose(g_wd, g_w, rtol=1e-10)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y * 2, w), ValueError, "y must hold only 0 and 1"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y[:-1], w), ValueError, "one 0/1 label per row"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w[:-1]), ValueError, r"coef must have shape \(7,\)"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, np.nan), ValueError, "intercept must be one finite"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, C=0), ValueError, "C must be a positive"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X[:, 0], y, w), ValueError, "Expected 2D array for X"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y.astype(str), w), TypeError, "y must hold 0/1"),
+    (lambda X, y, w: gpulogreg.hessp(X, y, w, 0.0, w[:3]), ValueError, r"v_coef must have shape"),
+    (lambda X, y, w: gpulogreg.gradient_step(X, y, w, learning_rate=-1), ValueError,
+     "learning_rate must be a positive"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, sample_weight=-y), ValueError,
+     "sample_weight must be non-negative"),
+])
+def test_bad_input_is_a_clear_error(call, error, match):
+    X, y, w, _, _ = problem(np)
+    with pytest.raises(error, match=match):
+        call(X, y, w)
