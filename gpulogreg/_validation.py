@@ -124,15 +124,21 @@ def check_y(y, n, dtype, xp):
     return (y == classes[1]).astype(dtype), classes
 
 
+def _real_vector(a, n, xp, name, entry):
+    """``a`` as a 1-D array of ``n`` real numbers (bool included), or an error naming it."""
+    if xp is np and not isinstance(a, np.ndarray):
+        a = np.asarray(a)
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"{name} must be 1-D with one {entry} per row of X ({n}); got shape "
+                         f"{a.shape}.")
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers ({entry}s); got dtype {a.dtype}.")
+    return a
+
+
 def check_y01(y, n, dtype, xp):
     """0/1 labels (bool or numbers) for the functional API, as a 1-D array of ``dtype``."""
-    if xp is np and not isinstance(y, np.ndarray):
-        y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"y must be 1-D with one 0/1 label per row of X ({n}); got shape "
-                         f"{y.shape}.")
-    if y.dtype.kind not in "biuf":
-        raise TypeError(f"y must hold 0/1 labels (bool or numbers); got dtype {y.dtype}.")
+    y = _real_vector(y, n, xp, "y", "0/1 label")
     if not _backend.is_dask(xp) and not bool(((y == 0) | (y == 1)).all()):
         raise ValueError("y must hold only 0 and 1 (encode the positive class as 1).")
     return y.astype(dtype)
@@ -154,13 +160,7 @@ def check_sample_weight(sample_weight, n, dtype, xp, *, y01=None, classes=None,
         sample_weight = xp.ones(n, dtype=np.float64)
     elif isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
         sample_weight = xp.full(n, sample_weight, dtype=np.float64)
-    elif xp is np and not isinstance(sample_weight, np.ndarray):
-        sample_weight = np.asarray(sample_weight)
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n:
-        raise ValueError(f"sample_weight must be 1-D with one weight per row of X ({n}); "
-                         f"got shape {sample_weight.shape}.")
-    if sample_weight.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must be real numbers; got dtype {sample_weight.dtype}.")
+    sample_weight = _real_vector(sample_weight, n, xp, "sample_weight", "weight")
     s = sample_weight.astype(np.float64)  # O(n): never X
     _check_finite(s, xp, "sample_weight")
     if bool((s < 0).any()):

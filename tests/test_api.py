@@ -103,7 +103,7 @@ def test_dask_arrays_give_the_same_result():
     (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, np.nan), ValueError, "intercept must be one finite"),
     (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, C=0), ValueError, "C must be a positive"),
     (lambda X, y, w: gpulogreg.loss_gradient(X[:, 0], y, w), ValueError, "Expected 2D array for X"),
-    (lambda X, y, w: gpulogreg.loss_gradient(X, y.astype(str), w), TypeError, "y must hold 0/1"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y.astype(str), w), TypeError, r"y must hold real numbers \(0/1 labels\)"),
     (lambda X, y, w: gpulogreg.hessp(X, y, w, 0.0, w[:3]), ValueError, r"v_coef must have shape"),
     (lambda X, y, w: gpulogreg.gradient_step(X, y, w, learning_rate=-1), ValueError,
      "learning_rate must be a positive"),

@@ -227,7 +227,7 @@ BAD_FIT = [
     ("weight all zero", {}, X_OK, Y_OK, np.zeros(3), ValueError, "at least one positive"),
     ("weight NaN", {}, X_OK, Y_OK, np.array([1.0, np.nan, 1.0]), ValueError, "Input sample_weight contains NaN"),
     ("weight inf", {}, X_OK, Y_OK, np.array([1.0, np.inf, 1.0]), ValueError, "Input sample_weight contains infinity"),
-    ("weight strings", {}, X_OK, Y_OK, np.array(["a", "b", "c"]), TypeError, "sample_weight must be real"),
+    ("weight strings", {}, X_OK, Y_OK, np.array(["a", "b", "c"]), TypeError, "sample_weight must hold real numbers"),
     ("C zero", {"C": 0.0}, X_OK, Y_OK, None, ValueError, "The 'C' parameter of LogisticRegression must be a float in the range (0.0, inf]"),
     ("C negative", {"C": -1.0}, X_OK, Y_OK, None, ValueError, "The 'C' parameter of LogisticRegression must be a float in the range (0.0, inf]"),
     ("C NaN", {"C": np.nan}, X_OK, Y_OK, None, ValueError, "The 'C' parameter of LogisticRegression must be a float in the range (0.0, inf]"),
