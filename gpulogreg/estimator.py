@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -146,8 +147,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight, C = _validation.check_sample_weight(
             sample_weight, n, X.dtype, xp, y01=y01, classes=classes,
             class_weight=self.class_weight, C=C)
+        start = time.perf_counter()
         with _backend.on_device(device, xp, X):
             result, loss = self._solve(X, y01, sample_weight, C, xp, device)
+        if self.verbose:
+            print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
+                  f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
+                  f"evaluations, {time.perf_counter() - start:.3f} s", flush=True)
         if not result.converged:
             warnings.warn(_convergence_message(self, result, X.dtype), ConvergenceWarning,
                           stacklevel=2)

@@ -170,11 +170,16 @@ def test_warm_start_resumes_to_the_same_optimum(cancer, solver):
     assert full.set_params(warm_start=False).fit(X, y).n_iter_[0] > 0
 
 
-def test_verbose_prints_progress(capsys, cancer):
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "gd"])
+def test_verbose_prints_progress(capsys, cancer, solver):
     X, y = cancer
     with pytest.warns(ConvergenceWarning):
-        LogisticRegression(verbose=1, max_iter=3).fit(X[:100], y[:100])
-    assert capsys.readouterr().out.count("lbfgs iter") == 3
+        LogisticRegression(solver=solver, verbose=1, max_iter=3).fit(X[:100], y[:100])
+    lines = capsys.readouterr().out.splitlines()
+    steps = [line for line in lines if line.startswith(f"{solver} iter")]
+    assert len(steps) == 3 and all("max|g|=" in l and "step=" in l and "elapsed=" in l
+                                   for l in steps)
+    assert lines[-1].startswith(f"{solver}: stopped (max_iter=3 reached) after 3 iterations")
 
 
 def test_clone_and_params_roundtrip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,3 +78,17 @@ class Stall:
     @property
     def message(self):
         return STALLED.format(patience=self.patience)
+
+
+class Progress:
+    """``verbose`` output of a solver: one line per accepted step (iteration, objective,
+    max|gradient|, step length, seconds since the start)."""
+
+    def __init__(self, name, verbose):
+        self.name, self.verbose, self.start = name, verbose, time.perf_counter()
+
+    def step(self, n_iter, f, grad_max, step):
+        if self.verbose:
+            print(f"{self.name} iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  "
+                  f"step={step:.3g}  elapsed={time.perf_counter() - self.start:.3f}s",
+                  flush=True)

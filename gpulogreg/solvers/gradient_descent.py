@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 
-from ._common import DivergenceError, Result, Stall, blowup_fraction, rounding_slack, start
+from ._common import (DivergenceError, Progress, Result, Stall, blowup_fraction, rounding_slack,
+                      start)
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -40,6 +41,7 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
     n_fev = 1
     n_iter = 0
     stall = Stall(eps, grad_max, _STALL)
+    progress = Progress("gd", verbose)
     message = f"max_iter={max_iter} reached"
     while True:
         if grad_max <= tol:
@@ -68,8 +70,7 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
         x, f, g = x_new, f_new, g_new
         grad_max = float(abs(g).max())
         n_iter += 1
-        if verbose:
-            print(f"gd iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}")
+        progress.step(n_iter, f, grad_max, step / _GROW if learning_rate is None else learning_rate)
         if stall.update(f_old, f, grad_max) and grad_max > tol:
             message = stall.message  # e.g. float32 data asked for a gradient below resolution
             break

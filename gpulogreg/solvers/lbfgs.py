@@ -11,7 +11,7 @@ import math
 from collections import deque
 
 from . import _line_search
-from ._common import Result, Stall, start
+from ._common import Progress, Result, Stall, start
 
 _STALL = 30  # iterations without a resolvable improvement (see Stall)
 
@@ -26,6 +26,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
     n_iter = 0
     message = f"max_iter={max_iter} reached"
     stall = Stall(eps, grad_max, _STALL)
+    progress = Progress("lbfgs", verbose)
     while grad_max > tol:
         if n_iter >= max_iter:
             break
@@ -58,8 +59,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
         x, f, g = ls.x, ls.f, ls.g
         grad_max = float(abs(g).max())
         n_iter += 1
-        if verbose:
-            print(f"lbfgs iter {n_iter:4d}  f={f:.12g}  max|g|={grad_max:.3e}  step={ls.step:.3g}")
+        progress.step(n_iter, f, grad_max, ls.step)
         if stall.update(f_old, f, grad_max) and grad_max > tol:
             message = stall.message
             break

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from . import _line_search
-from ._common import Result, Stall, start
+from ._common import Progress, Result, Stall, start
 
 _MAX_CG = 200
 _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
@@ -24,6 +24,7 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
     n_iter = 0
     message = "max|gradient| <= tol"
     stall = Stall(eps, grad_max, _STALL)
+    progress = Progress("newton-cg", verbose)
     while grad_max > tol:
         if n_iter >= max_iter:
             message = f"max_iter={max_iter} reached"
@@ -43,9 +44,7 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
         n_fev += 1
         grad_max = float(abs(g).max())
         n_iter += 1
-        if verbose:
-            print(f"newton-cg iter {n_iter:4d}  f={f:.12g}  max|g|={grad_max:.3e}  "
-                  f"step={ls.step:.3g}")
+        progress.step(n_iter, f, grad_max, ls.step)
         if stall.update(f_old, f, grad_max) and grad_max > tol:
             message = stall.message
             break
