@@ -1,10 +1,12 @@
-"""Command line: ``gpulogreg demo``."""
+"""Command line: ``gpulogreg demo | fit | predict`` (also ``python -m gpulogreg``)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -75,6 +77,78 @@ def demo(args) -> int:
     return 0
 
 
+def _read_table(path, target=None):
+    """``(X, y, names)`` from a CSV with a header row, a 2-D ``.npy`` or an ``.npz`` holding
+    ``X`` (and ``y``). ``target`` names the label column (a CSV header or a ``.npy`` column
+    index); ``y`` is None without one. Errors are ``ValueError`` naming the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                if "X" not in data.files:
+                    raise ValueError(f"{path} holds {sorted(data.files)}; expected arrays 'X' "
+                                     "(and 'y' for fit)")
+                return data["X"], (data["y"] if "y" in data.files else None), None
+        if suffix == ".npy":
+            table, names = np.load(path, allow_pickle=False), None
+            if table.ndim != 2:
+                raise ValueError(f"{path} holds a {table.ndim}-D array; expected a 2-D table")
+            names = [str(i) for i in range(table.shape[1])]
+        elif suffix in (".csv", ".txt"):
+            with open(path, newline="") as f:
+                names = next(csv.reader(f), None)
+            if not names:
+                raise ValueError(f"{path} is empty; expected a header row of column names")
+            table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        else:
+            raise ValueError(f"{path}: unknown data format {suffix!r}; use .csv (with a header "
+                             "row), .npy or .npz")
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if target is None:
+        return table, None, names
+    if target not in names:
+        raise ValueError(f"--target {target!r} is not a column of {path}; its columns are "
+                         f"{names[:20]}{' ...' if len(names) > 20 else ''}")
+    column = names.index(target)
+    features = [i for i in range(table.shape[1]) if i != column]
+    return table[:, features], table[:, column], [names[i] for i in features]
+
+
+def fit(args) -> int:
+    X, y, _ = _read_table(args.data, args.target)
+    if y is None:
+        raise ValueError(f"{args.data}: no labels; name the label column with --target (or store "
+                         "'y' in the .npz)")
+    model = LogisticRegression(C=args.C, solver=args.solver, tol=args.tol,
+                               max_iter=args.max_iter, device=args.device,
+                               verbose=int(args.verbose))
+    start = time.perf_counter()
+    model.fit(X, y)
+    path = model.save(args.output)
+    print(f"fitted {X.shape[0]} rows x {X.shape[1]} features in "
+          f"{time.perf_counter() - start:.3f} s ({int(model.n_iter_[0])} iterations, loss "
+          f"{model.loss_:.6g}); saved {path}")
+    return 0
+
+
+def predict(args) -> int:
+    from .io import load
+
+    model = load(args.model, device=args.device)
+    X, _, _ = _read_table(args.data)
+    out = _backend.to_numpy(model.predict_proba(X)[:, 1] if args.proba else model.predict(X))
+    header = "proba" if args.proba else "label"
+    if args.output is None:
+        print(header)
+        print("\n".join(map(str, out)))
+    else:
+        np.savetxt(args.output, out, fmt="%s" if out.dtype.kind in "OU" else "%.17g",
+                   header=header, comments="")
+    return 0
+
+
 def _device(text):
     try:
         _backend.parse_device(text, name="--device")
@@ -84,7 +158,10 @@ def _device(text):
 
 
 def main(argv=None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="gpulogreg", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gpulogreg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
         "demo",
@@ -104,8 +181,39 @@ def main(argv=None) -> int:
     demo_parser.add_argument("--tol", type=float, default=1e-4,
                              help="stop when max|gradient| <= tol")
     demo_parser.add_argument("--max-iter", type=int, default=10_000)
+
+    fit_parser = commands.add_parser(
+        "fit", help="fit a model on a data file and save it",
+        description="Fit LogisticRegression on DATA (.csv with a header row, .npy, or .npz "
+                    "holding X and y) and save the model (.npz, no pickle).")
+    fit_parser.add_argument("data", help="the training data")
+    fit_parser.add_argument("--target", help="the label column: a CSV header name, or a .npy "
+                                             "column index")
+    fit_parser.add_argument("-o", "--output", required=True, help="where to save the model")
+    fit_parser.add_argument("--solver", choices=sorted(SOLVERS), default="lbfgs")
+    fit_parser.add_argument("--C", type=float, default=1.0, help="inverse L2 strength")
+    fit_parser.add_argument("--tol", type=float, default=1e-4)
+    fit_parser.add_argument("--max-iter", type=int, default=1000)
+    fit_parser.add_argument("--device", type=_device, default="auto")
+    fit_parser.add_argument("-v", "--verbose", action="store_true",
+                            help="print one line per iteration")
+    predict_parser = commands.add_parser(
+        "predict", help="predict with a saved model",
+        description="Predict labels (or, with --proba, probabilities of classes_[1]) for the "
+                    "rows of DATA (features only) with a model saved by 'gpulogreg fit'.")
+    predict_parser.add_argument("model", help="a model file from 'gpulogreg fit' or save()")
+    predict_parser.add_argument("data", help="the rows to predict (.csv, .npy or .npz)")
+    predict_parser.add_argument("-o", "--output", help="write a one-column CSV here "
+                                                       "(default: standard output)")
+    predict_parser.add_argument("--proba", action="store_true")
+    predict_parser.add_argument("--device", type=_device, default="cpu")
     args = parser.parse_args(argv)
-    return demo(args)
+    command = {"demo": demo, "fit": fit, "predict": predict}[args.command]
+    try:
+        return command(args)
+    except (ValueError, TypeError) as exc:  # bad files and inputs: one line, no traceback
+        print(f"gpulogreg {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

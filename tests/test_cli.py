@@ -1,11 +1,12 @@
-"""The README's first command: ``gpulogreg demo``."""
+"""The command line: ``gpulogreg demo`` (the README's first command), ``fit`` and ``predict``."""
 
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from gpulogreg import cli
+from gpulogreg import LogisticRegression, cli
 
 
 def test_demo_trains_and_reports(capsys):
@@ -42,3 +43,55 @@ def test_unknown_command_exits_with_usage():
     with pytest.raises(SystemExit) as exc:
         cli.main(["train"])
     assert exc.value.code == 2
+
+
+@pytest.fixture
+def csv_data(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.logistic(size=200) > 0).astype(int)
+    path = tmp_path / "train.csv"
+    np.savetxt(path, np.column_stack([X[:, :1], y, X[:, 1:]]), delimiter=",",
+               header="a,label,b,c", comments="")
+    return path, X, y
+
+
+def test_fit_then_predict_end_to_end(csv_data, tmp_path, capsys):
+    path, X, y = csv_data
+    assert cli.main(["fit", str(path), "--target", "label", "-o", str(tmp_path / "m.npz"),
+                     "--C", "0.5"]) == 0
+    assert "saved" in capsys.readouterr().out
+    reference = LogisticRegression(C=0.5, max_iter=1000).fit(X, y)
+    np.save(tmp_path / "rows.npy", X)
+    assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.npy"),
+                     "--proba", "-o", str(tmp_path / "p.csv")]) == 0
+    proba = np.loadtxt(tmp_path / "p.csv", skiprows=1)
+    np.testing.assert_allclose(proba, reference.predict_proba(X)[:, 1], rtol=1e-5)
+    np.savez(tmp_path / "xy.npz", X=X, y=y)
+    assert cli.main(["fit", str(tmp_path / "xy.npz"), "-o", str(tmp_path / "m2")]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", str(tmp_path / "m2"), str(tmp_path / "xy.npz")]) == 0
+    out = capsys.readouterr().out.split()
+    default_C = LogisticRegression(max_iter=1000).fit(X, y)  # the CLI's defaults
+    assert out[0] == "label" and [int(v) for v in out[1:]] == default_C.predict(X).tolist()
+
+
+@pytest.mark.parametrize("args, match", [
+    (["fit", "{csv}", "--target", "nope", "-o", "{tmp}/m"], "--target 'nope' is not a column"),
+    (["fit", "{csv}", "-o", "{tmp}/m"], "no labels; name the label column with --target"),
+    (["fit", "{tmp}/missing.csv", "--target", "label", "-o", "{tmp}/m"], "cannot read"),
+    (["fit", "{tmp}/data.parquet", "--target", "label", "-o", "{tmp}/m"], "unknown data format"),
+    (["predict", "{csv}", "{csv}"], "not a valid gpulogreg model file"),
+])
+def test_bad_files_are_one_line_errors(csv_data, tmp_path, capsys, args, match):
+    args = [a.format(csv=csv_data[0], tmp=tmp_path) for a in args]
+    (tmp_path / "data.parquet").write_bytes(b"PAR1")
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_python_dash_m_and_version():
+    out = subprocess.run([sys.executable, "-m", "gpulogreg", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("gpulogreg ")

@@ -1,0 +1,7 @@
+"""``python -m gpulogreg``: the same command line as ``gpulogreg``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
