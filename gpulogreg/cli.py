@@ -91,7 +91,7 @@ def _read_table(path, target=None):
                                      "(and 'y' for fit)")
                 return data["X"], (data["y"] if "y" in data.files else None), None
         if suffix == ".npy":
-            table, names = np.load(path, allow_pickle=False), None
+            table = np.load(path, allow_pickle=False)
             if table.ndim != 2:
                 raise ValueError(f"{path} holds a {table.ndim}-D array; expected a 2-D table")
             names = [str(i) for i in range(table.shape[1])]

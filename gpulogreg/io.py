@@ -184,15 +184,11 @@ def _read(path):
         if set(members) != expected:
             _invalid(path, f"expected arrays {sorted(n[:-4] for n in expected)}, found "
                            f"{sorted(n.removesuffix('.npy') for n in members)}")
+        raw = _member(path, archive, members, "metadata", (), "U", _METADATA_BYTES)
         try:
-            raw = _read_array(archive, members["metadata.npy"], (), "U", _METADATA_BYTES)
             metadata = json.loads(str(raw))
         except json.JSONDecodeError as exc:
             _invalid(path, f"the metadata is not valid JSON ({exc})")
-        except _Refused as exc:
-            _invalid(path, f"metadata: {exc}")
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            _invalid(path, f"not a readable gpulogreg model file (truncated or corrupted: {exc})")
         if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
             _invalid(path, f"format "
                            f"{metadata.get('format') if isinstance(metadata, dict) else None!r}"
@@ -208,19 +204,24 @@ def _read(path):
         for name, shape, kinds, itemsize in (("coef", (1, d), "f", 8),
                                              ("intercept", (1,), "f", 8),
                                              ("classes", (2,), "biufU", _LABEL_BYTES)):
-            try:
-                arrays[name] = _read_array(archive, members[f"{name}.npy"], shape, kinds,
-                                           itemsize * max(1, math.prod(shape)))
-            except _Refused as exc:
-                _invalid(path, f"{name}: {exc}")
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-                _invalid(path, f"not a readable gpulogreg model file (truncated or "
-                               f"corrupted: {exc})")
+            arrays[name] = _member(path, archive, members, name, shape, kinds,
+                                   itemsize * max(1, math.prod(shape)))
     coef, intercept = arrays["coef"], arrays["intercept"]
     if coef.dtype not in (np.float32, np.float64) or intercept.dtype != coef.dtype:
         _invalid(path, f"coef and intercept must both be float32 or float64; got {coef.dtype} "
                        f"and {intercept.dtype}")
     return metadata, arrays
+
+
+def _member(path, archive, members, name, shape, kinds, max_data_bytes):
+    """Array ``name`` of the archive (see ``_read_array``); any failure is a ValueError
+    saying the file is not a valid model and why."""
+    try:
+        return _read_array(archive, members[f"{name}.npy"], shape, kinds, max_data_bytes)
+    except _Refused as exc:
+        _invalid(path, f"{name}: {exc}")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        _invalid(path, f"not a readable gpulogreg model file (truncated or corrupted: {exc})")
 
 
 class _Refused(Exception):
