@@ -151,6 +151,16 @@ class RowBlocks:
         return out
 
 
+def rows_source(X, y, sample_weight=None, *, fit_intercept=True):
+    """The data source for arrays in memory: ``DaskRows`` for a Dask X (chunks summed where
+    they live), ``RowBlocks`` for NumPy or CuPy. Streaming is asked for separately."""
+    if _backend.is_dask(_backend.get_namespace(X=X)):
+        from ._dask import DaskRows
+
+        return DaskRows(X, y, sample_weight, fit_intercept=fit_intercept)
+    return RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
+
+
 class LogisticLoss:
     """Loss and gradient of binary logistic regression on fixed, validated data.
 

@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from . import _backend, _validation
-from ._loss import LogisticLoss, RowBlocks
+from ._loss import LogisticLoss, rows_source
 
 __all__ = ["gradient_step", "hessp", "loss_gradient"]
 
@@ -29,13 +29,7 @@ def _objective(X, y, coef, intercept, sample_weight, C):
     n, d = X.shape
     y01 = _validation.check_y01(y, n, X.dtype, xp)
     sample_weight, C = _validation.check_sample_weight(sample_weight, n, X.dtype, xp, C=C)
-    if _backend.is_dask(xp):
-        from ._dask import DaskRows
-
-        source = DaskRows(X, y01, sample_weight)
-    else:
-        source = RowBlocks(X, y01, sample_weight)
-    loss = LogisticLoss(source=source, C=C)
+    loss = LogisticLoss(source=rows_source(X, y01, sample_weight), C=C)
     return loss, _stack(loss.xp, d, coef, intercept, "coef", "intercept")
 
 

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _validation
-from ._loss import LogisticLoss, RowBlocks, sigmoid
+from ._loss import LogisticLoss, rows_source, sigmoid
 from .solvers import SOLVERS
 
 
@@ -173,9 +173,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if kind != "auto":
                 raise ValueError(f"device={self.device!r} does not apply to Dask arrays, "
                                  "which are fitted where their chunks live; use device='auto'.")
-            from ._dask import DaskRows
-
-            source = DaskRows(X, y01, sample_weight, fit_intercept=self.fit_intercept)
+            source = rows_source(X, y01, sample_weight, fit_intercept=self.fit_intercept)
         elif kind == "cuda" and not _backend.is_gpu(xp):
             from ._stream import StreamedRows
 
@@ -188,7 +186,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if kind == "cpu" and _backend.is_gpu(xp):
                 raise ValueError("device='cpu' but X is a CuPy array on the GPU; pass X.get() "
                                  "(a host copy) or use device='auto'.")
-            source = RowBlocks(X, y01, sample_weight, fit_intercept=self.fit_intercept)
+            source = rows_source(X, y01, sample_weight, fit_intercept=self.fit_intercept)
         loss = LogisticLoss(source=source, C=C)
         options = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
         try:
