@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import _backend  # noqa: E402
+from gpulogreg._passes import LossGradient  # noqa: E402
 from gpulogreg._stream import StreamedRows  # noqa: E402
 
 
@@ -47,7 +48,7 @@ def main(argv=None):
     coef = cupy.zeros(args.d + 1)
 
     def one_pass():
-        loss, _, _ = src.loss_gradient_sums(coef)
+        loss, _ = src.reduce(LossGradient(coef, args.d, True))
         float(loss)
 
     def timed(fn):

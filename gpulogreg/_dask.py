@@ -1,15 +1,18 @@
 """Dask arrays as a data source (DESIGN.md section 6).
 
-Each iteration sends the coefficients (O(d)) to the chunks; every row chunk computes
-its partial sums where it lives, with the same ``RowBlocks`` code as an in-memory
-array (NumPy or CuPy chunks alike); Dask adds the partials up in a tree and the
-client receives ``d + 2`` numbers. The solver state stays on the client, float64.
+Each iteration sends a pass (the coefficients, O(d)) to the chunks; every row chunk
+sums it where it lives, with the same ``RowBlocks`` code as an in-memory array (NumPy
+or CuPy chunks alike); Dask adds the partials up in a tree and the client receives
+the sums (``d + 2`` numbers for loss and gradient). The solver state stays on the
+client, float64.
 
 For speed, persist X and y on the workers first (``X = X.persist()``): otherwise
 every iteration re-reads them from wherever the graph builds them.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -27,22 +30,19 @@ def require_dask():
     return da
 
 
-def _chunk_sums(Xb, yb, *rest, coef, v, fit_intercept, has_weight):
-    """Partial sums of one row chunk as a (1, k) NumPy row: [loss, gradient] or [H v]."""
+def _chunk_sums(Xb, yb, *rest, pass_, has_weight):
+    """The sums of ``pass_`` over one row chunk, flattened into a (1, k) NumPy row."""
     sb = rest[0][:, 0] if has_weight else None
-    xp = _backend.get_namespace(X=Xb)
-    rows = RowBlocks(Xb, yb[:, 0], sb, fit_intercept=fit_intercept)
-    coef = _backend.to_namespace(coef, xp)
-    if v is None:
-        loss, grad, _ = rows.loss_gradient_sums(coef)
-        out = xp.concatenate([loss[None], grad])
-    else:
-        out = rows.hessp_sums(_backend.to_namespace(v, xp), rows.hessian_weights(coef))
-    return _backend.to_numpy(out)[None, :]
+    parts = RowBlocks(Xb, yb[:, 0], sb, fit_intercept=pass_.fit_intercept).reduce(pass_)
+    return np.concatenate([_backend.to_numpy(part).ravel() for part in parts])[None, :]
 
 
 class DaskRows:
     """Partial sums over a Dask X whose chunks hold whole rows (see ``RowBlocks``)."""
+
+    # Newton's p is recomputed in each chunk (one more matrix-vector product per
+    # Hessian product) instead of keeping an n-vector alive on the client
+    keeps_rows = False
 
     def __init__(self, X, y, sample_weight=None, *, fit_intercept=True):
         da = require_dask()
@@ -62,25 +62,19 @@ class DaskRows:
                                  else sample_weight.sum(dtype=np.float64).compute())
         self._da = da
 
-    def _reduce(self, coef, v=None):
+    def reduce(self, pass_):
+        """``pass_`` summed over the chunks where they live (see ``RowBlocks.reduce``): each
+        chunk returns its flattened sums, Dask adds them in a tree, the client gets them."""
+        sizes = [math.prod(shape) for shape in pass_.shapes]
         args = [self.X, self.y] + ([] if self.sample_weight is None else [self.sample_weight])
-        width = 1 + self.n_params if v is None else self.n_params
         parts = self._da.map_blocks(
-            _chunk_sums, *args, coef=_backend.to_numpy(coef),
-            v=None if v is None else _backend.to_numpy(v), fit_intercept=self.fit_intercept,
-            has_weight=self.sample_weight is not None,
-            chunks=((1,) * len(self.X.chunks[0]), (width,)), dtype=np.float64,
+            _chunk_sums, *args, pass_=pass_, has_weight=self.sample_weight is not None,
+            chunks=((1,) * len(self.X.chunks[0]), (sum(sizes),)), dtype=np.float64,
             meta=np.empty((0, 0), dtype=np.float64))
-        return parts.sum(axis=0).compute()  # Dask's tree reduction; d + 2 numbers back
-
-    def loss_gradient_sums(self, coef, hessian=False):
-        total = self._reduce(coef)
-        # for Newton-CG the chunks recompute p from coef in each product (one extra
-        # matrix-vector product per chunk) instead of keeping an n-vector alive
-        return total[0], total[1:], (coef.copy() if hessian else None)
-
-    def hessp_sums(self, v, coef):
-        return self._reduce(coef, v)
+        flat = parts.sum(axis=0).compute()
+        ends = np.cumsum(sizes)
+        return [flat[end - size:end].reshape(shape)
+                for end, size, shape in zip(ends, sizes, pass_.shapes)]
 
 
 def decision_function(X, coef, intercept):

@@ -6,7 +6,8 @@ The coefficient vector handed in by the solvers is ``coef = [w, b]`` (``b`` only
 when ``fit_intercept``), float64, in the namespace of X. The intercept is a
 separate scalar in every formula: X is never copied or augmented.
 
-One code path, ``X.T @ residual(X @ w + b)``, runs on NumPy and on CuPy. The
+One code path, ``X.T @ residual(X @ w + b)``, runs on NumPy and on CuPy: the loss
+builds passes (``_passes``) and a data source sums them over row blocks. The
 elementwise residual step has a general ``xp`` implementation (the reference)
 and, on the GPU, a fused CUDA kernel override tested against it.
 """
@@ -18,74 +19,37 @@ import math
 
 import numpy as np
 
-from . import _backend, _kernels
+from . import _backend
+from ._passes import HessianProduct, LossGradient
 
 # On the CPU, X is processed in row blocks of about this many bytes so that the
 # second read of a block (for X.T @ r) hits the cache (DESIGN.md section 4).
 _CPU_BLOCK_BYTES = 1 << 22
 
 
-def _exp_tail(z, xp):
-    """``e = exp(-|z|)`` and ``q = e / (1 + e)``, the only exponential taken anywhere:
-    ``sigmoid(z)`` is ``1 - q`` for ``z >= 0`` and ``q`` otherwise, so nothing overflows."""
-    e = xp.exp(-xp.abs(z))
-    return e, e / (1 + e)
-
-
-def sigmoid(z, xp):
-    """``1 / (1 + e^-z)``, stably for any z."""
-    _, q = _exp_tail(z, xp)
-    return xp.where(z >= 0, 1 - q, q)
-
-
-def hessian_weight(z, s, xp):
-    """``s * sigma(z) * (1 - sigma(z))``, computed as ``s * q * (1 - q)``."""
-    _, q = _exp_tail(z, xp)
-    p = q * (1 - q)
-    return p if s is None else p * s
-
-
-def residual_and_loss(z, y, s, xp):
-    """General path: ``r = s*(sigmoid(z) - y)`` and ``l = s*(log(1+e^z) - y*z)``, stably.
-
-    Mirrors ``kernels/logreg_math.cuh`` line for line: only ``exp(-|z|)`` is
-    evaluated, and ``sigmoid - y`` is formed without cancellation.
-    """
-    e, q = _exp_tail(z, xp)
-    r = xp.where(z >= 0, (1 - y) - q, q - y)
-    l = xp.maximum(z, 0) - y * z + xp.log1p(e)
-    if s is not None:
-        r *= s
-        l *= s
-    return r, l
-
-
 class RowBlocks:
-    """The data source for an in-memory X (NumPy or CuPy): partial sums over row blocks.
+    """The data source for an in-memory X (NumPy or CuPy): sums a pass over row blocks.
 
-    Every data source (this one, ``_dask.DaskRows``, ``_stream.StreamedRows``) offers the
-    same three sums, unscaled and unpenalised, so ``LogisticLoss`` and every solver work
-    unchanged on all of them:
-
-    - ``loss_gradient_sums(coef, hessian)`` -> ``(sum_i s_i l_i, [X, 1]^T r, state)``, where
-      ``state`` is whatever ``hessp_sums`` needs (here ``p = s sigma (1 - sigma)``) or None;
-    - ``hessp_sums(v, state)`` -> ``[X, 1]^T (p * ([X, 1] v))``;
-    - attributes ``xp`` (namespace of the solver state), ``n_features``, ``n_params``,
-      ``fit_intercept``, ``sum_weights`` (S) and ``eps`` (relative resolution of the sums).
+    Every data source (this one, ``_dask.DaskRows``, ``_stream.StreamedRows``) offers one
+    operation, ``reduce(pass_)``: the float64 sums, over all row blocks, of the partial sums
+    the pass returns for each (see ``_passes``), added in a fixed order. Beside it, the
+    attributes ``xp`` (namespace of the solver state), ``X``, ``n_features``, ``n_params``,
+    ``fit_intercept``, ``sum_weights`` (S), ``eps`` (relative resolution of the sums) and
+    ``keeps_rows`` (whether a pass may keep an n-vector in ``xp``, indexed by row slices).
     """
 
-    def __init__(self, X, y, sample_weight=None, *, fit_intercept=True, fused=None):
+    keeps_rows = True
+
+    def __init__(self, X, y, sample_weight=None, *, fit_intercept=True):
         self.xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.fit_intercept = bool(fit_intercept)
-        on_gpu = _backend.is_gpu(self.xp)
-        self.fused = on_gpu if fused is None else bool(fused) and on_gpu
         n, d = X.shape
         # relative resolution of the objective: the per-row terms are computed in X's dtype
         self.eps = float(np.finfo(X.dtype).eps)
         self.n_features = d
         self.n_params = d + self.fit_intercept
-        if on_gpu:
+        if _backend.is_gpu(self.xp):
             self._block_rows = n
         else:
             self._block_rows = max(64, _CPU_BLOCK_BYTES // (d * X.dtype.itemsize))
@@ -96,59 +60,16 @@ class RowBlocks:
         s = self.sample_weight
         return float(self.X.shape[0] if s is None else s.sum(dtype=np.float64))
 
-    def _residual(self, z, y, s):
-        if self.fused:
-            return _kernels.sigmoid_residual(z, y, s)
-        return residual_and_loss(z, y, s, self.xp)
-
-    def _blocks(self, v):
-        """Yield ``(rows, Xb, Xb @ v_w + v_b)`` over row blocks of X, in X's dtype."""
-        X, d = self.X, self.n_features
-        v_w = v[:d].astype(X.dtype)
-        v_b = v[d:].astype(X.dtype) if self.fit_intercept else None
+    def reduce(self, pass_):
+        """``pass_`` summed over row blocks of X: a list of float64 arrays of ``pass_.shapes``."""
+        X, y, s = self.X, self.y, self.sample_weight
+        totals = [self.xp.zeros(shape, dtype=np.float64) for shape in pass_.shapes]
         for start in range(0, X.shape[0], self._block_rows):
             rows = slice(start, start + self._block_rows)
-            Xb = X[rows]
-            t = Xb @ v_w
-            if v_b is not None:
-                t += v_b
-            yield rows, Xb, t
-
-    def _add_transpose(self, out, Xb, r):
-        """``out += [Xb, 1]^T r`` (the ones column only with an intercept), into float64."""
-        out[:self.n_features] += Xb.T @ r
-        if self.fit_intercept:
-            out[self.n_features] += r.sum(dtype=np.float64)
-
-    def loss_gradient_sums(self, coef, hessian=False):
-        """One sweep over X: loss and gradient sums and, if asked, p = s*sigma*(1-sigma)."""
-        xp, s = self.xp, self.sample_weight
-        loss = xp.zeros((), dtype=np.float64)
-        grad = xp.zeros(self.n_params, dtype=np.float64)
-        p = xp.empty(self.X.shape[0], dtype=self.X.dtype) if hessian else None
-        for rows, Xb, z in self._blocks(coef):
-            sb = None if s is None else s[rows]
-            r, l = self._residual(z, self.y[rows], sb)
-            loss += l.sum(dtype=np.float64)
-            self._add_transpose(grad, Xb, r)
-            if hessian:
-                p[rows] = hessian_weight(z, sb, xp)
-        return loss, grad, p
-
-    def hessian_weights(self, coef):
-        """``p = s sigma (1 - sigma)`` at ``coef`` (one matrix-vector product, no gradient)."""
-        s = self.sample_weight
-        p = self.xp.empty(self.X.shape[0], dtype=self.X.dtype)
-        for rows, _, z in self._blocks(coef):
-            p[rows] = hessian_weight(z, None if s is None else s[rows], self.xp)
-        return p
-
-    def hessp_sums(self, v, p):
-        out = self.xp.zeros(self.n_params, dtype=np.float64)
-        for rows, Xb, t in self._blocks(v):
-            t *= p[rows]
-            self._add_transpose(out, Xb, t)
-        return out
+            parts = pass_(rows, X[rows], y[rows], None if s is None else s[rows])
+            for total, part in zip(totals, parts):
+                total += part
+        return totals
 
 
 def rows_source(X, y, sample_weight=None, *, fit_intercept=True):
@@ -171,15 +92,17 @@ class LogisticLoss:
     sample_weight : (n,) array of X's dtype, or None for unit weights.
     C : inverse L2 strength (``np.inf``: no penalty). The intercept is never penalised.
     fit_intercept : whether ``coef`` carries a trailing intercept.
-    fused : use the fused CUDA kernel for the residual step (GPU only; default: on the GPU).
+    fused : None (default) uses the fused CUDA kernel for the residual step on GPU blocks;
+        False keeps them on the general ``xp`` path.
     source : a data source (see ``RowBlocks``) to use instead of ``X, y, sample_weight``.
     """
 
     def __init__(self, X=None, y=None, sample_weight=None, *, C=1.0, fit_intercept=True,
                  fused=None, source=None):
         if source is None:
-            source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept, fused=fused)
+            source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
         self.source = source
+        self.fused = fused
         self.C = float(C)
         self.xp = source.xp
         self.fit_intercept = source.fit_intercept
@@ -196,7 +119,14 @@ class LogisticLoss:
         return out
 
     def _objective(self, coef, hessian):
-        loss, grad, state = self.source.loss_gradient_sums(coef, hessian)
+        """One pass over X: ``(f, grad, state)``; with ``hessian``, ``state`` is what
+        ``HessianProduct`` needs: the stored p, or the point to recompute it from."""
+        src = self.source
+        p = (src.xp.empty(src.X.shape[0], dtype=src.X.dtype)
+             if hessian and src.keeps_rows else None)
+        loss, grad = src.reduce(LossGradient(coef, self.n_features, self.fit_intercept,
+                                             fused=self.fused, p_out=p))
+        state = (p, None) if p is not None else (None, coef.copy()) if hessian else None
         loss /= self.source.sum_weights
         if not math.isinf(self.C):
             w = coef[:self.n_features]
@@ -224,7 +154,10 @@ class LogisticLoss:
         """
         loss, grad, state = self._objective(coef, hessian=True)
 
+        p, at = state
+
         def hessp(v):
-            return self._scale_and_penalise(self.source.hessp_sums(v, state), v)
+            product = HessianProduct(v, self.n_features, self.fit_intercept, p=p, coef=at)
+            return self._scale_and_penalise(self.source.reduce(product)[0], v)
 
         return loss, grad, hessp

@@ -3,8 +3,8 @@
 ``StreamedRows`` is a data source (see ``_loss.RowBlocks``): every pass walks X's
 row chunks; on the GPU each chunk is copied host -> pinned buffer -> device on a
 copy stream while the previous chunk is computed on the compute stream (two
-buffers of each kind, so copy k+1 overlaps compute k). The per-chunk arithmetic
-is the in-memory ``RowBlocks`` code, so results equal an in-memory fit up to the
+buffers of each kind, so copy k+1 overlaps compute k). Each chunk is one block of
+the same passes an in-memory X runs, so results equal an in-memory fit up to the
 order of the float64 partial sums. y and the weights are O(n) and live on the
 device for the whole fit; the solver state is on the device.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._loss import RowBlocks
 
 _MEMORY_FRACTION = 0.5  # of the free device memory, for the two chunk buffers
 _MIN_ROWS = 1024
@@ -43,7 +42,10 @@ def choose_chunk_rows(n, d, itemsize, free_bytes, chunk_rows=None):
 
 
 class StreamedRows:
-    """Partial sums over a host X computed on the device of ``xp``, chunk by chunk."""
+    """Partial sums over a host X computed on the device of ``xp``, chunk by chunk (a data
+    source: see ``_loss.RowBlocks``)."""
+
+    keeps_rows = True  # per-row vectors (Newton's p) live on the device, O(n)
 
     def __init__(self, X, y, sample_weight=None, *, fit_intercept=True, xp=None,
                  chunk_rows=None):
@@ -76,13 +78,12 @@ class StreamedRows:
         return [(start, min(start + self.chunk_rows, n)) for start in range(0, n, self.chunk_rows)]
 
     def _walk(self):
-        """Yield ``(rows, RowBlocks of that chunk on the device)`` for every chunk."""
-        s = self.sample_weight
+        """Yield ``(rows, X chunk on the device)`` for every chunk, in order."""
         chunks = self.chunks()
-        for rows, Xc in (self._transfer(chunks) if self._gpu else
-                         ((slice(a, b), self.X[a:b]) for a, b in chunks)):
-            yield rows, RowBlocks(Xc, self.y[rows], None if s is None else s[rows],
-                                  fit_intercept=self.fit_intercept)
+        if self._gpu:
+            yield from self._transfer(chunks)
+        else:
+            yield from ((slice(a, b), self.X[a:b]) for a, b in chunks)
 
     def _transfer(self, chunks):
         """Double-buffered host -> pinned -> device copies on a copy stream, overlapping the
@@ -124,21 +125,12 @@ class StreamedRows:
             yield slice(a, b), device[i][:b - a]
             consumed[i] = compute.record()
 
-    def loss_gradient_sums(self, coef, hessian=False):
-        xp = self.xp
-        loss = xp.zeros((), dtype=np.float64)
-        grad = xp.zeros(self.n_params, dtype=np.float64)
-        p = xp.empty(self.X.shape[0], dtype=self.X.dtype) if hessian else None
-        for rows, chunk in self._walk():
-            l_c, g_c, p_c = chunk.loss_gradient_sums(coef, hessian)
-            loss += l_c
-            grad += g_c
-            if hessian:
-                p[rows] = p_c
-        return loss, grad, p
-
-    def hessp_sums(self, v, p):
-        out = self.xp.zeros(self.n_params, dtype=np.float64)
-        for rows, chunk in self._walk():
-            out += chunk.hessp_sums(v, p[rows])
-        return out
+    def reduce(self, pass_):
+        """``pass_`` summed over the chunks (each one block), as ``RowBlocks.reduce``."""
+        y, s = self.y, self.sample_weight
+        totals = [self.xp.zeros(shape, dtype=np.float64) for shape in pass_.shapes]
+        for rows, Xc in self._walk():
+            for total, part in zip(totals, pass_(rows, Xc, y[rows],
+                                                 None if s is None else s[rows])):
+                total += part
+        return totals

@@ -13,7 +13,8 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _validation
-from ._loss import LogisticLoss, rows_source, sigmoid
+from ._loss import LogisticLoss, rows_source
+from ._passes import sigmoid
 from .solvers import SOLVERS
 
 
