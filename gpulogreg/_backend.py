@@ -180,3 +180,19 @@ def device_name(xp) -> str:
     if isinstance(name, bytes):
         name = name.decode()
     return f"cuda:{device.id} ({name})"
+
+
+def cholesky_solve(A, b, xp):
+    """Solve ``A x = b`` for a symmetric positive definite ``A`` (small, float64) by Cholesky,
+    in namespace ``xp``; ``None`` when ``A`` is not positive definite (or not finite)."""
+    if is_gpu(xp):
+        from cupyx.scipy.linalg import solve_triangular
+    else:
+        from scipy.linalg import solve_triangular
+    try:
+        L = xp.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        return None
+    if not bool(xp.isfinite(L).all()):  # CuPy may return NaN instead of raising
+        return None
+    return solve_triangular(L.T, solve_triangular(L, b, lower=True), lower=False)

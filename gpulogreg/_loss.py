@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from . import _backend
-from ._passes import HessianProduct, LossGradient
+from ._passes import GradientHessian, HessianProduct, LossGradient
 
 # On the CPU, X is processed in row blocks of about this many bytes so that the
 # second read of a block (for X.T @ r) hits the cache (DESIGN.md section 4).
@@ -127,11 +127,16 @@ class LogisticLoss:
         loss, grad = src.reduce(LossGradient(coef, self.n_features, self.fit_intercept,
                                              fused=self.fused, p_out=p))
         state = (p, None) if p is not None else (None, coef.copy()) if hessian else None
-        loss /= self.source.sum_weights
+        return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), state
+
+    def _scale_loss(self, loss, coef):
+        """``loss / S + ||w||^2 / (2 C S)`` as a Python float (the pass's one host read)."""
+        S = self.source.sum_weights
+        loss /= S
         if not math.isinf(self.C):
             w = coef[:self.n_features]
-            loss += (w @ w) / (2 * self.C * self.source.sum_weights)
-        return float(loss), self._scale_and_penalise(grad, coef), state  # one host read
+            loss += (w @ w) / (2 * self.C * S)
+        return float(loss)
 
     def loss_gradient(self, coef):
         """Return ``(f, grad)``: the objective as a Python float and its float64 gradient."""
@@ -161,3 +166,17 @@ class LogisticLoss:
             return self._scale_and_penalise(self.source.reduce(product)[0], v)
 
         return loss, grad, hessp
+
+    def gradient_hessian(self, coef):
+        """Return ``(f, grad, H)`` from one pass over X: ``H`` is the float64 Hessian,
+        ``(1/S) [X, 1]^T diag(p) [X, 1] + diag(1/(C S), ..., 1/(C S), 0)`` (the intercept,
+        last, is not penalised), in the namespace of the solver state."""
+        src = self.source
+        loss, grad, H = src.reduce(GradientHessian(coef, self.n_features, self.fit_intercept,
+                                                   fused=self.fused))
+        S = src.sum_weights
+        H *= 1.0 / S
+        if not math.isinf(self.C):
+            diagonal = self.xp.arange(self.n_features)
+            H[diagonal, diagonal] += 1.0 / (self.C * S)
+        return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), H

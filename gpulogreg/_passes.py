@@ -100,12 +100,16 @@ class LossGradient(_Pass):
     def __call__(self, rows, X, y, s):
         xp = _backend.get_namespace(X=X)
         z = self.linear(X, self.coef)
+        if self.p_out is not None:
+            self.p_out[rows] = hessian_weight(z, s, xp)
+        return self.finish(X, z, y, s, xp)
+
+    def finish(self, X, z, y, s, xp):
+        """The sums for rows ``X`` whose ``z`` is known: ``(sum s l, [X, 1]^T r)``."""
         if _backend.is_gpu(xp) and self.fused is not False:
             r, l = _kernels.sigmoid_residual(z, y, s)
         else:
             r, l = residual_and_loss(z, y, s, xp)
-        if self.p_out is not None:
-            self.p_out[rows] = hessian_weight(z, s, xp)
         return l.sum(dtype=np.float64), self.transpose(X, r)
 
 
@@ -125,3 +129,47 @@ class HessianProduct(_Pass):
         t = self.linear(X, self.v)
         t *= p
         return (self.transpose(X, t),)
+
+
+# Rows scaled by sqrt(p) for the Hessian are a temporary of at most this many bytes (a
+# whole GPU block is split into pieces of this size): never an n x d copy of X.
+_HESSIAN_PIECE_BYTES = 1 << 25
+
+
+class GradientHessian(_Pass):
+    """``(sum_i s_i l_i, [X, 1]^T r, [X, 1]^T diag(p) [X, 1])`` at ``coef``: loss, gradient
+    and the unscaled, unpenalised Hessian in one read of each block.
+
+    ``X^T diag(p) X`` is ``Xs^T Xs`` for the rows scaled by ``sqrt(p)`` (a SYRK: BLAS does
+    half the products), formed for pieces of at most ``_HESSIAN_PIECE_BYTES``; the intercept
+    row and column are ``X^T p`` and ``sum p``.
+    """
+
+    def __init__(self, coef, n_features, fit_intercept, *, fused=None):
+        super().__init__(n_features, fit_intercept)
+        self.loss_gradient = LossGradient(coef, n_features, fit_intercept, fused=fused)
+        self.shapes = ((), (self.n_params,), (self.n_params, self.n_params))
+
+    def __call__(self, rows, X, y, s):
+        xp = _backend.get_namespace(X=X)
+        d = self.n_features
+        H = xp.zeros((self.n_params, self.n_params), dtype=np.float64)
+        step = max(1, _HESSIAN_PIECE_BYTES // (d * X.dtype.itemsize))
+        loss = xp.zeros((), dtype=np.float64)
+        grad = xp.zeros(self.n_params, dtype=np.float64)
+        for start in range(0, X.shape[0], step):
+            piece = slice(start, start + step)
+            Xp, sp = X[piece], None if s is None else s[piece]
+            z = self.linear(Xp, self.loss_gradient.coef)
+            l_p, g_p = self.loss_gradient.finish(Xp, z, y[piece], sp, xp)
+            loss += l_p
+            grad += g_p
+            p = hessian_weight(z, sp, xp)
+            Xs = Xp * xp.sqrt(p)[:, None]
+            H[:d, :d] += Xs.T @ Xs
+            if self.fit_intercept:
+                H[:d, d] += Xp.T @ p
+                H[d, d] += p.sum(dtype=np.float64)
+        if self.fit_intercept:
+            H[d, :d] = H[:d, d]
+        return loss, grad, H

@@ -50,9 +50,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         effect (``n_jobs`` warns, as there).
     class_weight : dict, "balanced" or None, default=None
         Multiplies each sample's weight by its class's weight (scikit-learn's rule).
-    solver : {"lbfgs", "newton-cg", "gd"}, default="lbfgs"
+    solver : {"lbfgs", "newton-cg", "newton-cholesky", "gd"}, default="lbfgs"
         ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
         ``"newton-cg"``: truncated Newton with Hessian-vector products;
+        ``"newton-cholesky"``: Newton with the exact (d+1)x(d+1) Hessian from the same
+        pass over X as the gradient, solved by Cholesky (best for n >> d, d up to a few
+        thousand; no copy of X, unlike scikit-learn's);
         ``"gd"``: gradient descent with Armijo backtracking.
     max_iter : int, default=100
         Maximum number of solver iterations (0 returns the starting point); a

@@ -76,6 +76,8 @@ def test_source_sums_match_in_memory(client):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     (_, _, h_mem), (_, _, h_dsk) = mem.gradient_hessp(coef), dsk.gradient_hessp(coef)
     np.testing.assert_allclose(h_dsk(v), h_mem(v), rtol=1e-12)
+    for a, b in zip(dsk.gradient_hessian(coef), mem.gradient_hessian(coef)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_predictions_are_lazy_dask_arrays(client):

@@ -198,3 +198,56 @@ def test_cpu_gpu_equivalence(cp, dtype):
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(f_gpu, f_cpu, rtol=rtol)
     np.testing.assert_allclose(g_gpu.get(), g_cpu, rtol=rtol, atol=rtol * np.linalg.norm(g_cpu))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_gradient_hessian_matches_explicit_hessian(xp, dtype, fit_intercept, weights, layout):
+    """One pass gives the same loss and gradient as loss_gradient, and the explicit Hessian."""
+    X, y, s, coef = make_problem(xp, 257, 33, dtype, layout=layout, weights=weights, seed=4)
+    coef = coef if fit_intercept else coef[:-1]
+    loss = LogisticLoss(X, y, s, C=0.8, fit_intercept=fit_intercept)
+    f, g, H = loss.gradient_hessian(coef)
+    f_ref, g_ref = loss.loss_gradient(coef)
+    assert f == f_ref and np.array_equal(to_numpy(g), to_numpy(g_ref))
+    c = to_numpy(coef)
+    H_ref = hessian(X, c[:33], c[33] if fit_intercept else 0.0, s, C=0.8,
+                    fit_intercept=fit_intercept)
+    H = to_numpy(H)
+    assert H.dtype == np.float64 and np.array_equal(H, H.T)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert np.abs(H - H_ref).max() <= rtol * np.abs(H_ref).max()
+
+
+def test_gradient_hessian_pieces_add_up(monkeypatch):
+    """A block split into many Hessian pieces (as a whole GPU block is) gives the same sums."""
+    X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
+    whole = LogisticLoss(X, y, s, C=3.0).gradient_hessian(coef)
+    monkeypatch.setattr(_passes, "_HESSIAN_PIECE_BYTES", 7 * 8 * 10)  # 10-row pieces
+    pieces = LogisticLoss(X, y, s, C=3.0).gradient_hessian(coef)
+    np.testing.assert_allclose(pieces[0], whole[0], rtol=1e-13)
+    for a, b in zip(pieces[1:], whole[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_hessian_finite_differences_of_gradient():
+    X, y, s, coef = make_problem(np, 60, 6, np.float64, weights=True, seed=9)
+    loss = LogisticLoss(X, y, s, C=0.5)
+    _, _, H = loss.gradient_hessian(coef)
+    h = 1e-6
+    fd = np.array([(loss.gradient(coef + h * e) - loss.gradient(coef - h * e)) / (2 * h)
+                   for e in np.eye(coef.size)])
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_gradient_hessian_never_copies_X(layout):
+    X, y, _, coef = make_problem(np, 40_000, 50, np.float64, layout=layout)  # 16 MB
+    loss = LogisticLoss(X, y, C=1.0)
+    tracemalloc.start()
+    loss.gradient_hessian(coef)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 2, f"peak allocation {peak} bytes for X of {X.nbytes} bytes"

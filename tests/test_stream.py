@@ -53,6 +53,8 @@ def test_streamed_sums_equal_in_memory(chunk_rows, weighted):
     np.testing.assert_allclose(f2, f1, rtol=1e-12)
     np.testing.assert_allclose(g2, g1, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(h2(v), h1(v), rtol=1e-10, atol=1e-14)
+    for a, b in zip(streamed.gradient_hessian(coef), mem.gradient_hessian(coef)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("solver", sorted(SOLVERS))

@@ -2,13 +2,14 @@
 
 ``objective.loss_gradient(x)`` returns ``(f, grad)``: the objective as a Python
 float and its gradient as an array of the namespace of ``x``; Newton-CG also
-uses ``objective.gradient_hessp(x) -> (f, grad, hessp)``. Solvers know functions
+uses ``objective.gradient_hessp(x) -> (f, grad, hessp)`` and Newton-Cholesky
+``objective.gradient_hessian(x) -> (f, grad, H)``. Solvers know functions
 and vectors, never X; their state stays on the device of ``x0``.
 """
 
 from __future__ import annotations
 
-from . import gradient_descent, lbfgs, newton_cg
+from . import gradient_descent, lbfgs, newton_cg, newton_cholesky
 from ._common import DivergenceError, Result
 
 __all__ = ["SOLVERS", "DivergenceError", "Result"]
@@ -17,4 +18,5 @@ SOLVERS = {
     "gd": gradient_descent.minimize,
     "lbfgs": lbfgs.minimize,
     "newton-cg": newton_cg.minimize,
+    "newton-cholesky": newton_cholesky.minimize,
 }
