@@ -5,9 +5,10 @@ Hessian (``objective.gradient_hessian``: ``X^T diag(p) X`` by row-block SYRK, ne
 of X). The Newton direction solves ``H d = -g`` by Cholesky. Where H is not positive
 definite (no penalty with collinear or separable data, or rounding) a growing multiple of
 the identity is added, as a Levenberg-Marquardt shift, and failing that the direction is
-``-g``. The strong-Wolfe line search starts at the Newton step 1 and evaluates every trial
-point with its Hessian, so the accepted point needs no second pass: near the optimum an
-iteration costs exactly one read of X. Stops when ``max|grad| <= tol``, like the others.
+``-g``. The strong-Wolfe line search starts at the Newton step 1 and evaluates that point
+with its Hessian, so when it is accepted (always, near the optimum) an iteration costs
+exactly one pass over X; shorter trial steps get loss and gradient only, and the Hessian
+is formed once at the point accepted. Stops when ``max|grad| <= tol``, like the others.
 
 The state (x, g, H) is float64 in the namespace of ``x0``; H is (d+1) x (d+1), so this is
 the solver for n >> d (d up to a few thousand).
@@ -27,9 +28,11 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs
     ``objective.gradient_hessian(x) -> (f, grad, H)``."""
     xp = _backend.get_namespace(x0=x0)
-    trials = []  # (x, H) of the points the current line search evaluated
+    trials = []  # (x, H) of the Newton step the current line search evaluated first
 
     def fun(x):
+        if trials:  # a shorter step: loss and gradient only (H costs n d^2 flops)
+            return objective.loss_gradient(x)
         f, g, H = objective.gradient_hessian(x)
         trials.append((x, H))
         return f, g
@@ -58,7 +61,11 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
             break
         f_old = f
         x, f, g = ls.x, ls.f, ls.g
-        H = next(H_t for x_t, H_t in trials if x_t is x)
+        if trials[0][0] is x:
+            H = trials[0][1]
+        else:  # the line search settled on a shorter step: one more pass, for H there
+            _, _, H = objective.gradient_hessian(x)
+            n_fev += 1
         grad_max = float(abs(g).max())
         n_iter += 1
         progress.step(n_iter, f, grad_max, ls.step)
