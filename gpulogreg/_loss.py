@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _cpu
 from ._passes import GradientHessian, HessianProduct, LossGradient
 
 # On the CPU, X is processed in row blocks of about this many bytes so that the
@@ -64,8 +64,9 @@ class RowBlocks:
         """``pass_`` summed over row blocks of X: a list of float64 arrays of ``pass_.shapes``."""
         X, y, s = self.X, self.y, self.sample_weight
         totals = [self.xp.zeros(shape, dtype=np.float64) for shape in pass_.shapes]
-        for start in range(0, X.shape[0], self._block_rows):
-            rows = slice(start, start + self._block_rows)
+        block_rows = max(self._block_rows, pass_.min_block_rows)
+        for start in range(0, X.shape[0], block_rows):
+            rows = slice(start, start + block_rows)
             parts = pass_(rows, X[rows], y[rows], None if s is None else s[rows])
             for total, part in zip(totals, parts):
                 total += part
@@ -103,6 +104,8 @@ class LogisticLoss:
             source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
         self.source = source
         self.fused = fused
+        # the numba passes for a big enough C-contiguous NumPy X (never Dask or CuPy)
+        self.compiled = isinstance(source.X, np.ndarray) and _cpu.usable(source.X)
         self.C = float(C)
         self.xp = source.xp
         self.fit_intercept = source.fit_intercept
@@ -125,7 +128,8 @@ class LogisticLoss:
         p = (src.xp.empty(src.X.shape[0], dtype=src.X.dtype)
              if hessian and src.keeps_rows else None)
         loss, grad = src.reduce(LossGradient(coef, self.n_features, self.fit_intercept,
-                                             fused=self.fused, p_out=p))
+                                             fused=self.fused, compiled=self.compiled,
+                                             p_out=p))
         state = (p, None) if p is not None else (None, coef.copy()) if hessian else None
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), state
 
@@ -162,7 +166,8 @@ class LogisticLoss:
         p, at = state
 
         def hessp(v):
-            product = HessianProduct(v, self.n_features, self.fit_intercept, p=p, coef=at)
+            product = HessianProduct(v, self.n_features, self.fit_intercept, p=p, coef=at,
+                                     compiled=self.compiled)
             return self._scale_and_penalise(self.source.reduce(product)[0], v)
 
         return loss, grad, hessp

@@ -10,8 +10,10 @@ A pass may also keep one value per row (Newton's ``p = s sigma (1 - sigma)``) in
 n-vector of the source's namespace, indexed by ``rows``, when the source says
 ``keeps_rows`` (in-memory and streamed X); on other sources (Dask) it is recomputed.
 
-Every pass has one reference implementation here, in plain ``xp`` code; overrides (the
-fused CUDA kernel) are chosen per block by namespace and are tested against it.
+Every pass has one reference implementation here, in plain ``xp`` code; overrides are
+chosen per block and tested against it: the fused CUDA kernel for CuPy blocks, the numba
+kernels of ``_cpu`` for C-contiguous NumPy blocks when the loss asks for them
+(``compiled``: decided once per problem, from the size of the whole X).
 
 The elementwise math mirrors ``kernels/logreg_math.cuh`` line for line: only
 ``exp(-|z|)`` is evaluated, and ``sigmoid - y`` is formed without cancellation.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backend, _kernels
+from . import _backend, _cpu, _kernels
 
 
 def _exp_tail(z, xp):
@@ -60,6 +62,8 @@ class _Pass:
     intercept). Vectors it is given may live in any namespace; each block gets them in its
     own (a no-op except on Dask, where the chunks may be CuPy)."""
 
+    min_block_rows = 1  # a source's blocks hold at least this many rows (or all of X)
+
     def __init__(self, n_features, fit_intercept):
         self.n_features = n_features
         self.fit_intercept = bool(fit_intercept)
@@ -89,23 +93,24 @@ class LossGradient(_Pass):
 
     With ``p_out`` (an n-vector of X's dtype) it also stores ``p = s sigma (1 - sigma)`` of
     every row, for ``HessianProduct``. ``fused=False`` keeps CuPy blocks on the general
-    ``xp`` path instead of the fused CUDA kernel (for testing one against the other).
+    ``xp`` path instead of the fused CUDA kernel (for testing one against the other);
+    ``compiled=True`` lets C-contiguous NumPy blocks use the numba kernel of ``_cpu``.
     """
 
-    def __init__(self, coef, n_features, fit_intercept, *, fused=None, p_out=None):
+    def __init__(self, coef, n_features, fit_intercept, *, fused=None, compiled=False,
+                 p_out=None):
         super().__init__(n_features, fit_intercept)
-        self.coef, self.fused, self.p_out = coef, fused, p_out
+        self.coef, self.fused, self.compiled, self.p_out = coef, fused, compiled, p_out
         self.shapes = ((), (self.n_params,))
 
     def __call__(self, rows, X, y, s):
+        p_out = None if self.p_out is None else self.p_out[rows]
+        if self.compiled and X.flags.c_contiguous:
+            return _cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
         xp = _backend.get_namespace(X=X)
         z = self.linear(X, self.coef)
-        if self.p_out is not None:
-            self.p_out[rows] = hessian_weight(z, s, xp)
-        return self.finish(X, z, y, s, xp)
-
-    def finish(self, X, z, y, s, xp):
-        """The sums for rows ``X`` whose ``z`` is known: ``(sum s l, [X, 1]^T r)``."""
+        if p_out is not None:
+            p_out[...] = hessian_weight(z, s, xp)
         if _backend.is_gpu(xp) and self.fused is not False:
             r, l = _kernels.sigmoid_residual(z, y, s)
         else:
@@ -117,12 +122,14 @@ class HessianProduct(_Pass):
     """``[X, 1]^T (p * ([X, 1] v))``: ``p`` from the n-vector stored by ``LossGradient``,
     or (``p=None``) recomputed per block from ``coef`` (one more matrix-vector product)."""
 
-    def __init__(self, v, n_features, fit_intercept, *, p=None, coef=None):
+    def __init__(self, v, n_features, fit_intercept, *, p=None, coef=None, compiled=False):
         super().__init__(n_features, fit_intercept)
-        self.v, self.p, self.coef = v, p, coef
+        self.v, self.p, self.coef, self.compiled = v, p, coef, compiled
         self.shapes = ((self.n_params,),)
 
     def __call__(self, rows, X, y, s):
+        if self.compiled and self.p is not None and X.flags.c_contiguous:
+            return (_cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
         xp = _backend.get_namespace(X=X)
         p = self.p[rows] if self.p is not None else \
             hessian_weight(self.linear(X, self.coef), s, xp)
@@ -147,24 +154,28 @@ class GradientHessian(_Pass):
 
     def __init__(self, coef, n_features, fit_intercept, *, fused=None):
         super().__init__(n_features, fit_intercept)
-        self.loss_gradient = LossGradient(coef, n_features, fit_intercept, fused=fused)
+        self.coef, self.fused = coef, fused
         self.shapes = ((), (self.n_params,), (self.n_params, self.n_params))
+        # each block adds a P x P partial sum: blocks of >= 4P rows keep that a small part of
+        # the block's SYRK (4 MB CPU blocks are only 262 rows at d = 2000)
+        self.min_block_rows = 4 * self.n_params
 
     def __call__(self, rows, X, y, s):
         xp = _backend.get_namespace(X=X)
         d = self.n_features
-        H = xp.zeros((self.n_params, self.n_params), dtype=np.float64)
-        step = max(1, _HESSIAN_PIECE_BYTES // (d * X.dtype.itemsize))
         loss = xp.zeros((), dtype=np.float64)
         grad = xp.zeros(self.n_params, dtype=np.float64)
+        H = xp.zeros((self.n_params, self.n_params), dtype=np.float64)
+        step = max(1, _HESSIAN_PIECE_BYTES // (d * X.dtype.itemsize))
         for start in range(0, X.shape[0], step):
             piece = slice(start, start + step)
             Xp, sp = X[piece], None if s is None else s[piece]
-            z = self.linear(Xp, self.loss_gradient.coef)
-            l_p, g_p = self.loss_gradient.finish(Xp, z, y[piece], sp, xp)
+            p = xp.empty(Xp.shape[0], dtype=X.dtype)
+            # the NumPy path: numba's threads between BLAS calls would fight OpenBLAS's
+            l_p, g_p = LossGradient(self.coef, d, self.fit_intercept, fused=self.fused,
+                                    p_out=p)(slice(None), Xp, y[piece], sp)
             loss += l_p
             grad += g_p
-            p = hessian_weight(z, sp, xp)
             Xs = Xp * xp.sqrt(p)[:, None]
             H[:d, :d] += Xs.T @ Xs
             if self.fit_intercept:

@@ -1,0 +1,92 @@
+"""Compiled CPU overrides of the passes (numba): one read of X, all cores, deterministic.
+
+The passes in ``_passes`` are the reference; these kernels compute the same sums for a
+C-contiguous float64 NumPy block and are tested against them. Each kernel walks
+fixed chunks of ``_CHUNK_ROWS`` rows in parallel. A chunk computes ``z = X w + b`` for its
+rows, then the stable residual and loss of each row (in float64, IEEE: no fastmath), then
+``X^T r``, whose second read of the chunk's rows hits the cache: X is read from memory
+once. As in the NumPy path, products are accumulated in X's dtype within a chunk; each
+chunk writes its sums to a row of its own, and the rows are added in float64 in a fixed
+order, so the result does not depend on the number of threads or their timing.
+
+Used only where it pays: numba importable, ``GPULOGREG_DISABLE_JIT`` unset or ``0``, X
+float64 and C-contiguous (other layouts stay on NumPy's BLAS path, which handles any
+strides; float32 too, see ``usable``) and the
+problem at least ``MIN_ELEMENTS`` large, so small fits never wait for a compile. Compiled
+code is cached on disk (``cache=True``): the first use compiles for a few seconds, later
+processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK is what it
+costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+
+import numpy as np
+
+_CHUNK_ROWS = 256  # rows a chunk reads twice (z, then X^T r) while they are in L1/L2
+# Smaller X stay on NumPy: loading the cached kernels costs ~0.1 s in a new process (the
+# first compile ever, ~3 s), which a compiled pass (~1x the floor faster in float64) only
+# repays over a typical fit from about this size, 64 MB of float64 (measured: README).
+MIN_ELEMENTS = 1 << 23
+
+compile_seconds = {}  # kernel name -> seconds its first call took in this process
+
+
+def enabled() -> bool:
+    """True when the compiled passes may be used (numba importable, not disabled)."""
+    if os.environ.get("GPULOGREG_DISABLE_JIT", "0") not in ("", "0"):
+        return False
+    return _kernels() is not None
+
+
+def usable(X) -> bool:
+    """True when the compiled passes serve this X: a C-contiguous float64 NumPy array, large
+    enough, and enabled. float32 stays on NumPy, whose SIMD float32 exp/log make its pass as
+    fast as these kernels' scalar float64 math (measured: README, "Compiled CPU passes")."""
+    return (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous
+            and X.size >= MIN_ELEMENTS and enabled())
+
+
+@functools.lru_cache(maxsize=1)
+def _kernels():
+    """The compiled kernels (``_numba_kernels``, compiled or loaded from the cache on first
+    call), or None without numba."""
+    try:
+        from . import _numba_kernels
+    except ImportError:
+        return None
+    return {"loss_gradient": _numba_kernels.loss_gradient, "hessp": _numba_kernels.hessp}
+
+
+def _call(name, *args):
+    kernel = _kernels()[name]
+    if name in compile_seconds:
+        return kernel(*args)
+    start = time.perf_counter()
+    out = kernel(*args)
+    compile_seconds[name] = time.perf_counter() - start
+    return out
+
+
+def loss_gradient(X, y, s, coef, fit_intercept, p_out=None):
+    """``(sum s l, [X, 1]^T r)`` as ``LossGradient`` computes them, plus ``p_out`` if given."""
+    d = X.shape[1]
+    b = float(coef[d]) if fit_intercept else 0.0
+    empty = np.empty(0, dtype=X.dtype)  # stands in for s or p_out: one signature per dtype
+    part = _call("loss_gradient", X, y, empty if s is None else s, s is not None,
+                 np.ascontiguousarray(coef[:d], dtype=X.dtype), X.dtype.type(b),
+                 empty if p_out is None else p_out, p_out is not None, _CHUNK_ROWS)
+    total = part.sum(axis=0)
+    return total[d + 1], total[:d + fit_intercept]
+
+
+def hessp(X, p, v, fit_intercept):
+    """``[X, 1]^T (p (X v_w + v_b))`` as ``HessianProduct`` computes it."""
+    d = X.shape[1]
+    v_b = float(v[d]) if fit_intercept else 0.0
+    part = _call("hessp", X, p, np.ascontiguousarray(v[:d], dtype=X.dtype), X.dtype.type(v_b),
+                 _CHUNK_ROWS)
+    return part.sum(axis=0)[:d + fit_intercept]

@@ -1,0 +1,97 @@
+"""The numba kernels behind ``_cpu`` (imported on first use only: see ``_cpu._kernels``).
+
+Defined at module level so that numba's on-disk cache (``cache=True``) serves them to
+later processes; see ``_cpu`` for what they compute and how they are tested.
+"""
+
+import functools
+
+import numba
+import numpy as np
+
+# Only the two linear-algebra loops may reassociate (so their reductions vectorise) and
+# contract to FMA; the loss and residual arithmetic stays IEEE. The order is fixed by
+# the compiled code, so results are still bitwise reproducible.
+linear = functools.partial(numba.njit, fastmath={"reassoc", "contract"}, cache=True,
+                           nogil=True)
+parallel = functools.partial(numba.njit, parallel=True, cache=True, nogil=True)
+
+
+@linear
+def matvec(X, lo, hi, w, b, z):
+    """``z[i - lo] = X[i] . w + b`` for rows lo..hi, accumulated in X's dtype."""
+    d = X.shape[1]
+    for i in range(lo, hi):
+        acc = X[i, 0] * 0
+        for j in range(d):
+            acc += X[i, j] * w[j]
+        z[i - lo] = acc + b
+
+
+@linear
+def rank1(X, lo, hi, r, g):
+    """``g += X[lo:hi]^T r`` (g of X's dtype: one chunk's partial sums)."""
+    d = X.shape[1]
+    for i in range(lo, hi):
+        ri = r[i - lo]
+        for j in range(d):
+            g[j] += ri * X[i, j]
+
+
+@parallel
+def loss_gradient(X, y, s, has_s, w, b, p_out, has_p, chunk):
+    """Rows ``[grad_w (d), grad_b, loss]`` per chunk; ``p_out[i] = s q (1 - q)``."""
+    n, d = X.shape
+    n_chunks = (n + chunk - 1) // chunk
+    part = np.zeros((n_chunks, d + 2))
+    for k in numba.prange(n_chunks):
+        lo = k * chunk
+        hi = min(n, lo + chunk)
+        r = np.empty(hi - lo, dtype=X.dtype)
+        matvec(X, lo, hi, w, b, r)  # z, overwritten by the residual below
+        sum_r = 0.0
+        sum_l = 0.0
+        for i in range(hi - lo):
+            z = float(r[i])
+            yi = float(y[lo + i])
+            e = np.exp(-abs(z))
+            q = e / (1.0 + e)
+            ri = (1.0 - yi) - q if z >= 0 else q - yi
+            li = max(z, 0.0) - yi * z + np.log1p(e)
+            if has_s:
+                si = float(s[lo + i])
+                ri *= si
+                li *= si
+            if has_p:
+                p_out[lo + i] = q * (1.0 - q) * (float(s[lo + i]) if has_s else 1.0)
+            r[i] = ri
+            sum_r += float(r[i])  # the residual as the gradient sums it, in X's dtype
+            sum_l += li
+        g = np.zeros(d, dtype=X.dtype)
+        rank1(X, lo, hi, r, g)
+        part[k, :d] = g
+        part[k, d] = sum_r
+        part[k, d + 1] = sum_l
+    return part
+
+
+@parallel
+def hessp(X, p, v, v_b, chunk):
+    """Rows ``[X^T t (d), sum t]`` per chunk, ``t = p (X v + v_b)``."""
+    n, d = X.shape
+    n_chunks = (n + chunk - 1) // chunk
+    part = np.zeros((n_chunks, d + 1))
+    for k in numba.prange(n_chunks):
+        lo = k * chunk
+        hi = min(n, lo + chunk)
+        t = np.empty(hi - lo, dtype=X.dtype)
+        matvec(X, lo, hi, v, v_b, t)
+        sum_t = 0.0
+        for i in range(hi - lo):
+            t[i] *= p[lo + i]
+            sum_t += float(t[i])
+        g = np.zeros(d, dtype=X.dtype)
+        rank1(X, lo, hi, t, g)
+        part[k, :d] = g
+        part[k, d] = sum_t
+    return part

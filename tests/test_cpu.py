@@ -1,0 +1,130 @@
+"""The compiled CPU passes (numba) against the NumPy reference passes and the float64 reference."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpulogreg import LogisticRegression, _cpu
+from gpulogreg._loss import LogisticLoss
+from reference import hessian, loss_and_gradient
+from test_loss import make_problem
+
+pytest.importorskip("numba", reason="numba is not installed: the compiled passes are off")
+
+
+@pytest.fixture
+def jit_everything(monkeypatch):
+    """Compiled passes for any size (the threshold only spares small fits the compile)."""
+    monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
+    monkeypatch.delenv("GPULOGREG_DISABLE_JIT", raising=False)
+
+
+def both(X, y, s, C, fit_intercept):
+    """The same loss with the compiled passes and with the NumPy reference passes."""
+    compiled = LogisticLoss(X, y, s, C=C, fit_intercept=fit_intercept)
+    reference = LogisticLoss(X, y, s, C=C, fit_intercept=fit_intercept)
+    reference.compiled = False
+    assert compiled.compiled
+    return compiled, reference
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 70), d=st.one_of(st.integers(1, 40), st.sampled_from([33, 257])),
+       fit_intercept=st.booleans(), weights=st.booleans(), seed=st.integers(0, 2**16))
+def test_compiled_passes_match_the_reference(n, d, fit_intercept, weights, seed):
+    dtype = np.float64  # the compiled passes serve float64 X (float32 stays on NumPy)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_cpu, "MIN_ELEMENTS", 0)
+        mp.delenv("GPULOGREG_DISABLE_JIT", raising=False)
+        X, y, s, coef = make_problem(np, n, d, dtype, weights=weights, seed=seed)
+        coef = coef if fit_intercept else coef[:-1]
+        compiled, reference = both(X, y, s, 0.9, fit_intercept)
+        c = coef
+        f_ref, g_ref = loss_and_gradient(X, y, c[:d], c[d] if fit_intercept else 0.0, s, 0.9,
+                                         fit_intercept)
+        H_ref = hessian(X, c[:d], c[d] if fit_intercept else 0.0, s, 0.9, fit_intercept)
+        v = np.random.default_rng(seed).normal(size=c.size)
+        rtol = 1e-12
+        f, g, hp = compiled.gradient_hessp(c)
+        np.testing.assert_allclose(f, f_ref, rtol=rtol)
+        assert np.abs(g - g_ref).max() <= rtol * max(np.abs(g_ref).max(), 1e-300)
+        Hv = H_ref @ v
+        assert np.abs(hp(v) - Hv).max() <= rtol * np.abs(Hv).max() + 1e-300
+        f2, g2, H = compiled.gradient_hessian(c)  # that pass stays on NumPy's BLAS
+        np.testing.assert_allclose(f2, f, rtol=rtol)
+        assert np.abs(g2 - g).max() <= rtol * max(np.abs(g_ref).max(), 1e-300)
+        assert np.abs(H - H_ref).max() <= rtol * np.abs(H_ref).max()
+
+
+def test_chunk_boundaries(jit_everything, monkeypatch):
+    """Rows split into chunks of 7 (and one short chunk) add up to the 256-row chunks' sums."""
+    X, y, s, coef = make_problem(np, 1000, 9, np.float64, weights=True, seed=2)
+    compiled, _ = both(X, y, s, 2.0, True)
+    f1, g1, h1 = compiled.gradient_hessp(coef)
+    monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 7)
+    f2, g2, h2 = compiled.gradient_hessp(coef)
+    v = np.arange(coef.size, dtype=float)
+    rtol = 1e-12
+    np.testing.assert_allclose(f2, f1, rtol=rtol)
+    np.testing.assert_allclose(g2, g1, rtol=rtol, atol=rtol * np.abs(g1).max())
+    np.testing.assert_allclose(h2(v), h1(v), rtol=rtol, atol=rtol * np.abs(h1(v)).max())
+
+
+def test_deterministic_whatever_the_thread_count(jit_everything):
+    """Fixed chunks, partial sums added in a fixed order: bitwise equal with 1 or 2 threads."""
+    import numba
+
+    X, y, s, coef = make_problem(np, 20_000, 33, np.float64, weights=True, seed=4)
+    compiled, _ = both(X, y, s, 1.0, True)
+    threads = numba.get_num_threads()
+    first = compiled.gradient_hessp(coef)
+    again = compiled.gradient_hessp(coef)
+    numba.set_num_threads(1)
+    try:
+        single = compiled.gradient_hessp(coef)
+    finally:
+        numba.set_num_threads(threads)
+    v = np.linspace(-1, 1, coef.size)
+    for other in (again, single):
+        assert other[0] == first[0]
+        assert np.array_equal(other[1], first[1])
+        assert np.array_equal(other[2](v), first[2](v))
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e30, 1e300])
+def test_extreme_z_is_finite(jit_everything, scale):
+    dtype = np.float64
+    X = np.array([[scale], [-scale], [scale], [-scale], [0.5]], dtype=dtype)
+    y = np.array([0, 0, 1, 1, 1], dtype=dtype)
+    compiled, _ = both(X, y, None, np.inf, True)
+    f, g = compiled.loss_gradient(np.array([1.0, 0.0]))
+    f_ref, g_ref = loss_and_gradient(X, y, np.array([1.0]), 0.0)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-6)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-6)
+
+
+def test_who_gets_the_compiled_passes(monkeypatch):
+    X, y, _, _ = make_problem(np, 100, 5, np.float64)
+    assert not LogisticLoss(X, y).compiled  # small: no compile for a tiny fit
+    monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
+    monkeypatch.delenv("GPULOGREG_DISABLE_JIT", raising=False)
+    assert LogisticLoss(X, y).compiled
+    assert not LogisticLoss(np.asfortranarray(X), y).compiled  # NumPy's BLAS handles F order
+    assert not LogisticLoss(X[::2], y[::2]).compiled  # nor any strided view
+    assert not LogisticLoss(X.astype(np.float32), y.astype(np.float32)).compiled  # SIMD f32
+    monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "1")
+    assert not LogisticLoss(X, y).compiled
+    monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "0")
+    monkeypatch.setattr(_cpu, "_kernels", lambda: None)  # numba missing
+    assert not LogisticLoss(X, y).compiled
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-cholesky"])
+def test_fit_is_the_same_with_and_without_jit(jit_everything, monkeypatch, solver):
+    X, y, s, _ = make_problem(np, 2000, 12, np.float64, weights=True, seed=6)
+    jit = LogisticRegression(solver=solver, C=0.5, tol=1e-10).fit(X, y, sample_weight=s)
+    monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "1")
+    ref = LogisticRegression(solver=solver, C=0.5, tol=1e-10).fit(X, y, sample_weight=s)
+    np.testing.assert_allclose(jit.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(jit.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
