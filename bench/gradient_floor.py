@@ -5,10 +5,13 @@
 
 For each d, with n = elements // d rows: the median time of
   ours   gpulogreg's LogisticLoss.loss_gradient (loss + gradient + intercept; on the
-         GPU the fused sigmoid-residual kernel, on the CPU row blocks)
+         GPU the fused sigmoid-residual kernel, on the CPU the compiled numba pass)
+  ours numpy  the same with the NumPy reference passes (CPU, where the compiled one runs)
+  hessp, hessp numpy  one Hessian-vector product (p stored by the gradient pass)
+  grad+hess   loss, gradient and the (d+1)^2 Hessian in one pass (newton-cholesky)
   naive  the textbook expression X.T @ (1/(1+exp(-(X@w+b))) - y) / n (gradient only)
   naive+loss  the same plus the loss mean(logaddexp(0, z) - y z), sharing z
-  torch  PyTorch autograd, binary_cross_entropy_with_logits + backward (GPU, if installed)
+  torch  PyTorch autograd, binary_cross_entropy_with_logits + backward (if installed)
   floor  one read of X at the copy bandwidth measured in this run (read+write bytes)
 Protocol (DESIGN.md section 4): >= 5 warm-ups, median of >= 20 (CUDA events on the GPU).
 """
@@ -65,9 +68,7 @@ def copy_bandwidth(xp, X, time_ms, warmup, repeat):
 
 
 def torch_baseline(xp, X, y):
-    """A closure running PyTorch autograd on the same GPU buffers, or None."""
-    if not _backend.is_gpu(xp):
-        return None
+    """A closure running PyTorch autograd on the same buffers (GPU or CPU), or None."""
     try:
         import torch
     except ImportError:
@@ -108,6 +109,16 @@ def bench_one(xp, dtype, d, elements, warmup, repeat):
     row["floor"] = X.nbytes / bandwidth
     row["copy GB/s"] = bandwidth / 1e6
     row["ours"] = time_ms(lambda: loss.loss_gradient(coef), warmup, repeat)
+    _, _, hessp = loss.gradient_hessp(coef)
+    row["hessp"] = time_ms(lambda: float(hessp(coef)[0]), warmup, repeat)
+    if loss.compiled:  # the NumPy reference passes, for comparison
+        reference = LogisticLoss(X, y, C=np.inf)
+        reference.compiled = False
+        row["ours numpy"] = time_ms(lambda: reference.loss_gradient(coef), warmup, repeat)
+        _, _, hessp_ref = reference.gradient_hessp(coef)
+        row["hessp numpy"] = time_ms(lambda: float(hessp_ref(coef)[0]), warmup, repeat)
+    if d <= 1024:
+        row["grad+hess"] = time_ms(lambda: loss.gradient_hessian(coef), 1, max(3, repeat // 4))
     row["naive"] = time_ms(naive, warmup, repeat)
     row["naive+loss"] = time_ms(naive_loss, warmup, repeat)
     torch_run = torch_baseline(xp, X, y)
@@ -144,7 +155,8 @@ def main(argv=None):
     for dtype in args.dtype:
         rows = [bench_one(xp, np.dtype(dtype), d, elements, args.warmup, args.repeat)
                 for d in args.dims]
-        cols = [c for c in ("ours", "naive", "naive+loss", "torch") if c in rows[0]]
+        cols = [c for c in ("ours", "ours numpy", "hessp", "hessp numpy", "grad+hess", "naive",
+                            "naive+loss", "torch") if c in rows[0]]
         print(f"\n{dtype}\n| d | n | X GB | copy GB/s | floor ms | "
               + " | ".join(f"{c} ms (x floor)" for c in cols) + " |")
         print("|---" * (5 + len(cols)) + "|")

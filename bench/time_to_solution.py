@@ -1,49 +1,85 @@
 """Time to solution: wall time to reach an objective within ``--gap`` (1e-6) relative of the
-float64 optimum, for each gpulogreg solver and the baselines, measured in one run.
+float64 optimum, for each gpulogreg solver and its peers, every problem measured in one run.
 
-    python bench/time_to_solution.py                      # CPU: n=1e6, d=64, float64
-    python bench/time_to_solution.py --device cuda         # + torch.optim.LBFGS when installed
+    python bench/time_to_solution.py                         # the five CPU problems below
+    python bench/time_to_solution.py --problems 1Mx64 2Mx8   # some of them
+    python bench/time_to_solution.py --device cuda -n 10000000 -d 64 --dtype float32
 
-The optimum f* is the best objective any method reaches with a tight tolerance; the
-sweep over tol is bench/_protocol.py's (no early stop credited, no tight tol charged).
+Peers on the CPU: scikit-learn lbfgs, newton-cholesky and newton-cg; torch.optim.LBFGS and
+glum when installed (same objective: mean log-loss + ||w||^2 / (2 C n)). On ``--device cuda``
+our solvers run on CuPy against torch.optim.LBFGS on the same GPU (and scikit-learn on the
+CPU). The optimum f* is the best objective of our newton-cholesky and scikit-learn's at
+tol=1e-10, evaluated in float64 (float32 data are widened for it); the sweep over tol is
+bench/_protocol.py's (no early stop credited, no tight tol charged).
+
+``mem`` is the peak of memory allocated during one fit (tracemalloc: NumPy, scikit-learn
+and glum allocations; not PyTorch's) as a multiple of the bytes of X.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import sys
+import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from _protocol import print_table, time_to_gap  # noqa: E402
+from _protocol import time_to_gap  # noqa: E402
 from gpulogreg import LogisticRegression, _backend  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
 
+# issue 14's table: name -> (n, d, dtype)
+PROBLEMS = {
+    "1Mx64": (1_000_000, 64, "float64"),
+    "1Mx64-f32": (1_000_000, 64, "float32"),
+    "2Mx8": (2_000_000, 8, "float64"),
+    "100kx512": (100_000, 512, "float64"),
+    "20kx2000": (20_000, 2000, "float64"),
+}
+OURS = ("lbfgs", "newton-cg", "newton-cholesky")
+SKLEARN = ("lbfgs", "newton-cholesky", "newton-cg")
 
-def make_data(n, d, seed=0):
+
+def make_data(n, d, dtype="float64", seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     X[:, 1:] += 0.5 * X[:, :1]  # correlated features, as real data have
     w = rng.normal(size=d) / np.sqrt(d)
     y = (X @ w + 0.3 + rng.logistic(size=n) > 0).astype(np.float64)
-    return X, y
+    return X.astype(dtype, copy=False), y.astype(dtype)
 
 
-def sklearn_fit(X, y, C, tol):
-    from sklearn.linear_model import LogisticRegression as Sk
+def sklearn_fit(solver):
+    def fit(X, y, C, tol):
+        from sklearn.linear_model import LogisticRegression as Sk
 
-    m = Sk(C=C, tol=tol, max_iter=100_000).fit(X, y)
-    return m.coef_[0], m.intercept_[0]
+        m = Sk(C=C, solver=solver, tol=tol, max_iter=100_000).fit(X, y)
+        return m.coef_[0], m.intercept_[0]
+    return fit
 
 
-def ours_fit(solver, xp):
+def ours_fit(solver):
     def fit(X, y, C, tol):
         m = LogisticRegression(C=C, solver=solver, tol=tol, max_iter=100_000).fit(X, y)
         return _backend.to_numpy(m.coef_[0]), float(_backend.to_numpy(m.intercept_)[0])
     return fit
+
+
+def glum_fit(X, y, C, tol):
+    """glum's GLM with the same objective: (1/2n) deviance = mean log-loss, and
+    alpha (1 - l1_ratio)/2 ||w||^2 with alpha = 1/(C n)."""
+    from glum import GeneralizedLinearRegressor
+
+    m = GeneralizedLinearRegressor(family="binomial", alpha=1 / (C * X.shape[0]), l1_ratio=0,
+                                   gradient_tol=tol, max_iter=100_000,
+                                   scale_predictors=False).fit(X, y)
+    return np.asarray(m.coef_, dtype=np.float64), float(m.intercept_)
 
 
 def torch_lbfgs_fit(X, y, C, tol):
@@ -69,55 +105,121 @@ def torch_lbfgs_fit(X, y, C, tol):
     return w.detach().cpu().numpy(), float(b.detach().cpu())
 
 
+def installed(module):
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def memory_growth(fit, X, y, C, tol):
+    """Peak bytes allocated (tracemalloc) during one fit, relative to bytes(X)."""
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit(X, y, C, tol)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / X.nbytes
+
+
+def methods_for(device, Xm, solvers):
+    """``{name: (fit, X, y)}`` for the methods to time on ``device`` (``Xm``: X and y there)."""
+    out = {}
+    if device == "cuda":
+        for solver in solvers:
+            out[f"ours {solver} (cupy)"] = (ours_fit(solver), *Xm)
+        if installed("torch"):
+            out["torch L-BFGS (cuda)"] = (torch_lbfgs_fit, *Xm)
+        X, y = (a.get() for a in Xm)
+    else:
+        X, y = Xm
+        for solver in solvers:
+            out[f"ours {solver}"] = (ours_fit(solver), X, y)
+        if installed("torch"):
+            out["torch L-BFGS"] = (torch_lbfgs_fit, X, y)
+    for solver in SKLEARN:
+        out[f"sklearn {solver}"] = (sklearn_fit(solver), X, y)
+    if device == "cpu" and installed("glum"):
+        out["glum"] = (glum_fit, X, y)
+    return out
+
+
+def run_problem(name, n, d, dtype, args):
+    X, y = make_data(n, d, dtype)
+    X64, y64 = (X, y) if X.dtype == np.float64 else (X.astype(np.float64), y.astype(np.float64))
+    loss64 = LogisticLoss(X64, y64, C=args.C)
+
+    def objective(coef, intercept):
+        return loss64.loss(np.append(np.asarray(coef, np.float64), intercept))
+
+    f_star = min(objective(*ours_fit("newton-cholesky")(X64, y64, args.C, 1e-10)),
+                 objective(*sklearn_fit("newton-cholesky")(X64, y64, args.C, 1e-10)))
+    sync = lambda: None  # noqa: E731
+    Xm = (X, y)
+    if args.device == "cuda":
+        import cupy
+
+        Xm, sync = (cupy.asarray(X), cupy.asarray(y)), cupy.cuda.Device().synchronize
+    rows = []
+    for method, (fit, Xf, yf) in methods_for(args.device, Xm, args.solvers).items():
+        tol, seconds, gap = time_to_gap(lambda tol, fit=fit, Xf=Xf, yf=yf: fit(Xf, yf, args.C,
+                                                                                tol),
+                                        objective, f_star, args.gap, args.repeat, sync)
+        on_host = not hasattr(Xf, "device") or not _backend.is_gpu(
+            _backend.get_namespace(X=Xf))
+        mem = memory_growth(fit, Xf, yf, args.C, tol) if tol and on_host \
+            and "torch" not in method else float("nan")
+        rows.append((method, tol, seconds, gap, mem))
+        print(f"  {name} {method}: tol {tol} {seconds:.3f} s gap {gap:.1e} mem {mem:.3f}x",
+              file=sys.stderr, flush=True)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("-n", type=int, default=1_000_000)
-    parser.add_argument("-d", type=int, default=64)
+    parser.add_argument("--problems", nargs="+", choices=sorted(PROBLEMS), default=None,
+                        help="named problems (default: all five; ignored with -n/-d)")
+    parser.add_argument("-n", type=int, default=None)
+    parser.add_argument("-d", type=int, default=None)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--gap", type=float, default=1e-6)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--solvers", nargs="+", default=["lbfgs", "newton-cg", "gd"],
+    parser.add_argument("--solvers", nargs="+", default=list(OURS),
                         help="gpulogreg solvers to time (gd is slow on correlated data)")
     args = parser.parse_args(argv)
-
-    X, y = make_data(args.n, args.d)
-    loss64 = LogisticLoss(X, y, C=args.C)
-
-    def objective(coef, intercept):
-        return loss64.loss(np.append(coef, intercept))
-
-    methods = {}
-    if args.device == "cuda":
-        if not _backend.gpu_available():
-            sys.exit("--device cuda: CuPy with a CUDA device is not available")
-        import cupy as xp
-
-        Xd, yd = xp.asarray(X), xp.asarray(y)
-        sync = xp.cuda.Device().synchronize
-        for solver in args.solvers:
-            methods[f"gpulogreg {solver} (cupy)"] = (ours_fit(solver, xp), Xd, yd)
-        try:
-            import torch  # noqa: F401
-
-            methods["torch.optim.LBFGS (cuda)"] = (torch_lbfgs_fit, Xd, yd)
-        except ImportError:
-            pass
+    if args.device == "cuda" and not _backend.gpu_available():
+        sys.exit("--device cuda: CuPy with a CUDA device is not available")
+    if args.n or args.d:
+        problems = {f"{args.n}x{args.d}": (args.n or 1_000_000, args.d or 64, args.dtype)}
     else:
-        sync = lambda: None  # noqa: E731
-        for solver in args.solvers:
-            methods[f"gpulogreg {solver} (numpy)"] = (ours_fit(solver, np), X, y)
-    methods["scikit-learn lbfgs (cpu)"] = (sklearn_fit, X, y)
+        problems = {k: PROBLEMS[k] for k in (args.problems or PROBLEMS)}
 
-    f_star = min(objective(*ours_fit("newton-cg", np)(X, y, args.C, 1e-10)),
-                 objective(*sklearn_fit(X, y, args.C, 1e-10)))
-    print(f"# time to objective within {args.gap:g} of f* = {f_star:.15g}; n={args.n} d={args.d} "
-          f"C={args.C} float64; device {args.device}; numpy {np.__version__}")
-    results = {name: time_to_gap(lambda tol, fit=fit, Xm=Xm, ym=ym: fit(Xm, ym, args.C, tol),
-                                 objective, f_star, args.gap, args.repeat, sync)
-               for name, (fit, Xm, ym) in methods.items()}
-    print_table(results, "scikit-learn lbfgs (cpu)")
+    versions = [f"numpy {np.__version__}"]
+    for module in ("sklearn", "torch", "glum"):
+        if installed(module):
+            versions.append(f"{module} {sys.modules[module].__version__}")
+    cpu = platform.processor() or platform.machine()
+    print(f"# time (s) to an objective within {args.gap:g} relative of the float64 optimum, "
+          f"C={args.C}, median of {args.repeat}; {args.device} on {cpu}, "
+          f"{len(os.sched_getaffinity(0))} cores; {', '.join(versions)}")
+    print("# each cell: seconds (x the fastest peer), [peak memory growth / bytes(X)]")
+    table = {name: run_problem(name, n, d, dtype, args)
+             for name, (n, d, dtype) in problems.items()}
+    methods = [m for m, *_ in next(iter(table.values()))]
+    print("| problem | " + " | ".join(methods) + " |")
+    print("|---|" + "---|" * len(methods))
+    for name, rows in table.items():
+        n, d, dtype = problems[name]
+        peers = [s for m, _, s, _, _ in rows if not m.startswith("ours") and np.isfinite(s)]
+        best = min(peers) if peers else float("nan")
+        cells = [f"{s:.3f} ({s / best:.2f}x) [{mem:.2f}]" if tol else f"not reached ({gap:.0e})"
+                 for _, tol, s, gap, mem in rows]
+        print(f"| n={n:,} d={d} {dtype} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
