@@ -1,8 +1,8 @@
 """Compiled CPU overrides of the passes (numba): one read of X, all cores, deterministic.
 
 The passes in ``_passes`` are the reference; these kernels compute the same sums for a
-C-contiguous float64 NumPy block and are tested against them. Each kernel walks
-fixed chunks of ``_CHUNK_ROWS`` rows in parallel. A chunk computes ``z = X w + b`` for its
+C-contiguous float64 NumPy block (the whole X: they ask sources for one block) and are
+tested against them. Each kernel walks fixed chunks of rows (``_chunk_rows``) in parallel. A chunk computes ``z = X w + b`` for its
 rows, then the stable residual and loss of each row (in float64, IEEE: no fastmath), then
 ``X^T r``, whose second read of the chunk's rows hits the cache: X is read from memory
 once. As in the NumPy path, products are accumulated in X's dtype within a chunk; each
@@ -11,7 +11,7 @@ order, so the result does not depend on the number of threads or their timing.
 
 Used only where it pays: numba importable, ``GPULOGREG_DISABLE_JIT`` unset or ``0``, X
 float64 and C-contiguous (other layouts stay on NumPy's BLAS path, which handles any
-strides; float32 too, see ``usable``) and the
+strides; float32 too, see ``usable``), at most ``MAX_FEATURES`` columns, and the
 problem at least ``MIN_ELEMENTS`` large, so small fits never wait for a compile. Compiled
 code is cached on disk (``cache=True``): the first use compiles for a few seconds, later
 processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK is what it
@@ -26,7 +26,10 @@ import time
 
 import numpy as np
 
-_CHUNK_ROWS = 256  # rows a chunk reads twice (z, then X^T r) while they are in L1/L2
+_CHUNK_ROWS = 256  # at most; a chunk's rows are read twice (z, then X^T r) from cache
+_CHUNK_BYTES = 1 << 19  # so a chunk of rows fits in one core's L2 with room to spare
+# Wider X stay on NumPy: from d ~ 2000 its BLAS passes are as fast (measured: README)
+MAX_FEATURES = 1024
 # Smaller X stay on NumPy: loading the cached kernels costs ~0.1 s in a new process (the
 # first compile ever, ~3 s), which a compiled pass (~1x the floor faster in float64) only
 # repays over a typical fit from about this size, 64 MB of float64 (measured: README).
@@ -47,7 +50,12 @@ def usable(X) -> bool:
     enough, and enabled. float32 stays on NumPy, whose SIMD float32 exp/log make its pass as
     fast as these kernels' scalar float64 math (measured: README, "Compiled CPU passes")."""
     return (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous
-            and X.size >= MIN_ELEMENTS and enabled())
+            and X.size >= MIN_ELEMENTS and X.shape[1] <= MAX_FEATURES and enabled())
+
+
+def _chunk_rows(X):
+    """Rows per chunk: ``_CHUNK_BYTES`` of X, between 32 and ``_CHUNK_ROWS``."""
+    return min(_CHUNK_ROWS, max(32, _CHUNK_BYTES // (X.shape[1] * X.dtype.itemsize)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,7 +86,7 @@ def loss_gradient(X, y, s, coef, fit_intercept, p_out=None):
     empty = np.empty(0, dtype=X.dtype)  # stands in for s or p_out: one signature per dtype
     part = _call("loss_gradient", X, y, empty if s is None else s, s is not None,
                  np.ascontiguousarray(coef[:d], dtype=X.dtype), X.dtype.type(b),
-                 empty if p_out is None else p_out, p_out is not None, _CHUNK_ROWS)
+                 empty if p_out is None else p_out, p_out is not None, _chunk_rows(X))
     total = part.sum(axis=0)
     return total[d + 1], total[:d + fit_intercept]
 
@@ -88,5 +96,5 @@ def hessp(X, p, v, fit_intercept):
     d = X.shape[1]
     v_b = float(v[d]) if fit_intercept else 0.0
     part = _call("hessp", X, p, np.ascontiguousarray(v[:d], dtype=X.dtype), X.dtype.type(v_b),
-                 _CHUNK_ROWS)
+                 _chunk_rows(X))
     return part.sum(axis=0)[:d + fit_intercept]

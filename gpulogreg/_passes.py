@@ -21,6 +21,8 @@ The elementwise math mirrors ``kernels/logreg_math.cuh`` line for line: only
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import _backend, _cpu, _kernels
@@ -102,6 +104,8 @@ class LossGradient(_Pass):
         super().__init__(n_features, fit_intercept)
         self.coef, self.fused, self.compiled, self.p_out = coef, fused, compiled, p_out
         self.shapes = ((), (self.n_params,))
+        if compiled:  # the kernel chunks X itself, in parallel: it wants X in one block
+            self.min_block_rows = sys.maxsize
 
     def __call__(self, rows, X, y, s):
         p_out = None if self.p_out is None else self.p_out[rows]
@@ -126,6 +130,8 @@ class HessianProduct(_Pass):
         super().__init__(n_features, fit_intercept)
         self.v, self.p, self.coef, self.compiled = v, p, coef, compiled
         self.shapes = ((self.n_params,),)
+        if compiled and p is not None:
+            self.min_block_rows = sys.maxsize
 
     def __call__(self, rows, X, y, s):
         if self.compiled and self.p is not None and X.flags.c_contiguous:

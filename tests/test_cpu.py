@@ -113,6 +113,8 @@ def test_who_gets_the_compiled_passes(monkeypatch):
     assert not LogisticLoss(np.asfortranarray(X), y).compiled  # NumPy's BLAS handles F order
     assert not LogisticLoss(X[::2], y[::2]).compiled  # nor any strided view
     assert not LogisticLoss(X.astype(np.float32), y.astype(np.float32)).compiled  # SIMD f32
+    wide = np.zeros((2, _cpu.MAX_FEATURES + 1))
+    assert not LogisticLoss(wide, np.array([0.0, 1.0])).compiled  # BLAS is as fast there
     monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "1")
     assert not LogisticLoss(X, y).compiled
     monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "0")

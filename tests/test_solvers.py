@@ -154,12 +154,34 @@ def test_newton_cg_converges_superlinearly_on_a_quadratic():
     np.testing.assert_allclose(res.x, np.linalg.solve(A, b), rtol=1e-12)
 
 
-def test_newton_cholesky_takes_one_pass_per_iteration():
-    """Near the optimum Newton's unit step is accepted: one pass (f, g, H) per iteration."""
+@pytest.mark.parametrize("name", ["newton-cg", "newton-cholesky"])
+def test_newton_solvers_take_one_pass_per_iteration(name):
+    """An accepted Newton step is one evaluation: the trial point's pass also gives what the
+    next iteration's Hessian (or its products) needs, not a second pass over X."""
     loss = logistic_problem(seed=3)
-    res = SOLVERS["newton-cholesky"](loss, np.zeros(6), tol=1e-12, max_iter=100)
-    assert res.converged and res.n_iter <= 10
+    res = SOLVERS[name](loss, np.zeros(6), tol=1e-12, max_iter=100)
+    assert res.converged and res.n_iter <= 12
     assert res.n_fev == res.n_iter + 1
+
+
+def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
+    from gpulogreg.solvers import _line_search
+
+    calls = []
+    obj = quadratic(np.diag([1.0, 4.0]), np.zeros(2))
+
+    def with_curvature(x):
+        calls.append("H")
+        return (*obj.loss_gradient(x), "curvature")
+
+    x = np.array([1.0, 1.0])
+    f, g = obj.loss_gradient(x)
+    for d, evals in ((-np.array([1.0, 1.0]), 1), (-np.array([8.0, 8.0]), 3)):
+        calls.clear()
+        ls, curvature = _line_search.newton(with_curvature, obj.loss_gradient, x, f, g, d,
+                                            float(g @ d))
+        assert ls.ok and curvature == "curvature" and ls.n_fev == evals
+        assert calls == (["H"] if evals == 1 else ["H", "H"])  # first trial, then accepted
 
 
 def test_newton_cholesky_with_a_singular_hessian():

@@ -131,3 +131,28 @@ def _cubic_min(a, fa, da, b, fb, db):
     if not math.isfinite(t) or not lo + margin <= t <= hi - margin:
         return mid
     return t
+
+
+def newton(with_curvature, fun, x, f0, g0, d, dphi0, eps=2.0**-52):
+    """``wolfe`` from the Newton step 1 for the Newton solvers: the first trial (accepted near
+    the optimum) is evaluated by ``with_curvature(x) -> (f, g, curvature)`` (the Hessian or
+    its product), shorter steps by ``fun(x) -> (f, g)``. Returns ``(Step, curvature at the
+    accepted point)``; when the search settled on a shorter step, that costs one more
+    evaluation (counted in ``Step.n_fev``). So an accepted Newton step is one pass over X."""
+    first = []
+
+    def trial(x_a):
+        if first:
+            return fun(x_a)
+        f_a, g_a, curvature = with_curvature(x_a)
+        first.append((x_a, curvature))
+        return f_a, g_a
+
+    ls = wolfe(trial, x, f0, g0, d, dphi0, 1.0, eps)
+    if not ls.ok:
+        return ls, None
+    if first[0][0] is ls.x:
+        return ls, first[0][1]
+    ls.f, ls.g, curvature = with_curvature(ls.x)
+    ls.n_fev += 1
+    return ls, curvature

@@ -2,7 +2,9 @@
 
 Each outer iteration solves ``H d = -g`` approximately by conjugate gradients
 (forcing term ``min(0.5, sqrt(||g||_1)) ||g||_1``, as scikit-learn's newton-cg),
-then takes a strong-Wolfe step along ``d`` starting from the Newton step 1.
+then takes a strong-Wolfe step along ``d`` starting from the Newton step 1, whose
+evaluation also keeps what the next Hessian-vector products need (``_line_search.newton``):
+an accepted Newton step costs one pass over X, not two.
 """
 
 from __future__ import annotations
@@ -33,15 +35,15 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
         dphi0 = float(g @ d)
         if not dphi0 < 0:
             d, dphi0 = -g, -float(g @ g)
-        ls = _line_search.wolfe(objective.loss_gradient, x, f, g, d, dphi0, 1.0, eps)
+        ls, hessp_new = _line_search.newton(objective.gradient_hessp, objective.loss_gradient,
+                                            x, f, g, d, dphi0, eps)
         n_fev += ls.n_fev
         if not ls.ok:
             message = ("line search failed: no step decreases the objective "
                        "(tol is below what this data and dtype can resolve)")
             break
-        x, f_old = ls.x, f
-        f, g, hessp = objective.gradient_hessp(x)
-        n_fev += 1
+        f_old = f
+        x, f, g, hessp = ls.x, ls.f, ls.g, hessp_new
         grad_max = float(abs(g).max())
         n_iter += 1
         progress.step(n_iter, f, grad_max, ls.step)

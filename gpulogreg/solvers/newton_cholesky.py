@@ -28,15 +28,6 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs
     ``objective.gradient_hessian(x) -> (f, grad, H)``."""
     xp = _backend.get_namespace(x0=x0)
-    trials = []  # (x, H) of the Newton step the current line search evaluated first
-
-    def fun(x):
-        if trials:  # a shorter step: loss and gradient only (H costs n d^2 flops)
-            return objective.loss_gradient(x)
-        f, g, H = objective.gradient_hessian(x)
-        trials.append((x, H))
-        return f, g
-
     x = x0
     (f, g, H), eps, grad_max = start(objective, x, objective.gradient_hessian)
     n_fev = 1
@@ -52,20 +43,15 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
         dphi0 = float(g @ d)
         if not dphi0 < 0:  # rounding in H: fall back to steepest descent
             d, dphi0 = -g, -float(g @ g)
-        trials.clear()
-        ls = _line_search.wolfe(fun, x, f, g, d, dphi0, 1.0, eps)
+        ls, H_new = _line_search.newton(objective.gradient_hessian, objective.loss_gradient,
+                                        x, f, g, d, dphi0, eps)
         n_fev += ls.n_fev
         if not ls.ok:
             message = ("line search failed: no step decreases the objective "
                        "(tol is below what this data and dtype can resolve)")
             break
         f_old = f
-        x, f, g = ls.x, ls.f, ls.g
-        if trials[0][0] is x:
-            H = trials[0][1]
-        else:  # the line search settled on a shorter step: one more pass, for H there
-            _, _, H = objective.gradient_hessian(x)
-            n_fev += 1
+        x, f, g, H = ls.x, ls.f, ls.g, H_new
         grad_max = float(abs(g).max())
         n_iter += 1
         progress.step(n_iter, f, grad_max, ls.step)
