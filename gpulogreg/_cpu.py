@@ -45,6 +45,20 @@ def enabled() -> bool:
     return _kernels() is not None
 
 
+def status() -> str:
+    """One line for the demo: whether the compiled passes are on, for which X, and how long
+    their first calls in this process took (compile, or load from the disk cache)."""
+    if os.environ.get("GPULOGREG_DISABLE_JIT", "0") not in ("", "0"):
+        return "compiled CPU passes: off (GPULOGREG_DISABLE_JIT is set)"
+    if not enabled():
+        return "compiled CPU passes: off (numba is not installed)"
+    done = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in compile_seconds.items())
+    return (f"compiled CPU passes (numba): used for float64 X of >= {MIN_ELEMENTS:,} elements "
+            f"and <= {MAX_FEATURES} features; "
+            + (f"first calls here (compile or cache load): {done}" if done else
+               "not needed for this problem (smaller X stay on NumPy)"))
+
+
 def usable(X) -> bool:
     """True when the compiled passes serve this X: a C-contiguous float64 NumPy array, large
     enough, and enabled. float32 stays on NumPy, whose SIMD float32 exp/log make its pass as

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _cpu
 from .estimator import LogisticRegression
 from .solvers import SOLVERS
 
@@ -74,6 +74,7 @@ def demo(args) -> int:
     width = max(len(key) for key in rows[0])
     for key in rows[0]:
         print(f"  {key:<{width}}  " + "  ".join(f"{row[key]:>26}" for row in rows))
+    print(_cpu.status())
     return 0
 
 
