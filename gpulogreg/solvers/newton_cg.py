@@ -11,46 +11,15 @@ from __future__ import annotations
 
 import math
 
-from . import _line_search
-from ._common import Progress, Result, Stall, start
+from . import _newton
 
 _MAX_CG = 200
-_STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs ``gradient_hessp``."""
-    x = x0
-    (f, g, hessp), eps, grad_max = start(objective, x, objective.gradient_hessp)
-    n_fev = 1
-    n_iter = 0
-    message = "max|gradient| <= tol"
-    stall = Stall(eps, grad_max, _STALL)
-    progress = Progress("newton-cg", verbose)
-    while grad_max > tol:
-        if n_iter >= max_iter:
-            message = f"max_iter={max_iter} reached"
-            break
-        d = _conjugate_gradient(hessp, g)
-        dphi0 = float(g @ d)
-        if not dphi0 < 0:
-            d, dphi0 = -g, -float(g @ g)
-        ls, hessp_new = _line_search.newton(objective.gradient_hessp, objective.loss_gradient,
-                                            x, f, g, d, dphi0, eps)
-        n_fev += ls.n_fev
-        if not ls.ok:
-            message = ("line search failed: no step decreases the objective "
-                       "(tol is below what this data and dtype can resolve)")
-            break
-        f_old = f
-        x, f, g, hessp = ls.x, ls.f, ls.g, hessp_new
-        grad_max = float(abs(g).max())
-        n_iter += 1
-        progress.step(n_iter, f, grad_max, ls.step)
-        if stall.update(f_old, f, grad_max) and grad_max > tol:
-            message = stall.message
-            break
-    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+    return _newton.minimize("newton-cg", objective.gradient_hessp, _conjugate_gradient,
+                            objective, x0, tol=tol, max_iter=max_iter, verbose=verbose)
 
 
 def _conjugate_gradient(hessp, g):

@@ -1,0 +1,47 @@
+"""The iteration both Newton solvers share: a direction from the curvature at x (the
+Hessian for newton-cholesky, its products for newton-cg), then ``_line_search.newton`` from
+the Newton step 1, whose first trial also returns the curvature there: an accepted step is
+one pass over X."""
+
+from __future__ import annotations
+
+from . import _line_search
+from ._common import Progress, Result, Stall, start
+
+_STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
+
+
+def minimize(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose):
+    """Minimise from ``x0`` until ``max|grad| <= tol``. ``with_curvature(x) -> (f, g, c)``;
+    ``direction(c, g)`` approximately solves ``H d = -g``."""
+    x = x0
+    (f, g, curvature), eps, grad_max = start(objective, x, with_curvature)
+    n_fev = 1
+    n_iter = 0
+    message = "max|gradient| <= tol"
+    stall = Stall(eps, grad_max, _STALL)
+    progress = Progress(name, verbose)
+    while grad_max > tol:
+        if n_iter >= max_iter:
+            message = f"max_iter={max_iter} reached"
+            break
+        d = direction(curvature, g)
+        dphi0 = float(g @ d)
+        if not dphi0 < 0:  # rounding in the curvature: fall back to steepest descent
+            d, dphi0 = -g, -float(g @ g)
+        ls, curvature_new = _line_search.newton(with_curvature, objective.loss_gradient, x, f,
+                                                g, d, dphi0, eps)
+        n_fev += ls.n_fev
+        if not ls.ok:
+            message = ("line search failed: no step decreases the objective "
+                       "(tol is below what this data and dtype can resolve)")
+            break
+        f_old = f
+        x, f, g, curvature = ls.x, ls.f, ls.g, curvature_new
+        grad_max = float(abs(g).max())
+        n_iter += 1
+        progress.step(n_iter, f, grad_max, ls.step)
+        if stall.update(f_old, f, grad_max) and grad_max > tol:
+            message = stall.message
+            break
+    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
