@@ -59,9 +59,15 @@ def _module(filename: str, device_id: int):
 
 
 def _function(filename: str, name: str):
+    """The kernel ``name`` for the current device, looked up once per (file, name, device)."""
     import cupy
 
-    return _module(filename, cupy.cuda.Device().id).get_function(name)
+    return _device_function(filename, name, cupy.cuda.Device().id)
+
+
+@functools.lru_cache(maxsize=None)
+def _device_function(filename: str, name: str, device_id: int):
+    return _module(filename, device_id).get_function(name)
 
 
 def _grid(n: int) -> int:

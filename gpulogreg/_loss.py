@@ -90,7 +90,9 @@ class LogisticLoss:
     ----------
     X : (n, d) float32/float64 NumPy or CuPy array, any memory order (not copied).
     y : (n,) array of 0.0/1.0 of X's dtype, same namespace.
-    sample_weight : (n,) array of X's dtype, or None for unit weights.
+    sample_weight : (n,) array of X's dtype in [0, 1], or None for unit weights.
+        ``_validation.check_sample_weight`` rescales weights to a maximum of 1 (and C by
+        the same factor): that keeps every per-row term ``s l`` finite in float32.
     C : inverse L2 strength (``np.inf``: no penalty). The intercept is never penalised.
     fit_intercept : whether ``coef`` carries a trailing intercept.
     fused : None (default) uses the fused CUDA kernel for the residual step on GPU blocks;

@@ -37,6 +37,9 @@ __host__ __device__ inline T logistic_loss_term(T z, T y, T e) {
 }
 
 // Both at once from one exp: r = s (sigmoid(z) - y), l = s (log(1 + e^z) - y z).
+// The weight s must be in [0, 1]: gpulogreg rescales sample weights to a maximum of 1 (and C
+// by the same factor) before any pass, so |s l| <= |l| stays finite in float32 even where
+// |z| is near the float32 maximum (a weight of 2 there would overflow the product).
 template <typename T>
 __host__ __device__ inline void residual_and_loss(T z, T y, T s, T* r, T* l) {
     const T e = gl_exp(-gl_abs(z));

@@ -155,10 +155,15 @@ def test_host_math_float64(host_math):
     np.testing.assert_allclose(l_xp, l, rtol=1e-15, atol=0)
 
 
-def test_host_math_float32(host_math):
+@pytest.mark.parametrize("weights", ["unit", "validated"])
+def test_host_math_float32(host_math, weights):
+    """float32 at |z| up to 3e38, with weights as validation leaves them (in (0, 1], the
+    largest exactly 1): every per-row term stays finite and accurate."""
     z32 = np.tile(Z, 2).astype(np.float32)  # 3e38 is still a finite float32
     y = np.repeat([0.0, 1.0], Z.size)
-    s = np.full(z32.size, 0.75)
+    s = (np.ones(z32.size) if weights == "unit" else
+         np.linspace(1e-3, 1.0, z32.size).astype(np.float32).astype(np.float64))
+    s[np.abs(z32) == np.float32(3.0e38)] = 1.0  # the largest loss term times the largest weight
     r, l, _, _ = host_math(z32.astype(np.float64), y, s)
     assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
     r_ref, l_ref = reference(z32.astype(np.float64), y, s)
@@ -173,7 +178,8 @@ def test_host_math_float32(host_math):
 def test_gpu_kernel_matches_reference(cp, dtype, weighted):
     z = np.tile(Z if dtype == np.float64 else Z.astype(np.float32), 2).astype(dtype)
     y = np.repeat([0.0, 1.0], Z.size).astype(dtype)
-    s = np.linspace(0.5, 2.0, z.size).astype(dtype) if weighted else None
+    # weights as validation leaves them: max 1, so s * loss stays finite in float32
+    s = np.linspace(0.25, 1.0, z.size).astype(dtype) if weighted else None
     r, l = _kernels.sigmoid_residual(cp.asarray(z), cp.asarray(y),
                                      None if s is None else cp.asarray(s))
     assert r.dtype == dtype and l.dtype == dtype
@@ -193,3 +199,44 @@ def test_gpu_kernel_large_grid(cp):
     r_ref, l_ref = _passes.residual_and_loss(z, y, None, cp)
     cp.testing.assert_allclose(r, r_ref, rtol=1e-6, atol=1e-7)
     cp.testing.assert_allclose(l, l_ref, rtol=1e-6, atol=1e-7)
+
+
+def test_validated_weights_are_at_most_one():
+    """The invariant the kernels rely on: every pass sees weights <= 1 (C scaled to match)."""
+    from gpulogreg._validation import check_sample_weight
+
+    for raw in ([2.0, 4.0, 1.0], [1e-30, 3e-30], [7.0, 7.0]):
+        s, C = check_sample_weight(np.array(raw), len(raw), np.dtype(np.float32), np, C=2.0)
+        assert s.dtype == np.float32 and s.max() == 1.0 and s.min() > 0
+        assert C == 2.0 * max(raw)
+
+
+def test_kernels_are_looked_up_once_per_device(monkeypatch):
+    """A launch does not ask the module for its function again (a stand-in for CuPy records
+    the lookups): once per kernel name and device."""
+    import types
+
+    current = {"id": 0}
+    cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        Device=lambda: types.SimpleNamespace(id=current["id"])))
+    lookups = []
+
+    class Module:
+        def __init__(self, device_id):
+            self.device_id = device_id
+
+        def get_function(self, name):
+            lookups.append((name, self.device_id))
+            return (name, self.device_id)
+
+    monkeypatch.setitem(__import__("sys").modules, "cupy", cupy)
+    monkeypatch.setattr(_kernels, "_module", lambda filename, device_id: Module(device_id))
+    _kernels._device_function.cache_clear()
+    try:
+        for device in (0, 0, 1, 1, 0):
+            current["id"] = device
+            assert _kernels._function("sigmoid_residual.cu", "k_f32") == ("k_f32", device)
+        _kernels._function("sigmoid_residual.cu", "k_f64")
+        assert lookups == [("k_f32", 0), ("k_f32", 1), ("k_f64", 0)]
+    finally:
+        _kernels._device_function.cache_clear()
