@@ -90,15 +90,37 @@ def to_numpy(array):
     return to_namespace(array, np)
 
 
-@functools.lru_cache(maxsize=1)
 def gpu_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
+    """True when CuPy imports, sees a CUDA device and can run on it (see ``gpu_status``)."""
+    return gpu_status()[0]
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_status():
+    """``(True, "")`` when the GPU path can run, else ``(False, what is missing)``: CuPy
+    itself, a driver or device, or a CUDA library CuPy loads at first use (cuBLAS for the
+    matrix products, NVRTC for the kernels), with the install line that provides it."""
     try:
         import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # no CuPy, no driver, no device: all mean "no GPU"
-        return False
+    except ImportError as exc:
+        return False, f"CuPy is not installed ({exc})"
+    except Exception as exc:  # a broken install: say so rather than hide it
+        return False, f"CuPy is installed but does not import: {exc!r}"
+    fix = ("pip install 'gpulogreg[cuda13]' (or [cuda12]) installs CuPy with the CUDA "
+           "libraries it needs")
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return False, "CuPy sees no CUDA device"
+    except Exception as exc:
+        return False, f"CuPy {cupy.__version__} finds no usable CUDA driver or device: {exc}"
+    try:
+        a = cupy.ones((2, 2), dtype=cupy.float32)
+        float((a @ a)[0, 0])  # loads cuBLAS
+        cupy.cuda.nvrtc.getVersion()  # loads NVRTC, which compiles kernels/
+    except Exception as exc:
+        return False, (f"CuPy {cupy.__version__} sees a GPU but cannot run on it: {exc} "
+                       f"({fix})")
+    return True, ""
 
 
 _DEVICE = re.compile(r"cuda(?::(\d+))?")

@@ -64,11 +64,11 @@ def demo(args) -> int:
 
             namespaces.append(cupy)
         elif kind == "cuda":
-            print(f"error: --device {args.device} asked for, but CuPy with a CUDA device is not "
-                  "available (pip install 'gpulogreg[cuda12]' or '[cuda13]').", file=sys.stderr)
+            print(f"error: --device {args.device} asked for, but the GPU path cannot run: "
+                  f"{_backend.gpu_status()[1]}.", file=sys.stderr)
             return 2
         else:
-            print("(no CUDA GPU found: running on the CPU only)")
+            print(f"(no usable CUDA GPU: {_backend.gpu_status()[1]}; running on the CPU only)")
     with _backend.on_device((kind, index), None):
         rows = [_fit_once(xp, args, data) for xp in namespaces]
     width = max(len(key) for key in rows[0])

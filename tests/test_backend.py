@@ -51,3 +51,62 @@ def test_cupy_is_not_imported_by_the_package():
 def test_device_name_cpu():
     assert _backend.device_name(np) == "cpu"
     assert _backend.to_namespace(np.arange(3), np) is not None
+
+
+def cupy_stand_in(devices=1, cublas_error=None):
+    """A stand-in for the few CuPy calls the GPU check makes."""
+
+    class Array:
+        def __matmul__(self, other):
+            if cublas_error:
+                raise ImportError(cublas_error)
+            return {(0, 0): 2.0}
+
+    def count():
+        if isinstance(devices, Exception):
+            raise devices
+        return devices
+
+    cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count),
+                                 nvrtc=types.SimpleNamespace(getVersion=lambda: (13, 0)))
+    return types.SimpleNamespace(__version__="14.2.0", cuda=cuda, float32="float32",
+                                 ones=lambda shape, dtype=None: Array(),
+                                 ndarray=type("ndarray", (), {}))  # no array is one
+
+
+@pytest.mark.parametrize("cupy, expected", [
+    (None, "CuPy is not installed"),
+    (cupy_stand_in(devices=0), "CuPy sees no CUDA device"),
+    (cupy_stand_in(devices=RuntimeError("cudaErrorInsufficientDriver")),
+     "finds no usable CUDA driver or device: cudaErrorInsufficientDriver"),
+    (cupy_stand_in(cublas_error="libcublas.so.13: cannot open shared object file"),
+     r"sees a GPU but cannot run on it: libcublas.so.13: cannot open shared object file "
+     r"\(pip install 'gpulogreg\[cuda13\]'"),
+])
+def test_gpu_status_says_what_is_missing(monkeypatch, capsys, cupy, expected):
+    import re
+    import sys
+
+    from gpulogreg import cli
+
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    _backend.gpu_status.cache_clear()
+    try:
+        ok, why = _backend.gpu_status()
+        assert not ok and re.search(expected, why), why
+        assert not _backend.gpu_available()
+        assert cli.main(["demo", "--device", "auto"]) == 0
+        assert re.search(expected, capsys.readouterr().out)  # the demo says it too
+    finally:
+        _backend.gpu_status.cache_clear()
+
+
+def test_gpu_status_true_when_everything_runs(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cupy", cupy_stand_in())
+    _backend.gpu_status.cache_clear()
+    try:
+        assert _backend.gpu_status() == (True, "")
+    finally:
+        _backend.gpu_status.cache_clear()

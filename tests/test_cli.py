@@ -34,9 +34,9 @@ def test_demo_help_explains_options():
 
 
 def test_demo_gpu_without_gpu_is_a_clear_error(capsys, monkeypatch):
-    monkeypatch.setattr(cli._backend, "gpu_available", lambda: False)
+    monkeypatch.setattr(cli._backend, "gpu_status", lambda: (False, "CuPy sees no CUDA device"))
     assert cli.main(["demo", "--device", "cuda"]) == 2
-    assert "CuPy with a CUDA device is not available" in capsys.readouterr().err
+    assert "the GPU path cannot run: CuPy sees no CUDA device" in capsys.readouterr().err
 
 
 def test_unknown_command_exits_with_usage():
