@@ -2,11 +2,13 @@
 against the host-to-device copy bandwidth measured in the same run from pinned memory.
 
     python bench/streaming.py                      # X of 8 GiB float32, d = 64
-    python bench/streaming.py --gib 32 --chunk-rows 2000000
+    python bench/streaming.py --gib 32 --chunk-mib 64 256 1024
 
-Reports, as medians over --repeat passes after a warm-up: one loss+gradient pass of
-StreamedRows (host read + pinned copy + H2D + compute, overlapped), the plain pinned H2D
-copy of the same bytes, and the ratio (target >= 0.9). Needs CuPy and a GPU.
+For each chunk size (MiB), as medians over --repeat passes after a warm-up: one
+loss+gradient pass of StreamedRows with every chunk streamed (host read + pinned copy +
+H2D + compute, overlapped; no chunk kept resident), the plain pinned H2D copy of the same
+bytes, and their ratio (target >= 0.9). This is how _stream._CHUNK_CAP_BYTES is chosen: the
+smallest chunk that reaches the copy bandwidth. Needs CuPy and a GPU.
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ def main(argv=None):
     parser.add_argument("--gib", type=float, default=8.0)
     parser.add_argument("-d", type=int, default=64)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--chunk-rows", type=int, default=None)
+    parser.add_argument("--chunk-mib", type=float, nargs="+", default=[16, 64, 256, 1024])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     if not _backend.gpu_available():
-        sys.exit("needs CuPy and a CUDA GPU")
+        sys.exit(f"needs CuPy and a CUDA GPU: {_backend.gpu_status()[1]}")
     import cupy
     import cupyx
 
@@ -44,12 +46,7 @@ def main(argv=None):
     n = int(args.gib * 2**30 // (args.d * dtype.itemsize))
     X = np.random.default_rng(0).standard_normal((n, args.d), dtype=np.float32).astype(dtype)
     y = (np.random.default_rng(1).random(n) < 0.5).astype(dtype)
-    src = StreamedRows(X, y, chunk_rows=args.chunk_rows)
     coef = cupy.zeros(args.d + 1)
-
-    def one_pass():
-        loss, _ = src.reduce(LossGradient(coef, args.d, True))
-        float(loss)
 
     def timed(fn):
         fn()
@@ -62,26 +59,34 @@ def main(argv=None):
             samples.append(time.perf_counter() - t0)
         return statistics.median(samples)
 
-    # the copy floor: the same chunks from one pinned buffer into one device buffer
-    rows = src.chunk_rows
-    pinned = cupyx.empty_pinned((rows, args.d), dtype=dtype)
-    pinned[...] = X[:rows]
-    device = cupy.empty((rows, args.d), dtype=dtype)
-    chunks = src.chunks()
-
-    def copies():
-        for a, b in chunks:
-            device[:b - a].set(pinned[:b - a])
-
-    t_stream, t_copy = timed(one_pass), timed(copies)
     gb = X.nbytes / 1e9
     print(f"# {_backend.device_name(cupy)}; cupy {cupy.__version__}; X {X.shape} {dtype} "
-          f"({gb:.2f} GB) in {len(chunks)} chunks of {rows} rows; median of {args.repeat}")
-    print("| what | time s | GB/s |")
-    print("|---|---|---|")
-    print(f"| pinned H2D copy of the chunks (floor) | {t_copy:.3f} | {gb / t_copy:.1f} |")
-    print(f"| streamed loss+gradient pass | {t_stream:.3f} | {gb / t_stream:.1f} |")
-    print(f"| ratio streamed / copy bandwidth | | {t_copy / t_stream:.2f} |")
+          f"({gb:.2f} GB) on the host; median of {args.repeat}")
+    print("| chunk MiB | chunks | pinned H2D copy GB/s (floor) | streamed pass GB/s | ratio |")
+    print("|---|---|---|---|---|")
+    for mib in args.chunk_mib:
+        rows = max(1, int(mib * 2**20 // (args.d * dtype.itemsize)))
+        src = StreamedRows(X, y, chunk_rows=rows)
+        src.n_resident = 0  # measure the stream itself, not the resident copies
+        pinned = cupyx.empty_pinned((src.chunk_rows, args.d), dtype=dtype)
+        pinned[...] = X[:src.chunk_rows]
+        device = cupy.empty((src.chunk_rows, args.d), dtype=dtype)
+        chunks = src.chunks()
+
+        def copies():
+            for a, b in chunks:
+                device[:b - a].set(pinned[:b - a])
+
+        def one_pass():
+            loss, _ = src.reduce(LossGradient(coef, args.d, True))
+            float(loss)
+
+        t_stream, t_copy = timed(one_pass), timed(copies)
+        src.close()
+        pinned = device = None  # freed before the next size
+        cupy.get_default_pinned_memory_pool().free_all_blocks()
+        print(f"| {mib:g} | {len(chunks)} | {gb / t_copy:.1f} | {gb / t_stream:.1f} | "
+              f"{t_copy / t_stream:.2f} |")
 
 
 if __name__ == "__main__":

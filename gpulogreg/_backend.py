@@ -142,9 +142,12 @@ def parse_device(device, name="device"):
 
 def on_device(device, xp, X=None):
     """A context that makes the GPU named by ``device`` (from :func:`parse_device`) current;
-    a no-op for "auto"/"cpu". A clear ValueError when no GPU is there, or when a CuPy X
-    lives on another GPU than the one named."""
+    for "auto" with a CuPy X, X's own GPU (so every allocation and kernel of the fit runs
+    where X lives, whatever device is current); else a no-op. A clear ValueError when no GPU
+    is there, or when a CuPy X lives on another GPU than the one named."""
     kind, index = device
+    if kind == "auto" and X is not None and is_gpu(xp):
+        return X.device
     if kind != "cuda":
         return contextlib.nullcontext()
     if not gpu_available():

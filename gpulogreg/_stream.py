@@ -1,29 +1,51 @@
 """X larger than GPU memory: keep it on the host, stream row chunks through the GPU.
 
-``StreamedRows`` is a data source (see ``_loss.RowBlocks``): every pass walks X's
-row chunks; on the GPU each chunk is copied host -> pinned buffer -> device on a
-copy stream while the previous chunk is computed on the compute stream (two
-buffers of each kind, so copy k+1 overlaps compute k). Each chunk is one block of
-the same passes an in-memory X runs, so results equal an in-memory fit up to the
-order of the float64 partial sums. y and the weights are O(n) and live on the
-device for the whole fit; the solver state is on the device.
+``StreamedRows`` is a data source (see ``_loss.RowBlocks``). X's rows are cut into chunks
+of at most ``_CHUNK_CAP_BYTES``. The leading chunks that fit in a device budget (half the
+free device memory, less the two streaming buffers) are copied once and stay **resident**
+for the whole fit; only the rest are copied again on each pass. So an X that fits on the
+device is copied exactly once per fit, and a bigger one re-reads only what does not fit.
 
-With ``xp=numpy`` the same walk runs without copies: that is how the chunking
-itself is tested on machines without a GPU.
+A copy goes host -> pinned buffer -> device. The host -> pinned step is a multi-threaded
+``copyto`` (one core tops out below PCIe bandwidth); pinned -> device runs on a copy
+stream while the previous chunk is computed on the compute stream (two buffers of each
+kind, so copy k+1 overlaps compute k). Each chunk is one block of the same passes an
+in-memory X runs, so results equal an in-memory fit up to the order of the float64 sums.
+
+Ordering (every reuse of a buffer waits for an event):
+- ``copied[i]``, recorded on the copy stream after the copy into buffer i: the compute
+  stream waits for it before reading the chunk, and the host waits for it before it
+  writes pinned buffer i again;
+- ``consumed[i]``, recorded on the compute stream after the pass read device buffer i:
+  the copy stream waits for it before copying the next chunk into buffer i;
+- at the end of a pass, or when it is abandoned by an exception, the host synchronises
+  the copy stream, so no copy is left in flight into buffers that are reused or freed.
+
+Pinned memory is at most two chunk buffers (``2 * _CHUNK_CAP_BYTES`` unless the user asks
+for bigger chunks) and is given back when the fit ends (``close``). With ``xp=numpy`` the
+same walk runs without copies: that is how the chunking is tested without a GPU;
+``tests/fake_cupy.py`` tests the copies, streams and events.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import _backend
 
-_MEMORY_FRACTION = 0.5  # of the free device memory, for the two chunk buffers
+_MEMORY_FRACTION = 0.5  # of the free device memory: resident chunks plus the two buffers
 _MIN_ROWS = 1024
+# Chunks (and so each pinned buffer) of at most this many bytes: a few hundred MiB reaches
+# full copy bandwidth (bench/streaming.py), and pinning more starves the host.
+_CHUNK_CAP_BYTES = 256 << 20
+_STAGING_THREADS = 4  # host -> pinned copy threads (NumPy's copy releases the GIL)
 
 
 def choose_chunk_rows(n, d, itemsize, free_bytes, chunk_rows=None):
-    """Rows per chunk: ``chunk_rows`` if given, else two buffers in half the free memory.
+    """Rows per chunk: ``chunk_rows`` if given, else two buffers in half the free memory,
+    capped at ``_CHUNK_CAP_BYTES`` per chunk.
 
     Each row of a chunk costs its d values twice (two device buffers) plus a few
     O(1) per-row vectors (z, residual, loss) of the same itemsize.
@@ -38,7 +60,29 @@ def choose_chunk_rows(n, d, itemsize, free_bytes, chunk_rows=None):
     if rows < 1:
         raise MemoryError(f"not even one row of X ({per_row} bytes with work space) fits in "
                           f"half of the {free_bytes:,} free bytes of device memory.")
-    return max(min(rows, n), min(_MIN_ROWS, n))
+    cap = max(1, _CHUNK_CAP_BYTES // (d * itemsize))
+    return max(min(rows, cap, n), min(_MIN_ROWS, cap, n))
+
+
+def resident_chunks(chunk_bytes, n_chunks, free_bytes):
+    """How many leading chunks stay on the device: all when they fit in the budget (then no
+    streaming buffers are needed), else as many as fit beside the two streaming buffers."""
+    budget = free_bytes * _MEMORY_FRACTION
+    if n_chunks * chunk_bytes <= budget:
+        return n_chunks
+    return int(max(0, budget - 2 * chunk_bytes) // chunk_bytes)
+
+
+def stage(dst, src, threads=_STAGING_THREADS):
+    """``dst[...] = src`` for a host array (or memmap) into a pinned buffer, in row bands on
+    several threads."""
+    rows = src.shape[0]
+    bands = [(a, min(rows, a + -(-rows // threads))) for a in range(0, rows, -(-rows // threads))]
+    if len(bands) <= 1:
+        np.copyto(dst, src)
+        return
+    with ThreadPoolExecutor(len(bands)) as pool:
+        list(pool.map(lambda band: np.copyto(dst[band[0]:band[1]], src[band[0]:band[1]]), bands))
 
 
 class StreamedRows:
@@ -51,8 +95,9 @@ class StreamedRows:
                  chunk_rows=None):
         if xp is None:
             if not _backend.gpu_available():
-                raise ValueError("device='cuda' needs CuPy and a CUDA GPU; none is available. "
-                                 "Fit on the CPU with device='cpu'.")
+                raise ValueError("device='cuda' needs CuPy and a CUDA GPU; none is available "
+                                 f"({_backend.gpu_status()[1]}). Fit on the CPU with "
+                                 "device='cpu'.")
             import cupy as xp
         self.xp = xp
         self.X = X
@@ -66,64 +111,24 @@ class StreamedRows:
         self.sum_weights = float(n if sample_weight is None
                                  else sample_weight.sum(dtype=np.float64))
         info = _backend.memory_info(xp)
-        self.chunk_rows = choose_chunk_rows(n, d, X.dtype.itemsize,
-                                            free_bytes=(info or (2**62, 0))[0],
+        free = (info or (2**62, 0))[0]
+        self.chunk_rows = choose_chunk_rows(n, d, X.dtype.itemsize, free_bytes=free,
                                             chunk_rows=chunk_rows)
+        self.chunk_bytes = self.chunk_rows * d * X.dtype.itemsize
+        self.n_resident = resident_chunks(self.chunk_bytes, len(self.chunks()), free)
         self._gpu = _backend.is_gpu(xp)
-        self._buffers = None
+        self._state = None  # device and pinned buffers, streams, events: made on first use
 
     def chunks(self):
         """The row ranges of X, in order: ``[(start, stop), ...]``."""
         n = self.X.shape[0]
         return [(start, min(start + self.chunk_rows, n)) for start in range(0, n, self.chunk_rows)]
 
-    def _walk(self):
-        """Yield ``(rows, X chunk on the device)`` for every chunk, in order."""
-        chunks = self.chunks()
-        if self._gpu:
-            yield from self._transfer(chunks)
-        else:
-            yield from ((slice(a, b), self.X[a:b]) for a, b in chunks)
-
-    def _transfer(self, chunks):
-        """Double-buffered host -> pinned -> device copies on a copy stream, overlapping the
-        compute of the previous chunk on the current stream."""
-        import cupy
-        import cupyx
-
-        rows_max, d, dtype = self.chunk_rows, self.n_features, self.X.dtype
-        if self._buffers is None:
-            self._buffers = (
-                [cupyx.empty_pinned((rows_max, d), dtype=dtype) for _ in range(2)],
-                [cupy.empty((rows_max, d), dtype=dtype) for _ in range(2)],
-                cupy.cuda.Stream(non_blocking=True),
-            )
-            self._copied = [None, None]  # event: the copy into device[i] has finished
-            self._consumed = [None, None]  # event: the compute reading device[i] has finished
-        pinned, device, copy_stream = self._buffers
-        copied, consumed = self._copied, self._consumed  # kept across passes
-        compute = cupy.cuda.get_current_stream()
-
-        def start_copy(k):
-            a, b = chunks[k]
-            i = k % 2
-            if copied[i] is not None:
-                copied[i].synchronize()  # pinned[i] is free again once its last copy ended
-            np.copyto(pinned[i][:b - a], self.X[a:b])  # host read (from disk for a memmap)
-            with copy_stream:
-                if consumed[i] is not None:
-                    copy_stream.wait_event(consumed[i])  # device[i] no longer in use
-                device[i][:b - a].set(pinned[i][:b - a], stream=copy_stream)
-                copied[i] = copy_stream.record()
-
-        start_copy(0)
-        for k, (a, b) in enumerate(chunks):
-            i = k % 2
-            if k + 1 < len(chunks):
-                start_copy(k + 1)
-            compute.wait_event(copied[i])
-            yield slice(a, b), device[i][:b - a]
-            consumed[i] = compute.record()
+    def describe(self):
+        """Where the fit runs and how X is streamed, for error messages."""
+        return (f"{_backend.device_name(self.xp)}, streaming X ({self.X.nbytes:,} bytes on the "
+                f"host) in {len(self.chunks())} chunks of {self.chunk_rows} rows "
+                f"({self.chunk_bytes:,} bytes), {self.n_resident} kept resident")
 
     def reduce(self, pass_):
         """``pass_`` summed over the chunks (each one block), as ``RowBlocks.reduce``."""
@@ -134,3 +139,105 @@ class StreamedRows:
                                                  None if s is None else s[rows])):
                 total += part
         return totals
+
+    def _walk(self):
+        """Yield ``(rows, X chunk on the device)`` for every chunk, in order."""
+        chunks = self.chunks()
+        if self._gpu:
+            yield from self._transfer(chunks)
+        else:
+            yield from ((slice(a, b), self.X[a:b]) for a, b in chunks)
+
+    def _pinned(self, shape, dtype):
+        import cupyx
+
+        try:
+            return cupyx.empty_pinned(shape, dtype=dtype)
+        except Exception as exc:  # CuPy reports a failed cudaHostAlloc as CUDARuntimeError
+            nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            raise MemoryError(f"could not pin {nbytes:,} bytes of host memory for a streamed "
+                              f"chunk of {shape[0]} rows ({exc}); pass a smaller chunk_rows."
+                              ) from exc
+
+    def _setup(self):
+        import cupy
+
+        rows, d, dtype = self.chunk_rows, self.n_features, self.X.dtype
+        streamed = len(self.chunks()) > self.n_resident
+        self._state = {
+            "pinned": [self._pinned((rows, d), dtype) for _ in range(min(2, len(self.chunks())))],
+            # resident chunks first, each its own device array (filled on the first pass)
+            "resident": [cupy.empty((b - a, d), dtype=dtype)
+                         for a, b in self.chunks()[:self.n_resident]],
+            "loaded": [False] * self.n_resident,
+            "device": [cupy.empty((rows, d), dtype=dtype) for _ in range(2 if streamed else 0)],
+            "stream": cupy.cuda.Stream(non_blocking=True),
+            "copied": [None, None],  # event: the copy out of pinned[i] (into device) ended
+            "consumed": [None, None],  # event: the compute reading device[i] ended
+        }
+        return self._state
+
+    def _transfer(self, chunks):
+        """Double-buffered host -> pinned -> device copies on a copy stream, overlapping the
+        compute of the previous chunk on the current stream (see the module docstring)."""
+        import cupy
+
+        state = self._state or self._setup()
+        pinned, copy_stream = state["pinned"], state["stream"]
+        copied, consumed = state["copied"], state["consumed"]
+        compute = cupy.cuda.get_current_stream()
+        slot = {}  # chunk index -> the pinned buffer its copy went through
+
+        def target(k):
+            a, b = chunks[k]
+            if k < self.n_resident:
+                return state["resident"][k], None
+            i = (k - self.n_resident) % 2
+            return state["device"][i][:b - a], i
+
+        n_copies = 0  # pinned buffers alternate over the copies actually made
+
+        def start_copy(k):
+            nonlocal n_copies
+            a, b = chunks[k]
+            if k < self.n_resident and state["loaded"][k]:
+                return  # resident: copied on an earlier pass
+            dst, i = target(k)
+            j = n_copies % 2
+            n_copies += 1
+            if copied[j] is not None:
+                copied[j].synchronize()  # pinned[j] is free once its last copy has ended
+            stage(pinned[j][:b - a], self.X[a:b])  # host read (from disk for a memmap)
+            with copy_stream:
+                if i is not None and consumed[i] is not None:
+                    copy_stream.wait_event(consumed[i])  # device[i] no longer being read
+                dst.set(pinned[j][:b - a], stream=copy_stream)
+                copied[j] = copy_stream.record()
+            slot[k] = j
+            if k < self.n_resident:
+                state["loaded"][k] = True
+
+        try:
+            if chunks:
+                start_copy(0)
+            for k, (a, b) in enumerate(chunks):
+                if k + 1 < len(chunks):
+                    start_copy(k + 1)  # overlaps the compute of chunk k
+                if k in slot:
+                    compute.wait_event(copied[slot.pop(k)])
+                dst, i = target(k)
+                yield slice(a, b), dst
+                if i is not None:
+                    consumed[i] = compute.record()
+        finally:  # normal end, or a pass abandoned by an exception: no copy left in flight
+            copy_stream.synchronize()
+
+    def close(self):
+        """Give back the pinned and device buffers (called when the fit ends)."""
+        if self._state is None:
+            return
+        self._state["stream"].synchronize()
+        self._state = None
+        import cupy
+
+        cupy.get_default_pinned_memory_pool().free_all_blocks()

@@ -201,7 +201,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                               max_iter=self.max_iter, verbose=self.verbose,
                                               **options)
         except MemoryError as exc:  # also CuPy's OutOfMemoryError
+            if hasattr(source, "describe"):  # streamed: the device ran out, not the host
+                raise MemoryError(f"out of memory on {source.describe()} ({exc}). Pass a "
+                                  "smaller chunk_rows, or free device memory.") from exc
             raise MemoryError(_backend.out_of_memory_message(xp, X, exc)) from exc
+        finally:
+            if hasattr(source, "close"):
+                source.close()  # pinned host memory and device buffers go back now
         return result, loss
 
     def _initial_coef(self, loss):
@@ -235,9 +241,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             from . import _dask
 
             return _dask.decision_function(X, self.coef_[0], self.intercept_)
-        coef = _backend.to_namespace(self.coef_, xp)
-        intercept = _backend.to_namespace(self.intercept_, xp)
-        return X @ coef[0].astype(X.dtype) + intercept.astype(X.dtype)
+        with _backend.on_device(("auto", None), xp, X):  # a CuPy X: computed on its GPU
+            coef = _backend.to_namespace(self.coef_, xp)
+            intercept = _backend.to_namespace(self.intercept_, xp)
+            return X @ coef[0].astype(X.dtype) + intercept.astype(X.dtype)
 
     def predict_proba(self, X):
         """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n, 2)."""

@@ -117,3 +117,23 @@ def test_gpu_streamed_sums_reuse_buffers_across_passes(cp):
         f2, g2 = mem.loss_gradient(coef)
         np.testing.assert_allclose(f1, f2, rtol=1e-12)
         np.testing.assert_allclose(g1.get(), g2.get(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.gpu
+def test_gpu_streamed_big_chunks_every_pass(cp):
+    """Chunks of 64 MiB, all streamed on every pass (none resident), several passes: big
+    enough that a copy still in flight when a chunk is read would show."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((1 << 21, 32), dtype=np.float32)  # 256 MiB in 4 chunks
+    y = (X[:, 0] + rng.standard_normal(1 << 21, dtype=np.float32) > 0).astype(np.float32)
+    src = StreamedRows(X, y, chunk_rows=1 << 19)
+    src.n_resident = 0
+    loss = LogisticLoss(source=src, C=1.0)
+    mem = LogisticLoss(cp.asarray(X), cp.asarray(y), C=1.0)
+    for seed in range(3):
+        coef = cp.asarray(np.random.default_rng(seed).normal(size=33) / 6)
+        f1, g1 = loss.loss_gradient(coef)
+        f2, g2 = mem.loss_gradient(coef)
+        np.testing.assert_allclose(f1, f2, rtol=1e-6)
+        np.testing.assert_allclose(g1.get(), g2.get(), rtol=1e-5, atol=1e-6)
+    src.close()
