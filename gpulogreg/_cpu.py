@@ -2,8 +2,9 @@
 
 The passes in ``_passes`` are the reference; these kernels compute the same sums for a
 C-contiguous float64 NumPy block (the whole X: they ask sources for one block) and are
-tested against them. Each kernel walks fixed chunks of rows (``_chunk_rows``) in parallel. A chunk computes ``z = X w + b`` for its
-rows, then the stable residual and loss of each row (in float64, IEEE: no fastmath), then
+tested against them. Each kernel walks fixed chunks of rows (``_chunk_rows``) in
+parallel. A chunk computes ``z = X w + b`` for its rows, then the stable residual and
+loss of each row (in float64, IEEE: no fastmath), then
 ``X^T r``, whose second read of the chunk's rows hits the cache: X is read from memory
 once. As in the NumPy path, products are accumulated in X's dtype within a chunk; each
 chunk writes its sums to a row of its own, and the rows are added in float64 in a fixed

@@ -106,8 +106,10 @@ class LogisticLoss:
             source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
         self.source = source
         self.fused = fused
-        # the numba passes for a big enough C-contiguous NumPy X (never Dask or CuPy)
-        self.compiled = isinstance(source.X, np.ndarray) and _cpu.usable(source.X)
+        # the numba passes for a big enough C-contiguous NumPy X computed on the CPU (never
+        # Dask, CuPy, or a host X streamed through the GPU)
+        self.compiled = (source.xp is np and isinstance(source.X, np.ndarray)
+                         and _cpu.usable(source.X))
         self.C = float(C)
         self.xp = source.xp
         self.fit_intercept = source.fit_intercept

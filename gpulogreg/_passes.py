@@ -109,7 +109,7 @@ class LossGradient(_Pass):
 
     def __call__(self, rows, X, y, s):
         p_out = None if self.p_out is None else self.p_out[rows]
-        if self.compiled and X.flags.c_contiguous:
+        if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
             return _cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
         xp = _backend.get_namespace(X=X)
         z = self.linear(X, self.coef)
@@ -134,7 +134,8 @@ class HessianProduct(_Pass):
             self.min_block_rows = sys.maxsize
 
     def __call__(self, rows, X, y, s):
-        if self.compiled and self.p is not None and X.flags.c_contiguous:
+        if self.compiled and self.p is not None and isinstance(X, np.ndarray) \
+                and X.flags.c_contiguous:
             return (_cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
         xp = _backend.get_namespace(X=X)
         p = self.p[rows] if self.p is not None else \

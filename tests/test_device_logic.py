@@ -160,3 +160,16 @@ def test_staging_copies_every_row(tmp_path, rows):
     dst = np.zeros_like(src)
     stage(dst, mm)
     np.testing.assert_array_equal(dst, src)
+
+
+def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake, monkeypatch):
+    """The compiled passes are for X computed on the CPU: a big float64 host X streamed
+    through the GPU must reach the device chunks with the xp passes."""
+    from gpulogreg import _cpu
+
+    cp = fake(free_bytes=10_000)
+    monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
+    X, y, s = problem()
+    loss = LogisticLoss(source=StreamedRows(X, y, s, chunk_rows=256), C=0.7)
+    assert not loss.compiled
+    check_equal(cp, loss, LogisticLoss(X, y, s, C=0.7), passes=1)
