@@ -78,20 +78,25 @@ def demo(args) -> int:
     return 0
 
 
-def _read_table(path, target=None):
-    """``(X, y, names)`` from a CSV with a header row, a 2-D ``.npy`` or an ``.npz`` holding
-    ``X`` (and ``y``). ``target`` names the label column (a CSV header or a ``.npy`` column
-    index); ``y`` is None without one. Errors are ``ValueError`` naming the file."""
+def _read_table(path, target=None, shape=None, dtype="float64"):
+    """``(X, y, names)`` from a CSV with a header row, a 2-D ``.npy``, an ``.npz`` holding
+    ``X`` (and ``y``), a Parquet file (with pyarrow), or with ``shape`` a raw binary file
+    read as an ``np.memmap`` (never loaded whole). ``target`` names the label column (a
+    header name, or a column index for ``.npy`` and raw files); ``y`` is None without one.
+    Errors are ``ValueError`` naming the file."""
     path = Path(path)
     suffix = path.suffix.lower()
     try:
-        if suffix == ".npz":
+        if shape is not None:
+            table = np.memmap(path, dtype=dtype, mode="r", shape=shape)
+            names = [str(i) for i in range(table.shape[1])]
+        elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 if "X" not in data.files:
                     raise ValueError(f"{path} holds {sorted(data.files)}; expected arrays 'X' "
                                      "(and 'y' for fit)")
                 return data["X"], (data["y"] if "y" in data.files else None), None
-        if suffix == ".npy":
+        elif suffix == ".npy":
             table = np.load(path, allow_pickle=False)
             if table.ndim != 2:
                 raise ValueError(f"{path} holds a {table.ndim}-D array; expected a 2-D table")
@@ -102,9 +107,11 @@ def _read_table(path, target=None):
             if not names:
                 raise ValueError(f"{path} is empty; expected a header row of column names")
             table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        elif suffix in (".parquet", ".pq"):
+            return _read_parquet(path, target)
         else:
             raise ValueError(f"{path}: unknown data format {suffix!r}; use .csv (with a header "
-                             "row), .npy or .npz")
+                             "row), .npy, .npz, .parquet, or a raw binary file with --shape")
     except (OSError, EOFError) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     if target is None:
@@ -113,12 +120,55 @@ def _read_table(path, target=None):
         raise ValueError(f"--target {target!r} is not a column of {path}; its columns are "
                          f"{names[:20]}{' ...' if len(names) > 20 else ''}")
     column = names.index(target)
+    if column in (0, len(names) - 1):  # a view of the other columns: X is not copied
+        features = slice(1, None) if column == 0 else slice(None, -1)
+        return table[:, features], np.asarray(table[:, column]), names[features]
+    if isinstance(table, np.memmap):
+        raise ValueError(f"--target {target}: for a raw file the label column must be the "
+                         "first or the last, so that the features are read in place")
     features = [i for i in range(table.shape[1]) if i != column]
     return table[:, features], table[:, column], [names[i] for i in features]
 
 
+def _read_parquet(path, target):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError(f"reading {path} needs pyarrow: pip install 'gpulogreg[parquet]'") \
+            from None
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise ValueError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
+    names = list(table.column_names)
+    if target is not None and target not in names:
+        raise ValueError(f"--target {target!r} is not a column of {path}; its columns are "
+                         f"{names[:20]}{' ...' if len(names) > 20 else ''}")
+    features = [name for name in names if name != target]
+    try:
+        X = np.column_stack([table.column(name).to_numpy().astype(np.float64)
+                             for name in features])
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: feature columns must be numeric ({exc})") from None
+    y = None if target is None else table.column(target).to_numpy()
+    if y is not None and y.dtype == object:  # Arrow strings come back as Python objects
+        y = y.astype(str)
+    return X, y, features
+
+
+def _shape(text):
+    try:
+        n, d = (int(part) for part in text.split(","))
+        if n < 1 or d < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shape must be ROWS,COLUMNS (positive integers); "
+                                         f"got {text!r}") from None
+    return n, d
+
+
 def fit(args) -> int:
-    X, y, _ = _read_table(args.data, args.target)
+    X, y, _ = _read_table(args.data, args.target, args.shape, args.dtype)
     if y is None:
         raise ValueError(f"{args.data}: no labels; name the label column with --target (or store "
                          "'y' in the .npz)")
@@ -138,7 +188,7 @@ def predict(args) -> int:
     from .io import load
 
     model = load(args.model, device=args.device)
-    X, _, _ = _read_table(args.data)
+    X, _, _ = _read_table(args.data, shape=args.shape, dtype=args.dtype)
     out = _backend.to_numpy(model.predict_proba(X)[:, 1] if args.proba else model.predict(X))
     header = "proba" if args.proba else "label"
     if args.output is None:
@@ -156,6 +206,14 @@ def _device(text):
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _raw_file_options(parser):
+    parser.add_argument("--shape", type=_shape,
+                        help="ROWS,COLUMNS: read DATA as a raw binary table (an np.memmap, "
+                             "never loaded whole); the label column must be first or last")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float64",
+                        help="element type of a raw binary DATA (with --shape)")
 
 
 def main(argv=None) -> int:
@@ -185,8 +243,9 @@ def main(argv=None) -> int:
 
     fit_parser = commands.add_parser(
         "fit", help="fit a model on a data file and save it",
-        description="Fit LogisticRegression on DATA (.csv with a header row, .npy, or .npz "
-                    "holding X and y) and save the model (.npz, no pickle).")
+        description="Fit LogisticRegression on DATA (.csv with a header row, .npy, .npz "
+                    "holding X and y, .parquet with pyarrow, or a raw binary table with "
+                    "--shape) and save the model (.npz, no pickle).")
     fit_parser.add_argument("data", help="the training data")
     fit_parser.add_argument("--target", help="the label column: a CSV header name, or a .npy "
                                              "column index")
@@ -198,16 +257,19 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--device", type=_device, default="auto")
     fit_parser.add_argument("-v", "--verbose", action="store_true",
                             help="print one line per iteration")
+    _raw_file_options(fit_parser)
     predict_parser = commands.add_parser(
         "predict", help="predict with a saved model",
         description="Predict labels (or, with --proba, probabilities of classes_[1]) for the "
                     "rows of DATA (features only) with a model saved by 'gpulogreg fit'.")
     predict_parser.add_argument("model", help="a model file from 'gpulogreg fit' or save()")
-    predict_parser.add_argument("data", help="the rows to predict (.csv, .npy or .npz)")
+    predict_parser.add_argument("data", help="the rows to predict (.csv, .npy, .npz, .parquet, "
+                                             "or raw with --shape)")
     predict_parser.add_argument("-o", "--output", help="write a one-column CSV here "
                                                        "(default: standard output)")
     predict_parser.add_argument("--proba", action="store_true")
     predict_parser.add_argument("--device", type=_device, default="cpu")
+    _raw_file_options(predict_parser)
     args = parser.parse_args(argv)
     command = {"demo": demo, "fit": fit, "predict": predict}[args.command]
     try:
@@ -215,6 +277,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError) as exc:  # bad files and inputs: one line, no traceback
         print(f"gpulogreg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: model files are written whole or not at all
+        print(f"gpulogreg {args.command}: interrupted; nothing was saved", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

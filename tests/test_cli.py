@@ -80,12 +80,17 @@ def test_fit_then_predict_end_to_end(csv_data, tmp_path, capsys):
     (["fit", "{csv}", "--target", "nope", "-o", "{tmp}/m"], "--target 'nope' is not a column"),
     (["fit", "{csv}", "-o", "{tmp}/m"], "no labels; name the label column with --target"),
     (["fit", "{tmp}/missing.csv", "--target", "label", "-o", "{tmp}/m"], "cannot read"),
-    (["fit", "{tmp}/data.parquet", "--target", "label", "-o", "{tmp}/m"], "unknown data format"),
+    (["fit", "{tmp}/data.xlsx", "--target", "label", "-o", "{tmp}/m"], "unknown data format"),
+    (["fit", "{tmp}/data.parquet", "--target", "label", "-o", "{tmp}/m"], "cannot read"),
+    (["fit", "{tmp}/raw.f64", "--shape", "10,3", "--target", "1", "-o", "{tmp}/m"],
+     "the label column must be the first or the last"),
     (["predict", "{csv}", "{csv}"], "not a valid gpulogreg model file"),
 ])
 def test_bad_files_are_one_line_errors(csv_data, tmp_path, capsys, args, match):
     args = [a.format(csv=csv_data[0], tmp=tmp_path) for a in args]
     (tmp_path / "data.parquet").write_bytes(b"PAR1")
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    np.zeros((10, 3)).tofile(tmp_path / "raw.f64")
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert match in err and "Traceback" not in err and err.count("\n") == 1
@@ -95,3 +100,73 @@ def test_python_dash_m_and_version():
     out = subprocess.run([sys.executable, "-m", "gpulogreg", "--version"], capture_output=True,
                          text=True, check=True).stdout
     assert out.startswith("gpulogreg ")
+
+
+def test_raw_memmap_fit_and_predict_read_in_place(tmp_path, capsys, monkeypatch):
+    """A raw float32 table with the label last: fit and predict read it as an np.memmap
+    (the features a view, never loaded whole) and agree with the estimator."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.logistic(size=300) > 0).astype(np.float32)
+    np.column_stack([X, y]).tofile(tmp_path / "train.f32")
+    X.tofile(tmp_path / "rows.f32")
+    seen = []
+    original = LogisticRegression.fit
+    monkeypatch.setattr(LogisticRegression, "fit",
+                        lambda self, X_, y_, **kw: seen.append(X_) or original(self, X_, y_))
+    assert cli.main(["fit", str(tmp_path / "train.f32"), "--shape", "300,5", "--dtype",
+                     "float32", "--target", "4", "-o", str(tmp_path / "m.npz")]) == 0
+    assert isinstance(seen[0], np.memmap) and not seen[0].flags.owndata  # a view of the file
+    capsys.readouterr()
+    assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.f32"),
+                     "--shape", "300,4", "--dtype", "float32", "--proba"]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[0] == "proba"
+    proba = np.array(out[1:], dtype=float)
+    reference = original(LogisticRegression(max_iter=1000), X, y)
+    np.testing.assert_allclose(proba, reference.predict_proba(X)[:, 1], rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", ["10", "0,3", "a,b"])
+def test_bad_shape_is_a_usage_error(tmp_path, capsys, shape):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["fit", str(tmp_path / "x.f64"), "--shape", shape, "-o", str(tmp_path / "m")])
+    assert exc.value.code == 2 and "--shape must be ROWS,COLUMNS" in capsys.readouterr().err
+
+
+def test_parquet_fit_and_predict(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 3))
+    labels = np.where(X[:, 1] + rng.logistic(size=200) > 0, "spam", "ham")
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "kind": labels, "c": X[:, 2]}),
+                   tmp_path / "train.parquet")
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2]}), tmp_path / "rows.pq")
+    assert cli.main(["fit", str(tmp_path / "train.parquet"), "--target", "kind", "-o",
+                     str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.pq")]) == 0
+    out = capsys.readouterr().out.split()
+    reference = LogisticRegression(max_iter=1000).fit(X, labels)
+    assert out[0] == "label" and out[1:] == reference.predict(X).tolist()
+
+
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    assert cli.main(["fit", str(tmp_path / "d.parquet"), "--target", "y", "-o",
+                     str(tmp_path / "m")]) == 2
+    assert "needs pyarrow: pip install 'gpulogreg[parquet]'" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_cleanly_and_saves_nothing(csv_data, tmp_path, capsys, monkeypatch):
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LogisticRegression, "fit", interrupted)
+    out = tmp_path / "m.npz"
+    assert cli.main(["fit", str(csv_data[0]), "--target", "label", "-o", str(out)]) == 130
+    assert "interrupted; nothing was saved" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))
