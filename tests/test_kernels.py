@@ -88,9 +88,11 @@ def nvrtc_compile(source, name, options):
                     "nvidia-cuda-nvrtc, part of the test extra on Linux x86-64)")
 @pytest.mark.parametrize("name", CU_FILES)
 def test_nvrtc_compiles_loader_source(name):
-    """What CuPy's RawModule will compile: the loader's text, our options, Hopper's arch."""
+    """What CuPy's RawModule will compile: the loader's text, our options followed by those
+    CuPy appends (-ftz=true), Hopper's arch."""
     ok, log, ptx = nvrtc_compile(_kernels.kernel_source(name), name,
-                                 list(_kernels.NVRTC_OPTIONS) + ["-arch=compute_90"])
+                                 list(_kernels.NVRTC_OPTIONS)
+                                 + list(_kernels.CUPY_APPENDED_OPTIONS) + ["-arch=compute_90"])
     assert ok, log
     entries = re.findall(r"\.entry\s+(\w+)", ptx)
     assert entries and all(e.startswith("gpulogreg_") for e in entries), entries
@@ -240,3 +242,19 @@ def test_kernels_are_looked_up_once_per_device(monkeypatch):
         assert lookups == [("k_f32", 0), ("k_f32", 1), ("k_f64", 0)]
     finally:
         _kernels._device_function.cache_clear()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(__import__("os").environ.get("GPULOGREG_BIG_TESTS") != "1",
+                    reason="bench-sized (about 34 GB of GPU memory): set GPULOGREG_BIG_TESTS=1")
+def test_gpu_kernel_past_2_31_elements(cp):
+    """64-bit indexing: elements beyond 2**31 are computed, and computed right."""
+    n = 2**31 + 1025
+    z = cp.linspace(-30, 30, n, dtype=cp.float32)
+    y = cp.zeros(n, dtype=cp.float32)
+    y[1::2] = 1
+    r, l = _kernels.sigmoid_residual(z, y)
+    for rows in (slice(2**31 - 2048, 2**31 + 2048), slice(n - 4096, n)):
+        r_ref, l_ref = _passes.residual_and_loss(z[rows], y[rows], None, cp)
+        cp.testing.assert_allclose(r[rows], r_ref, rtol=1e-6, atol=1e-7)
+        cp.testing.assert_allclose(l[rows], l_ref, rtol=1e-6, atol=1e-7)
