@@ -3,7 +3,7 @@
     python bench/dask_fit.py                       # n=200_000, d=32, 2 workers x 1 thread
     python bench/dask_fit.py -n 1000000 --chunks 8
 
-Same data, persisted on the same workers, and bench/_protocol.py's time-to-solution sweep:
+Same data, persisted on the same workers, and gpulogreg/_bench.py's time-to-solution sweep:
 a method's time is that of the loosest tol whose float64 objective is within --gap (1e-6)
 relative of the optimum. C is large (1e6) because
 dask_ml adds its intercept as a (penalised) column: with a negligible penalty both
@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from _protocol import print_table, time_to_gap  # noqa: E402
 from gpulogreg import LogisticRegression  # noqa: E402
+from gpulogreg._bench import print_table, time_to_gap  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
 
 

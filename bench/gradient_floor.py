@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,41 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import _backend  # noqa: E402
+from gpulogreg._bench import copy_bandwidth, timer  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
-
-
-def timer(xp):
-    """Return ``time_ms(fn, warmup, repeat) -> median ms`` for namespace ``xp``."""
-    if _backend.is_gpu(xp):
-        def time_ms(fn, warmup, repeat):
-            for _ in range(warmup):
-                fn()
-            start, stop = xp.cuda.Event(), xp.cuda.Event()
-            samples = []
-            for _ in range(repeat):
-                start.record()
-                fn()
-                stop.record()
-                stop.synchronize()
-                samples.append(xp.cuda.get_elapsed_time(start, stop))
-            return statistics.median(samples)
-    else:
-        def time_ms(fn, warmup, repeat):
-            for _ in range(warmup):
-                fn()
-            samples = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                fn()
-                samples.append((time.perf_counter() - t0) * 1e3)
-            return statistics.median(samples)
-    return time_ms
-
-
-def copy_bandwidth(xp, X, time_ms, warmup, repeat):
-    """Bytes per ms of a same-device copy of X (read + write counted)."""
-    dst = xp.empty_like(X)  # freed on return, before the timed methods run
-    return 2 * X.nbytes / time_ms(lambda: xp.copyto(dst, X), warmup, repeat)
 
 
 def torch_baseline(xp, X, y):

@@ -10,7 +10,7 @@ glum when installed (same objective: mean log-loss + ||w||^2 / (2 C n)). On ``--
 our solvers run on CuPy against torch.optim.LBFGS on the same GPU (and scikit-learn on the
 CPU). The optimum f* is the best objective of our newton-cholesky and scikit-learn's at
 tol=1e-10, evaluated in float64 (float32 data are widened for it); the sweep over tol is
-bench/_protocol.py's (no early stop credited, no tight tol charged).
+gpulogreg/_bench.py's (no early stop credited, no tight tol charged).
 
 ``mem`` is the peak of memory allocated during one fit (tracemalloc: NumPy, scikit-learn
 and glum allocations; not PyTorch's) as a multiple of the bytes of X.
@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from _protocol import time_to_gap  # noqa: E402
 from gpulogreg import LogisticRegression, _backend  # noqa: E402
+from gpulogreg._bench import time_to_gap  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
 
 # issue 14's table: name -> (n, d, dtype)

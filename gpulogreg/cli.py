@@ -200,6 +200,17 @@ def predict(args) -> int:
     return 0
 
 
+def bench(args) -> int:
+    from . import _bench
+
+    start = time.perf_counter()
+    written, text = _bench.report(args.out, quick=args.quick)
+    print(text)
+    print(f"wrote {', '.join(str(p) for p in written)} in {time.perf_counter() - start:.1f} s"
+          + ("" if len(written) > 1 else " (pip install matplotlib for the plots)"))
+    return 0
+
+
 def _device(text):
     try:
         _backend.parse_device(text, name="--device")
@@ -270,8 +281,17 @@ def main(argv=None) -> int:
     predict_parser.add_argument("--proba", action="store_true")
     predict_parser.add_argument("--device", type=_device, default="cpu")
     _raw_file_options(predict_parser)
+    bench_parser = commands.add_parser(
+        "bench", help="benchmark this machine: passes against the floor, time to solution",
+        description="Measure the loss+gradient pass against the memory floor (one read of X "
+                    "at the copy bandwidth measured in the same run) and the time to a 1e-6 "
+                    "objective gap against scikit-learn, on the CPU and on the GPU when one is "
+                    "usable; write bench.md and, with matplotlib, PNG plots into --out.")
+    bench_parser.add_argument("--quick", action="store_true",
+                              help="small problems, one repeat: under a minute on 2 cores")
+    bench_parser.add_argument("--out", default=".", help="folder for bench.md and the plots")
     args = parser.parse_args(argv)
-    command = {"demo": demo, "fit": fit, "predict": predict}[args.command]
+    command = {"demo": demo, "fit": fit, "predict": predict, "bench": bench}[args.command]
     try:
         return command(args)
     except (ValueError, TypeError) as exc:  # bad files and inputs: one line, no traceback

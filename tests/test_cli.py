@@ -170,3 +170,24 @@ def test_ctrl_c_ends_cleanly_and_saves_nothing(csv_data, tmp_path, capsys, monke
     assert cli.main(["fit", str(csv_data[0]), "--target", "label", "-o", str(out)]) == 130
     assert "interrupted; nothing was saved" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_bench_quick_writes_its_table_and_plots(tmp_path, capsys):
+    """`gpulogreg bench --quick` measures this machine and writes bench.md (and the PNG plots
+    when matplotlib is installed), naming the machine; it takes seconds, not minutes."""
+    import time
+
+    start = time.perf_counter()
+    assert cli.main(["bench", "--quick", "--out", str(tmp_path)]) == 0
+    assert time.perf_counter() - start < 60
+    text = (tmp_path / "bench.md").read_text()
+    assert "Machine: " in text and "cores" in text
+    for expected in ("| numpy | 64 |", "| ours lbfgs (numpy) |", "| scikit-learn lbfgs |"):
+        assert expected in text
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    for name in ("passes.png", "time_to_solution.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote" in capsys.readouterr().out
