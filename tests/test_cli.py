@@ -18,6 +18,13 @@ def test_demo_trains_and_reports(capsys):
     assert accuracy > 0.93
     gradient = float(out.split("max|gradient|")[1].split()[0])
     assert gradient <= 1e-4
+    # side by side with scikit-learn, then a large-batch pass against the floor
+    assert "scikit-learn lbfgs" in out
+    difference = float(out.split("max |difference|")[1].split()[0])
+    assert difference < 1e-3
+    ratio = float(out.split("large-batch pass (numpy")[1].split("x the floor")[0].split()[-1])
+    assert ratio > 0.5  # bigger than the caches: a pass cannot beat one read of X by much
+    assert "go further: 'gpulogreg bench --quick'" in out
 
 
 @pytest.mark.parametrize("solver", ["gd", "newton-cg"])
