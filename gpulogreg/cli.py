@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import sys
 import time
 from pathlib import Path
@@ -224,7 +226,48 @@ def _shape(text):
     return n, d
 
 
+class _LiveLines(io.TextIOBase):
+    """stdout on a terminal during ``fit -v``: the solvers' per-iteration lines ("NAME iter
+    ...": iteration, objective, max|gradient|, step, elapsed) rewrite one line in place, a
+    progress line; every other line is written as it comes."""
+
+    def __init__(self, stream):
+        self.stream, self.live, self.pending = stream, False, ""
+
+    def write(self, text):
+        self.pending += text  # print() writes a line and its newline in separate calls
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if " iter " in line:
+                self.stream.write("\r\x1b[K" + line)
+                self.live = True
+                continue
+            if self.live:
+                self.stream.write("\n")
+                self.live = False
+            self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self):
+        if self.pending:  # a partial line someone flushed: never hold output back
+            self.stream.write(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+
 def fit(args) -> int:
+    live = args.verbose and sys.stdout.isatty()
+    if not live:
+        return _fit(args)
+    stream = _LiveLines(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(stream):
+            return _fit(args)
+    finally:
+        stream.flush()
+
+
+def _fit(args) -> int:
     X, y, _ = _read_table(args.data, args.target, args.shape, args.dtype)
     if y is None:
         raise ValueError(f"{args.data}: no labels; name the label column with --target (or store "
@@ -324,7 +367,7 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--max-iter", type=int, default=1000)
     fit_parser.add_argument("--device", type=_device, default="auto")
     fit_parser.add_argument("-v", "--verbose", action="store_true",
-                            help="print one line per iteration")
+                            help="report each iteration (a progress line on a terminal)")
     _raw_file_options(fit_parser)
     predict_parser = commands.add_parser(
         "predict", help="predict with a saved model",

@@ -198,3 +198,22 @@ def test_bench_quick_writes_its_table_and_plots(tmp_path, capsys):
     for name in ("passes.png", "time_to_solution.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote" in capsys.readouterr().out
+
+
+def test_verbose_fit_is_a_progress_line_on_a_terminal_and_plain_lines_otherwise(
+        csv_data, tmp_path, capsys):
+    import io
+
+    stream = io.StringIO()
+    live = cli._LiveLines(stream)
+    for line in ("lbfgs iter     1  f=0.6  max|g|=1e-1", "lbfgs iter     2  f=0.5  max|g|=1e-2",
+                 "lbfgs: converged after 2 iterations"):
+        print(line, file=live)  # as the solvers print: text, then the newline
+    assert stream.getvalue() == ("\r\x1b[Klbfgs iter     1  f=0.6  max|g|=1e-1"
+                                 "\r\x1b[Klbfgs iter     2  f=0.5  max|g|=1e-2"
+                                 "\nlbfgs: converged after 2 iterations\n")
+    # not a terminal (captured): one plain line per iteration
+    assert cli.main(["fit", str(csv_data[0]), "--target", "label", "-v", "-o",
+                     str(tmp_path / "m.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "\r" not in out and out.count(" iter ") >= 2
