@@ -30,3 +30,15 @@ def test_readme_block_runs(code, tmp_path):
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(script)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_api_reference_is_current():
+    """docs/api.md is generated from the docstrings: regenerate it when they change
+    (python docs/make_api.py)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "make_api.py"
+    spec = importlib.util.spec_from_file_location("make_api", path)
+    make_api = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_api)
+    assert make_api.main(["--check"]) == 0, "docs/api.md is out of date"
