@@ -165,7 +165,7 @@ def test_newton_solvers_take_one_pass_per_iteration(name):
 
 
 def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
-    from gpulogreg.solvers import _line_search
+    from gpulogreg.solvers import _common, _line_search
 
     calls = []
     obj = quadratic(np.diag([1.0, 4.0]), np.zeros(2))
@@ -174,12 +174,13 @@ def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
         calls.append("H")
         return (*obj.loss_gradient(x), "curvature")
 
+    obj.with_curvature = with_curvature
     x = np.array([1.0, 1.0])
     f, g = obj.loss_gradient(x)
     for d, evals in ((-np.array([1.0, 1.0]), 1), (-np.array([8.0, 8.0]), 3)):
         calls.clear()
-        ls, curvature = _line_search.newton(with_curvature, obj.loss_gradient, x, f, g, d,
-                                            float(g @ d))
+        ls, curvature = _common.run(
+            _line_search.newton("with_curvature", x, f, g, d, float(g @ d)), obj)
         assert ls.ok and curvature == "curvature" and ls.n_fev == evals
         assert calls == (["H"] if evals == 1 else ["H", "H"])  # first trial, then accepted
 

@@ -1,4 +1,7 @@
-"""Solvers: each module exposes ``minimize(objective, x0, *, tol, max_iter, verbose) -> Result``.
+"""Solvers: each module exposes ``minimize(objective, x0, *, tol, max_iter, verbose) -> Result``
+and ``iterate(...)``, the same solver as a generator of evaluation requests (``_common``),
+which ``minimize`` answers from ``objective`` and a batch driver can answer for many
+models at once.
 
 ``objective.loss_gradient(x)`` returns ``(f, grad)``: the objective as a Python
 float and its gradient as an array of the namespace of ``x``; Newton-CG also
@@ -12,11 +15,13 @@ from __future__ import annotations
 from . import gradient_descent, lbfgs, newton_cg, newton_cholesky
 from ._common import DivergenceError, Result
 
-__all__ = ["SOLVERS", "DivergenceError", "Result"]
+__all__ = ["ITERATE", "SOLVERS", "DivergenceError", "Result"]
 
-SOLVERS = {
-    "gd": gradient_descent.minimize,
-    "lbfgs": lbfgs.minimize,
-    "newton-cg": newton_cg.minimize,
-    "newton-cholesky": newton_cholesky.minimize,
+_MODULES = {
+    "gd": gradient_descent,
+    "lbfgs": lbfgs,
+    "newton-cg": newton_cg,
+    "newton-cholesky": newton_cholesky,
 }
+SOLVERS = {name: module.minimize for name, module in _MODULES.items()}
+ITERATE = {name: module.iterate for name, module in _MODULES.items()}

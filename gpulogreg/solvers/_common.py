@@ -1,4 +1,14 @@
-"""What every solver shares: its first evaluation and the Result it returns."""
+"""What every solver shares: how it asks for evaluations, its first one and its Result.
+
+A solver is written as a generator of evaluation requests (``iterate``): it yields
+``(method, x)`` for ``objective.method(x)`` (``"loss_gradient"``, ``"gradient_hessp"`` or
+``"gradient_hessian"``) or ``("hessp", curvature, v)`` for a Hessian-vector product with
+the curvature a ``gradient_hessp`` answer returned, and receives the answer. ``run``
+answers the requests of one solver from one objective (what ``minimize`` does); a
+driver that advances many solvers in lockstep can answer all of their requests in one
+pass over X (``_batch``). So a solver knows functions and vectors, never X, and never
+how its evaluations are scheduled.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +38,34 @@ class DivergenceError(ValueError):
     """A solver with a user-fixed step size made the objective rise or overflow."""
 
 
-def start(objective, x0, evaluate):
-    """Evaluate ``evaluate(x0)`` (a tuple starting ``f, grad``) for a solver's first iterate.
+def run(steps, objective):
+    """Answer the requests of ``steps`` (a solver's generator) from ``objective``; return
+    the solver's result."""
+    try:
+        request = next(steps)
+        while True:
+            method, *args = request
+            if method == "hessp":
+                curvature, v = args
+                answer = curvature(v)
+            else:
+                answer = getattr(objective, method)(*args)
+            request = steps.send(answer)
+    except StopIteration as stop:
+        return stop.value
 
-    Returns ``(values, eps, grad_max)``: ``eps`` is the objective's relative resolution
-    (``objective.eps``, float32's for float32 data; float64's by default).
+
+def evaluate(x):
+    """The request for the objective and gradient at ``x``: ``f, g = yield from evaluate(x)``."""
+    return (yield ("loss_gradient", x))
+
+
+def start(objective, x0, method):
+    """Request ``method`` at ``x0`` (an answer that starts ``f, grad``), a solver's first
+    evaluation. Returns ``(answer, eps, grad_max)``: ``eps`` is the objective's relative
+    resolution (``objective.eps``, float32's for float32 data; float64's by default).
     """
-    values = evaluate(x0)
+    values = yield (method, x0)
     f, g = values[0], values[1]
     if not math.isfinite(f):
         raise ValueError(f"the objective is not finite at the starting point ({f}).")

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._common import blowup_fraction, rounding_slack
+from ._common import blowup_fraction, evaluate, rounding_slack
 
 C1 = 1e-4  # sufficient decrease
 C2 = 0.9  # curvature (0.9 suits quasi-Newton and Newton directions)
@@ -35,16 +35,18 @@ class Step:
     n_fev: int = 0
 
 
-def wolfe(fun, x, f0, g0, d, dphi0, step=1.0, eps=2.0**-52):
+def wolfe(evaluate, x, f0, g0, d, dphi0, step=1.0, eps=2.0**-52):
     """Search ``x + step * d`` (``d`` a descent direction, ``dphi0 = g0 @ d < 0``); ``eps`` is
-    the relative resolution of ``f`` (float32's for float32 data)."""
+    the relative resolution of ``f`` (float32's for float32 data). A generator (see
+    ``_common``): ``evaluate(x)`` is a generator function that requests ``(f, g)`` at x;
+    returns the ``Step``."""
     n_fev = 0
     slack = rounding_slack(eps, f0)
 
     def trial(a):
         nonlocal n_fev
         x_a = x + a * d
-        f_a, g_a = fun(x_a)
+        f_a, g_a = yield from evaluate(x_a)
         n_fev += 1
         dphi = float(g_a @ d) if math.isfinite(f_a) else math.nan
         return x_a, f_a, g_a, dphi
@@ -71,7 +73,7 @@ def wolfe(fun, x, f0, g0, d, dphi0, step=1.0, eps=2.0**-52):
     best = None  # (x, f, g) at lo once lo > 0
     a = step
     while True:
-        x_a, f_a, g_a, dphi = trial(a)
+        x_a, f_a, g_a, dphi = yield from trial(a)
         if not decreases(a, f_a, dphi) or (n_fev > 1 and not_lower(a, f_a, dphi, lo, f_lo,
                                                                      dphi_lo)):
             hi, f_hi, dphi_hi = a, f_a, dphi
@@ -93,7 +95,7 @@ def wolfe(fun, x, f0, g0, d, dphi0, step=1.0, eps=2.0**-52):
         a = lo + (hi - lo) * fraction if fraction is not None else lo
         if a == lo:  # an ordinary bracket (or a fraction too small to move): interpolate
             a = _cubic_min(lo, f_lo, dphi_lo, hi, f_hi, dphi_hi)
-        x_a, f_a, g_a, dphi = trial(a)
+        x_a, f_a, g_a, dphi = yield from trial(a)
         if not decreases(a, f_a, dphi) or not_lower(a, f_a, dphi, lo, f_lo, dphi_lo):
             hi, f_hi, dphi_hi = a, f_a, dphi
         else:
@@ -133,26 +135,27 @@ def _cubic_min(a, fa, da, b, fb, db):
     return t
 
 
-def newton(with_curvature, fun, x, f0, g0, d, dphi0, eps=2.0**-52):
+def newton(with_curvature, x, f0, g0, d, dphi0, eps=2.0**-52):
     """``wolfe`` from the Newton step 1 for the Newton solvers: the first trial (accepted near
-    the optimum) is evaluated by ``with_curvature(x) -> (f, g, curvature)`` (the Hessian or
-    its product), shorter steps by ``fun(x) -> (f, g)``. Returns ``(Step, curvature at the
-    accepted point)``; when the search settled on a shorter step, that costs one more
-    evaluation (counted in ``Step.n_fev``). So an accepted Newton step is one pass over X."""
+    the optimum) requests ``with_curvature`` (``"gradient_hessp"`` or ``"gradient_hessian"``:
+    ``(f, g, curvature)``), shorter steps ``"loss_gradient"`` only. Returns ``(Step,
+    curvature at the accepted point)``; when the search settled on a shorter step, that
+    costs one more evaluation (counted in ``Step.n_fev``). So an accepted Newton step is one
+    pass over X. A generator, like ``wolfe``."""
     first = []
 
     def trial(x_a):
         if first:
-            return fun(x_a)
-        f_a, g_a, curvature = with_curvature(x_a)
+            return (yield from evaluate(x_a))
+        f_a, g_a, curvature = yield (with_curvature, x_a)
         first.append((x_a, curvature))
         return f_a, g_a
 
-    ls = wolfe(trial, x, f0, g0, d, dphi0, 1.0, eps)
+    ls = yield from wolfe(trial, x, f0, g0, d, dphi0, 1.0, eps)
     if not ls.ok:
         return ls, None
     if first[0][0] is ls.x:
         return ls, first[0][1]
-    ls.f, ls.g, curvature = with_curvature(ls.x)
+    ls.f, ls.g, curvature = yield (with_curvature, ls.x)
     ls.n_fev += 1
     return ls, curvature

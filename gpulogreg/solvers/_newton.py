@@ -1,7 +1,7 @@
 """The iteration both Newton solvers share: a direction from the curvature at x (the
 Hessian for newton-cholesky, its products for newton-cg), then ``_line_search.newton`` from
 the Newton step 1, whose first trial also returns the curvature there: an accepted step is
-one pass over X."""
+one pass over X. A generator of evaluation requests, like every solver (``_common``)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from ._common import Progress, Result, Stall, start
 _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
 
-def minimize(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose):
-    """Minimise from ``x0`` until ``max|grad| <= tol``. ``with_curvature(x) -> (f, g, c)``;
-    ``direction(c, g)`` approximately solves ``H d = -g``."""
+def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose):
+    """Minimise from ``x0`` until ``max|grad| <= tol`` (a generator: see ``_common``).
+    ``with_curvature`` is the request answered by ``(f, g, c)``; ``direction(c, g)`` is a
+    generator that approximately solves ``H d = -g`` and returns ``d``."""
     x = x0
-    (f, g, curvature), eps, grad_max = start(objective, x, with_curvature)
+    (f, g, curvature), eps, grad_max = yield from start(objective, x, with_curvature)
     n_fev = 1
     n_iter = 0
     message = "max|gradient| <= tol"
@@ -25,12 +26,12 @@ def minimize(name, with_curvature, direction, objective, x0, *, tol, max_iter, v
         if n_iter >= max_iter:
             message = f"max_iter={max_iter} reached"
             break
-        d = direction(curvature, g)
+        d = yield from direction(curvature, g)
         dphi0 = float(g @ d)
         if not dphi0 < 0:  # rounding in the curvature: fall back to steepest descent
             d, dphi0 = -g, -float(g @ g)
-        ls, curvature_new = _line_search.newton(with_curvature, objective.loss_gradient, x, f,
-                                                g, d, dphi0, eps)
+        ls, curvature_new = yield from _line_search.newton(with_curvature, x, f, g, d, dphi0,
+                                                           eps)
         n_fev += ls.n_fev
         if not ls.ok:
             message = ("line search failed: no step decreases the objective "

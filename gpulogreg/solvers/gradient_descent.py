@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 
-from ._common import (DivergenceError, Progress, Result, Stall, blowup_fraction, rounding_slack,
-                      start)
+from ._common import (DivergenceError, Progress, Result, Stall, blowup_fraction, evaluate,
+                      rounding_slack, run, start)
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -35,9 +35,14 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
     fixes ``alpha`` as in the textbook update, and an objective that rises or overflows
     raises ``DivergenceError`` instead of returning a wrong result.
     """
-    fun = objective.loss_gradient
+    return run(iterate(objective, x0, tol=tol, max_iter=max_iter, learning_rate=learning_rate,
+                       step=step, verbose=verbose), objective)
+
+
+def iterate(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verbose=0):
+    """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
     x = x0
-    (f, g), eps, grad_max = start(objective, x, fun)
+    (f, g), eps, grad_max = yield from start(objective, x, "loss_gradient")
     n_fev = 1
     n_iter = 0
     stall = Stall(eps, grad_max, _STALL)
@@ -50,7 +55,7 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
         if n_iter >= max_iter:
             break
         if learning_rate is None:
-            x_new, f_new, g_new, step, evals = _backtrack(fun, x, f, g, step, eps)
+            x_new, f_new, g_new, step, evals = yield from _backtrack(x, f, g, step, eps)
             n_fev += evals
             if x_new is None:
                 message = ("line search failed: no step decreases the objective or the "
@@ -58,7 +63,7 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
                 break
         else:
             x_new = x - learning_rate * g
-            f_new, g_new = fun(x_new)
+            f_new, g_new = yield from evaluate(x_new)
             n_fev += 1
             if not f_new <= f + rounding_slack(eps, f):  # also catches inf and NaN
                 raise DivergenceError(
@@ -77,14 +82,14 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
 
 
-def _backtrack(fun, x, f, g, step, eps):
+def _backtrack(x, f, g, step, eps):
     """Halve ``step`` until ``x - step * g`` is accepted; return the new point, the next
     trial step (grown by ``_GROW``) and the evaluations spent, or ``None`` for the point."""
     g_sq = float(g @ g)
     slack = rounding_slack(eps, f)
     for evals in range(1, _MAX_BACKTRACKS + 1):
         x_new = x - step * g
-        f_new, g_new = fun(x_new)
+        f_new, g_new = yield from evaluate(x_new)
         if _accept(f, g_sq, f_new, g_new, step, slack):
             return x_new, f_new, g_new, step * _GROW, evals
         fraction = blowup_fraction(f, f_new)

@@ -11,16 +11,21 @@ import math
 from collections import deque
 
 from . import _line_search
-from ._common import Progress, Result, Stall, start
+from ._common import Progress, Result, Stall, evaluate, run, start
 
 _STALL = 30  # iterations without a resolvable improvement (see Stall)
 
 
 def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
     """Minimise ``objective.loss_gradient`` from ``x0`` until ``max|grad| <= tol``."""
-    fun = objective.loss_gradient
+    return run(iterate(objective, x0, tol=tol, max_iter=max_iter, m=m, verbose=verbose),
+               objective)
+
+
+def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
+    """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
     x = x0
-    (f, g), eps, grad_max = start(objective, x, fun)
+    (f, g), eps, grad_max = yield from start(objective, x, "loss_gradient")
     n_fev = 1
     history = deque(maxlen=m)  # (s, y, s @ y, (s @ y) / (y @ y))
     n_iter = 0
@@ -41,7 +46,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
                 break
         # first step along -g: unit length, as scipy's L-BFGS-B does
         step = 1.0 if history else min(1.0, 1.0 / math.sqrt(-dphi0))
-        ls = _line_search.wolfe(fun, x, f, g, d, dphi0, step, eps)
+        ls = yield from _line_search.wolfe(evaluate, x, f, g, d, dphi0, step, eps)
         n_fev += ls.n_fev
         if not ls.ok:
             if history:  # retry once along the steepest descent with a fresh memory

@@ -12,18 +12,26 @@ from __future__ import annotations
 import math
 
 from . import _newton
+from ._common import run
 
 _MAX_CG = 200
 
 
+def iterate(objective, x0, *, tol, max_iter, verbose=0):
+    """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
+    ``_common``); requests ``gradient_hessp`` and Hessian-vector products."""
+    return _newton.iterate("newton-cg", "gradient_hessp", _conjugate_gradient, objective, x0,
+                           tol=tol, max_iter=max_iter, verbose=verbose)
+
+
 def minimize(objective, x0, *, tol, max_iter, verbose=0):
-    """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs ``gradient_hessp``."""
-    return _newton.minimize("newton-cg", objective.gradient_hessp, _conjugate_gradient,
-                            objective, x0, tol=tol, max_iter=max_iter, verbose=verbose)
+    """``iterate`` answered by ``objective``: returns the ``Result``."""
+    return run(iterate(objective, x0, tol=tol, max_iter=max_iter, verbose=verbose), objective)
 
 
 def _conjugate_gradient(hessp, g):
-    """Approximately solve ``H d = -g`` (H positive semi-definite) by CG from ``d = 0``."""
+    """Approximately solve ``H d = -g`` (H positive semi-definite) by CG from ``d = 0``;
+    ``hessp`` is the curvature that ``("hessp", hessp, v)`` requests multiply by."""
     d = g * 0
     r = -g  # residual -g - H d
     g_l1 = float(abs(g).sum())
@@ -33,7 +41,7 @@ def _conjugate_gradient(hessp, g):
     for k in range(_MAX_CG):
         if rr == 0 or float(abs(r).sum()) <= target:  # rr == 0: solved exactly
             break
-        Hp = hessp(p)
+        Hp = yield ("hessp", hessp, p)
         curvature = float(p @ Hp)
         if not curvature > 0:  # flat, negative or overflowed (NaN): stop with what we have
             return -g if k == 0 else d

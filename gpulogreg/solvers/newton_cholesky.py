@@ -18,17 +18,27 @@ from __future__ import annotations
 
 from .. import _backend
 from . import _newton
+from ._common import run
 
 _SHIFTS = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2)  # relative to max|diag(H)|, tried in turn
 
 
-def minimize(objective, x0, *, tol, max_iter, verbose=0):
-    """Minimise the objective from ``x0`` until ``max|grad| <= tol``; needs
-    ``objective.gradient_hessian(x) -> (f, grad, H)``."""
+def iterate(objective, x0, *, tol, max_iter, verbose=0):
+    """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
+    ``_common``); requests ``gradient_hessian(x) -> (f, grad, H)``."""
     xp = _backend.get_namespace(x0=x0)
-    return _newton.minimize("newton-cholesky", objective.gradient_hessian,
-                            lambda H, g: newton_direction(H, g, xp), objective, x0, tol=tol,
-                            max_iter=max_iter, verbose=verbose)
+
+    def direction(H, g):
+        return newton_direction(H, g, xp)
+        yield  # a generator that requests nothing: the solve needs no pass over X
+
+    return _newton.iterate("newton-cholesky", "gradient_hessian", direction, objective, x0,
+                           tol=tol, max_iter=max_iter, verbose=verbose)
+
+
+def minimize(objective, x0, *, tol, max_iter, verbose=0):
+    """``iterate`` answered by ``objective``: returns the ``Result``."""
+    return run(iterate(objective, x0, tol=tol, max_iter=max_iter, verbose=verbose), objective)
 
 
 def newton_direction(H, g, xp):
