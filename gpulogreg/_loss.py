@@ -2,9 +2,12 @@
 
     f(w, b) = (1/S) sum_i s_i [log(1 + e^{z_i}) - y_i z_i] + ||w||^2 / (2 C S),  z = X w + b
 
-The coefficient vector handed in by the solvers is ``coef = [w, b]`` (``b`` only
-when ``fit_intercept``), float64, in the namespace of X. The intercept is a
-separate scalar in every formula: X is never copied or augmented.
+and its multinomial form (``_models``): ``(1/S) sum_i s_i [log sum_c e^{z_ic} - z_{i y_i}]
++ ||W||_F^2 / (2 C S)`` with ``Z = X W + b``, as scikit-learn's. The coefficient vector
+handed in by the solvers is ``coef = [w, b]`` (``b`` only when ``fit_intercept``; for k
+classes the raveled ``(d + 1, k)`` matrix ``[W; b]``), float64, in the namespace of X. The
+intercept is a separate term in every formula, never penalised: X is never copied or
+augmented.
 
 One code path, ``X.T @ residual(X @ w + b)``, runs on NumPy and on CuPy: the loss
 builds passes (``_passes``) and a data source sums them over row blocks. The
@@ -20,6 +23,7 @@ import math
 import numpy as np
 
 from . import _backend, _cpu
+from ._models import Binomial
 from ._passes import GradientHessian, HessianProduct, LossGradient
 
 # On the CPU, X is processed in row blocks of about this many bytes so that the
@@ -84,7 +88,8 @@ def rows_source(X, y, sample_weight=None, *, fit_intercept=True):
 
 
 class LogisticLoss:
-    """Loss and gradient of binary logistic regression on fixed, validated data.
+    """Loss and gradient of logistic regression (binomial or multinomial) on fixed, validated
+    data.
 
     Parameters
     ----------
@@ -94,18 +99,21 @@ class LogisticLoss:
         ``_validation.check_sample_weight`` rescales weights to a maximum of 1 (and C by
         the same factor): that keeps every per-row term ``s l`` finite in float32.
     C : inverse L2 strength (``np.inf``: no penalty). The intercept is never penalised.
-    fit_intercept : whether ``coef`` carries a trailing intercept.
+    fit_intercept : whether ``coef`` carries a trailing intercept (row).
+    model : ``_models.Binomial()`` (default; y in {0, 1}) or ``_models.Multinomial(k)`` (y
+        the class index 0..k-1, of X's dtype).
     fused : None (default) uses the fused CUDA kernel for the residual step on GPU blocks;
         False keeps them on the general ``xp`` path.
     source : a data source (see ``RowBlocks``) to use instead of ``X, y, sample_weight``.
     """
 
     def __init__(self, X=None, y=None, sample_weight=None, *, C=1.0, fit_intercept=True,
-                 fused=None, source=None):
+                 fused=None, source=None, model=None):
         if source is None:
             source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
         self.source = source
         self.fused = fused
+        self.model = Binomial() if model is None else model
         # the numba passes for a big enough C-contiguous NumPy X computed on the CPU (never
         # Dask, CuPy, or a host X streamed through the GPU)
         self.compiled = (source.xp is np and isinstance(source.X, np.ndarray)
@@ -114,7 +122,9 @@ class LogisticLoss:
         self.xp = source.xp
         self.fit_intercept = source.fit_intercept
         self.n_features = source.n_features
-        self.n_params = source.n_params
+        self.k = self.model.k
+        self.n_params = source.n_params * self.k
+        self.n_penalised = self.n_features * self.k  # [W; b] raveled: W comes first
         self.eps = source.eps
 
     def _scale_and_penalise(self, out, v):
@@ -122,18 +132,18 @@ class LogisticLoss:
         S = self.source.sum_weights
         out *= 1.0 / S
         if not math.isinf(self.C):
-            out[:self.n_features] += v[:self.n_features] / (self.C * S)
+            out[:self.n_penalised] += v[:self.n_penalised] / (self.C * S)
         return out
 
     def _objective(self, coef, hessian):
         """One pass over X: ``(f, grad, state)``; with ``hessian``, ``state`` is what
         ``HessianProduct`` needs: the stored p, or the point to recompute it from."""
         src = self.source
-        p = (src.xp.empty(src.X.shape[0], dtype=src.X.dtype)
-             if hessian and src.keeps_rows else None)
+        rows = (src.X.shape[0],) + ((self.k,) if self.k > 1 else ())
+        p = src.xp.empty(rows, dtype=src.X.dtype) if hessian and src.keeps_rows else None
         loss, grad = src.reduce(LossGradient(coef, self.n_features, self.fit_intercept,
                                              fused=self.fused, compiled=self.compiled,
-                                             p_out=p))
+                                             p_out=p, model=self.model))
         state = (p, None) if p is not None else (None, coef.copy()) if hessian else None
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), state
 
@@ -142,7 +152,7 @@ class LogisticLoss:
         S = self.source.sum_weights
         loss /= S
         if not math.isinf(self.C):
-            w = coef[:self.n_features]
+            w = coef[:self.n_penalised]
             loss += (w @ w) / (2 * self.C * S)
         return float(loss)
 
@@ -163,7 +173,8 @@ class LogisticLoss:
         """Return ``(f, grad, hessp)``; ``hessp(v)`` is the Hessian at ``coef`` times ``v``.
 
         ``H v = (1/S) X^T (p * (X v_w + v_b)) + v_w / (C S)``, and for the intercept
-        ``(1/S) sum p * (X v_w + v_b)``, with ``p = s sigma (1 - sigma)``.
+        ``(1/S) sum p * (X v_w + v_b)``, with ``p = s sigma (1 - sigma)`` (for the
+        multinomial model, each row's ``s (diag(P) - P P^T)`` in place of ``p``).
         """
         loss, grad, state = self._objective(coef, hessian=True)
 
@@ -171,7 +182,7 @@ class LogisticLoss:
 
         def hessp(v):
             product = HessianProduct(v, self.n_features, self.fit_intercept, p=p, coef=at,
-                                     compiled=self.compiled)
+                                     compiled=self.compiled, model=self.model)
             return self._scale_and_penalise(self.source.reduce(product)[0], v)
 
         return loss, grad, hessp
@@ -179,13 +190,14 @@ class LogisticLoss:
     def gradient_hessian(self, coef):
         """Return ``(f, grad, H)`` from one pass over X: ``H`` is the float64 Hessian,
         ``(1/S) [X, 1]^T diag(p) [X, 1] + diag(1/(C S), ..., 1/(C S), 0)`` (the intercept,
-        last, is not penalised), in the namespace of the solver state."""
+        last, is not penalised), in the namespace of the solver state; for k classes,
+        indexed like ``coef``, with the blocks of ``_passes.GradientHessian``."""
         src = self.source
         loss, grad, H = src.reduce(GradientHessian(coef, self.n_features, self.fit_intercept,
-                                                   fused=self.fused))
+                                                   fused=self.fused, model=self.model))
         S = src.sum_weights
         H *= 1.0 / S
         if not math.isinf(self.C):
-            diagonal = self.xp.arange(self.n_features)
+            diagonal = self.xp.arange(self.n_penalised)
             H[diagonal, diagonal] += 1.0 / (self.C * S)
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), H

@@ -6,17 +6,22 @@ the whole data set. The pass returns a tuple of arrays of the shapes ``pass_.sha
 the source adds them up in float64, in a fixed order (``reduce``). A source knows nothing
 of which sums are taken, and a pass nothing of where the blocks come from.
 
-A pass may also keep one value per row (Newton's ``p = s sigma (1 - sigma)``) in an
-n-vector of the source's namespace, indexed by ``rows``, when the source says
-``keeps_rows`` (in-memory and streamed X); on other sources (Dask) it is recomputed.
+Every pass is written once for every model (``_models``: binomial, k = 1, or multinomial,
+k classes): the coefficients are one flat float64 vector, the C-order ravel of a
+``(d + 1, k)`` matrix ``[W; b]`` (the intercept row only with ``fit_intercept``; for k = 1
+that is ``[w, b]``), so the classes of one feature are adjacent, as in scikit-learn. The
+pass forms ``Z = X W + b`` for a block, lets the model turn it into per-row residuals,
+losses and curvature, and sums ``[X, 1]^T R``.
+
+A pass may also keep the model's curvature per row (binomial ``p = s sigma (1 - sigma)``,
+multinomial softmax probabilities) in an array of the source's namespace, indexed by
+``rows``, when the source says ``keeps_rows`` (in-memory and streamed X); on other sources
+(Dask) it is recomputed.
 
 Every pass has one reference implementation here, in plain ``xp`` code; overrides are
-chosen per block and tested against it: the fused CUDA kernel for CuPy blocks, the numba
-kernels of ``_cpu`` for C-contiguous NumPy blocks when the loss asks for them
-(``compiled``: decided once per problem, from the size of the whole X).
-
-The elementwise math mirrors ``kernels/logreg_math.cuh`` line for line: only
-``exp(-|z|)`` is evaluated, and ``sigmoid - y`` is formed without cancellation.
+chosen per block and tested against it: the fused CUDA kernels for CuPy blocks (in the
+models), the numba kernels of ``_cpu`` for binomial C-contiguous NumPy blocks when the loss
+asks for them (``compiled``: decided once per problem, from the size of the whole X).
 """
 
 from __future__ import annotations
@@ -25,86 +30,69 @@ import sys
 
 import numpy as np
 
-from . import _backend, _cpu, _kernels
-
-
-def _exp_tail(z, xp):
-    """``e = exp(-|z|)`` and ``q = e / (1 + e)``, the only exponential taken anywhere:
-    ``sigmoid(z)`` is ``1 - q`` for ``z >= 0`` and ``q`` otherwise, so nothing overflows."""
-    e = xp.exp(-xp.abs(z))
-    return e, e / (1 + e)
-
-
-def sigmoid(z, xp):
-    """``1 / (1 + e^-z)``, stably for any z."""
-    _, q = _exp_tail(z, xp)
-    return xp.where(z >= 0, 1 - q, q)
-
-
-def hessian_weight(z, s, xp):
-    """``s * sigma(z) * (1 - sigma(z))``, computed as ``s * q * (1 - q)``."""
-    _, q = _exp_tail(z, xp)
-    p = q * (1 - q)
-    return p if s is None else p * s
-
-
-def residual_and_loss(z, y, s, xp):
-    """``r = s*(sigmoid(z) - y)`` and ``l = s*(log(1+e^z) - y*z)``, stably."""
-    e, q = _exp_tail(z, xp)
-    r = xp.where(z >= 0, (1 - y) - q, q - y)
-    l = xp.maximum(z, 0) - y * z + xp.log1p(e)
-    if s is not None:
-        r *= s
-        l *= s
-    return r, l
+from . import _backend, _cpu
+from ._models import Binomial
 
 
 class _Pass:
-    """What every pass knows: the coefficient layout ``[w, b]`` (``b`` only with an
-    intercept). Vectors it is given may live in any namespace; each block gets them in its
+    """What every pass knows: the model and the coefficient layout (see the module
+    docstring). Vectors it is given may live in any namespace; each block gets them in its
     own (a no-op except on Dask, where the chunks may be CuPy)."""
 
     min_block_rows = 1  # a source's blocks hold at least this many rows (or all of X)
 
-    def __init__(self, n_features, fit_intercept):
+    def __init__(self, n_features, fit_intercept, model=None):
         self.n_features = n_features
         self.fit_intercept = bool(fit_intercept)
-        self.n_params = n_features + self.fit_intercept
+        self.model = Binomial() if model is None else model
+        self.k = self.model.k
+        self.n_params = (n_features + self.fit_intercept) * self.k
 
     def linear(self, X, v):
-        """``X @ v_w + v_b`` in X's dtype."""
+        """``X @ V_w + v_b`` in X's dtype: an n-vector for k = 1, else (n, k)."""
         xp = _backend.get_namespace(X=X)
         v = _backend.to_namespace(v, xp)
-        t = X @ v[:self.n_features].astype(X.dtype)
+        d, k = self.n_features, self.k
+        if k == 1:
+            t = X @ v[:d].astype(X.dtype)
+            if self.fit_intercept:
+                t += v[d:].astype(X.dtype)
+            return t
+        V = v.reshape(-1, k)
+        T = X @ V[:d].astype(X.dtype)
         if self.fit_intercept:
-            t += v[self.n_features:].astype(X.dtype)
-        return t
+            T += V[d].astype(X.dtype)
+        return T
 
-    def transpose(self, X, r):
-        """``[X, 1]^T r`` (the ones column only with an intercept), in float64."""
+    def transpose(self, X, R):
+        """``[X, 1]^T R`` (the ones column only with an intercept), raveled, in float64."""
         xp = _backend.get_namespace(X=X)
-        out = xp.empty(self.n_params, dtype=np.float64)
-        out[:self.n_features] = X.T @ r
+        d = self.n_features
+        out = xp.empty((d + self.fit_intercept, self.k), dtype=np.float64)
+        R2 = R.reshape(R.shape[0], self.k)
+        out[:d] = X.T @ R2
         if self.fit_intercept:
-            out[self.n_features] = r.sum(dtype=np.float64)
-        return out
+            out[d] = R2.sum(axis=0, dtype=np.float64)
+        return out.reshape(-1)
 
 
 class LossGradient(_Pass):
-    """``(sum_i s_i l_i, [X, 1]^T r)`` with ``r = s (sigma(z) - y)``, ``z = X w + b``.
+    """``(sum_i s_i l_i, [X, 1]^T R)`` with ``R = s dl/dZ``, ``Z = X W + b``.
 
-    With ``p_out`` (an n-vector of X's dtype) it also stores ``p = s sigma (1 - sigma)`` of
-    every row, for ``HessianProduct``. ``fused=False`` keeps CuPy blocks on the general
+    With ``p_out`` (an array of X's dtype, n or (n, k)) it also stores the model's curvature
+    of every row, for ``HessianProduct``. ``fused=False`` keeps CuPy blocks on the general
     ``xp`` path instead of the fused CUDA kernel (for testing one against the other);
-    ``compiled=True`` lets C-contiguous NumPy blocks use the numba kernel of ``_cpu``.
+    ``compiled=True`` lets C-contiguous NumPy blocks use the numba kernel of ``_cpu``
+    (binomial only).
     """
 
     def __init__(self, coef, n_features, fit_intercept, *, fused=None, compiled=False,
-                 p_out=None):
-        super().__init__(n_features, fit_intercept)
-        self.coef, self.fused, self.compiled, self.p_out = coef, fused, compiled, p_out
+                 p_out=None, model=None):
+        super().__init__(n_features, fit_intercept, model)
+        self.coef, self.fused, self.p_out = coef, fused, p_out
+        self.compiled = compiled and self.model.name == "binomial"
         self.shapes = ((), (self.n_params,))
-        if compiled:  # the kernel chunks X itself, in parallel: it wants X in one block
+        if self.compiled:  # the kernel chunks X itself, in parallel: it wants X in one block
             self.min_block_rows = sys.maxsize
 
     def __call__(self, rows, X, y, s):
@@ -112,37 +100,33 @@ class LossGradient(_Pass):
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
             return _cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
         xp = _backend.get_namespace(X=X)
-        z = self.linear(X, self.coef)
-        if p_out is not None:
-            p_out[...] = hessian_weight(z, s, xp)
-        if _backend.is_gpu(xp) and self.fused is not False:
-            r, l = _kernels.sigmoid_residual(z, y, s)
-        else:
-            r, l = residual_and_loss(z, y, s, xp)
-        return l.sum(dtype=np.float64), self.transpose(X, r)
+        Z = self.linear(X, self.coef)
+        R, l = self.model.residual_and_loss(Z, y, s, xp, self.fused, p_out)
+        return l.sum(dtype=np.float64), self.transpose(X, R)
 
 
 class HessianProduct(_Pass):
-    """``[X, 1]^T (p * ([X, 1] v))``: ``p`` from the n-vector stored by ``LossGradient``,
-    or (``p=None``) recomputed per block from ``coef`` (one more matrix-vector product)."""
+    """``[X, 1]^T (c * ([X, 1] V))`` with ``c`` the model's curvature per row (the rows'
+    Hessian blocks): from the array stored by ``LossGradient``, or (``p=None``) recomputed
+    per block from ``coef`` (one more matrix product)."""
 
-    def __init__(self, v, n_features, fit_intercept, *, p=None, coef=None, compiled=False):
-        super().__init__(n_features, fit_intercept)
-        self.v, self.p, self.coef, self.compiled = v, p, coef, compiled
+    def __init__(self, v, n_features, fit_intercept, *, p=None, coef=None, compiled=False,
+                 model=None):
+        super().__init__(n_features, fit_intercept, model)
+        self.v, self.p, self.coef = v, p, coef
+        self.compiled = compiled and p is not None and self.model.name == "binomial"
         self.shapes = ((self.n_params,),)
-        if compiled and p is not None:
+        if self.compiled:
             self.min_block_rows = sys.maxsize
 
     def __call__(self, rows, X, y, s):
-        if self.compiled and self.p is not None and isinstance(X, np.ndarray) \
-                and X.flags.c_contiguous:
+        if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
             return (_cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
         xp = _backend.get_namespace(X=X)
-        p = self.p[rows] if self.p is not None else \
-            hessian_weight(self.linear(X, self.coef), s, xp)
-        t = self.linear(X, self.v)
-        t *= p
-        return (self.transpose(X, t),)
+        c = self.p[rows] if self.p is not None else \
+            self.model.curvature(self.linear(X, self.coef), s, xp)
+        T = self.model.curvature_times(c, self.linear(X, self.v), s, xp)
+        return (self.transpose(X, T),)
 
 
 # Rows scaled by sqrt(p) for the Hessian are a temporary of at most this many bytes (a
@@ -151,16 +135,19 @@ _HESSIAN_PIECE_BYTES = 1 << 25
 
 
 class GradientHessian(_Pass):
-    """``(sum_i s_i l_i, [X, 1]^T r, [X, 1]^T diag(p) [X, 1])`` at ``coef``: loss, gradient
-    and the unscaled, unpenalised Hessian in one read of each block.
+    """``(sum_i s_i l_i, [X, 1]^T R, H)`` at ``coef``: loss, gradient and the unscaled,
+    unpenalised Hessian in one read of each block.
 
-    ``X^T diag(p) X`` is ``Xs^T Xs`` for the rows scaled by ``sqrt(p)`` (a SYRK: BLAS does
-    half the products), formed for pieces of at most ``_HESSIAN_PIECE_BYTES``; the intercept
-    row and column are ``X^T p`` and ``sum p``.
+    The Hessian block of classes a, b is ``[X, 1]^T diag(w_ab) [X, 1]`` with the model's
+    row weights ``w_ab`` (binomial: ``p``). For non-negative weights that is ``Xs^T Xs``
+    for the rows scaled by ``sqrt(w)`` (a SYRK: BLAS does half the products), else a
+    product of the weighted rows with X, formed for pieces of at most
+    ``_HESSIAN_PIECE_BYTES``; the intercept row and column are ``X^T w`` and ``sum w``.
+    The result is indexed like the coefficients (``[W; b]`` raveled).
     """
 
-    def __init__(self, coef, n_features, fit_intercept, *, fused=None):
-        super().__init__(n_features, fit_intercept)
+    def __init__(self, coef, n_features, fit_intercept, *, fused=None, model=None):
+        super().__init__(n_features, fit_intercept, model)
         self.coef, self.fused = coef, fused
         self.shapes = ((), (self.n_params,), (self.n_params, self.n_params))
         # each block adds a P x P partial sum: blocks of >= 4P rows keep that a small part of
@@ -169,25 +156,47 @@ class GradientHessian(_Pass):
 
     def __call__(self, rows, X, y, s):
         xp = _backend.get_namespace(X=X)
-        d = self.n_features
+        d, k = self.n_features, self.k
+        P = d + self.fit_intercept
         loss = xp.zeros((), dtype=np.float64)
         grad = xp.zeros(self.n_params, dtype=np.float64)
-        H = xp.zeros((self.n_params, self.n_params), dtype=np.float64)
+        H = xp.zeros((P, k, P, k), dtype=np.float64)
         step = max(1, _HESSIAN_PIECE_BYTES // (d * X.dtype.itemsize))
         for start in range(0, X.shape[0], step):
             piece = slice(start, start + step)
             Xp, sp = X[piece], None if s is None else s[piece]
-            p = xp.empty(Xp.shape[0], dtype=X.dtype)
+            c = xp.empty((Xp.shape[0],) + ((k,) if k > 1 else ()), dtype=X.dtype)
             # the NumPy path: numba's threads between BLAS calls would fight OpenBLAS's
             l_p, g_p = LossGradient(self.coef, d, self.fit_intercept, fused=self.fused,
-                                    p_out=p)(slice(None), Xp, y[piece], sp)
+                                    p_out=c, model=self.model)(slice(None), Xp, y[piece], sp)
             loss += l_p
             grad += g_p
-            Xs = Xp * xp.sqrt(p)[:, None]
-            H[:d, :d] += Xs.T @ Xs
-            if self.fit_intercept:
-                H[:d, d] += Xp.T @ p
-                H[d, d] += p.sum(dtype=np.float64)
-        if self.fit_intercept:
-            H[d, :d] = H[:d, d]
-        return loss, grad, H
+            for (a, b), w, nonnegative in self.model.hessian_weights(c, sp, xp):
+                block = H[:, a, :, b]
+                if nonnegative:
+                    Xs = Xp * xp.sqrt(w)[:, None]
+                    block[:d, :d] += Xs.T @ Xs
+                else:
+                    block[:d, :d] += (Xp * w[:, None]).T @ Xp
+                if self.fit_intercept:
+                    block[:d, d] += Xp.T @ w
+                    block[d, d] += w.sum(dtype=np.float64)
+        H = H.reshape(self.n_params, self.n_params)
+        # the blocks filled are the upper triangle of class pairs, and within each the
+        # intercept column: mirror them
+        return loss, grad, _symmetrise(H, d, k, self.fit_intercept, xp)
+
+
+def _symmetrise(H, d, k, fit_intercept, xp):
+    """The full Hessian from what ``GradientHessian`` filled: for classes a <= b the feature
+    block and the intercept column (``[j, d]``) of each class pair."""
+    P = d + fit_intercept
+    H4 = H.reshape(P, k, P, k)
+    for a in range(k):
+        for b in range(a, k):
+            block = H4[:, a, :, b]
+            if fit_intercept:
+                block[d, :d] = block[:d, d]
+            if b > a:
+                H4[:, b, :, a] = block.T
+    return H

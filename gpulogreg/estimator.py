@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _validation
 from ._loss import LogisticLoss, rows_source
-from ._passes import sigmoid
+from ._models import sigmoid
 from .solvers import SOLVERS
 
 

@@ -10,7 +10,7 @@ import pytest
 import fake_cupy
 from gpulogreg import LogisticRegression, _backend, _kernels, _stream
 from gpulogreg._loss import LogisticLoss
-from gpulogreg._passes import residual_and_loss
+from gpulogreg._models import residual_and_loss
 from gpulogreg._stream import StreamedRows, stage
 
 D = 7

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from gpulogreg import _kernels, _passes
+from gpulogreg import _kernels, _models
 
 KERNELS = Path(_kernels.kernel_dir())
 CU_FILES = sorted(p.name for p in KERNELS.glob("*.cu"))
@@ -152,7 +152,7 @@ def test_host_math_float64(host_math):
     np.testing.assert_allclose(r, r_ref, rtol=1e-14, atol=0)
     np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=0)
     # and the general xp path, the reference for the GPU, is the same arithmetic
-    r_xp, l_xp = _passes.residual_and_loss(z, y, s, np)
+    r_xp, l_xp = _models.residual_and_loss(z, y, s, np)
     np.testing.assert_allclose(r_xp, r, rtol=1e-15, atol=0)
     np.testing.assert_allclose(l_xp, l, rtol=1e-15, atol=0)
 
@@ -198,7 +198,7 @@ def test_gpu_kernel_large_grid(cp):
     z = cp.linspace(-50, 50, n, dtype=cp.float32)
     y = (cp.arange(n) % 2).astype(cp.float32)
     r, l = _kernels.sigmoid_residual(z, y)
-    r_ref, l_ref = _passes.residual_and_loss(z, y, None, cp)
+    r_ref, l_ref = _models.residual_and_loss(z, y, None, cp)
     cp.testing.assert_allclose(r, r_ref, rtol=1e-6, atol=1e-7)
     cp.testing.assert_allclose(l, l_ref, rtol=1e-6, atol=1e-7)
 
@@ -255,6 +255,6 @@ def test_gpu_kernel_past_2_31_elements(cp):
     y[1::2] = 1
     r, l = _kernels.sigmoid_residual(z, y)
     for rows in (slice(2**31 - 2048, 2**31 + 2048), slice(n - 4096, n)):
-        r_ref, l_ref = _passes.residual_and_loss(z[rows], y[rows], None, cp)
+        r_ref, l_ref = _models.residual_and_loss(z[rows], y[rows], None, cp)
         cp.testing.assert_allclose(r[rows], r_ref, rtol=1e-6, atol=1e-7)
         cp.testing.assert_allclose(l[rows], l_ref, rtol=1e-6, atol=1e-7)

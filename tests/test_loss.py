@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpulogreg import _loss, _passes
+from gpulogreg import _loss, _models, _passes
 from gpulogreg._backend import to_numpy
 from gpulogreg._loss import LogisticLoss
 from reference import hessian, loss_and_gradient
@@ -152,7 +152,7 @@ def test_extreme_z_is_finite_and_right(xp, dtype, scale):
 def test_residual_has_no_cancellation():
     """sigmoid(z) - 1 for large z keeps full relative precision (e^-z, not 1 - 1 = 0)."""
     z = np.array([30.0, 40.0, -30.0])
-    r, l = _passes.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
+    r, l = _models.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
     np.testing.assert_allclose(r, [-np.exp(-30) / (1 + np.exp(-30)), -np.exp(-40) / (1 + np.exp(-40)),
                                    np.exp(-30) / (1 + np.exp(-30))], rtol=1e-14)
     np.testing.assert_allclose(l, np.log1p(np.exp(-np.abs(z))), rtol=1e-14)
