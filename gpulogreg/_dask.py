@@ -78,11 +78,14 @@ class DaskRows:
 
 
 def decision_function(X, coef, intercept):
-    """Lazy ``X @ coef + intercept`` for a Dask X, each chunk in its own namespace."""
+    """Lazy ``X @ coef + intercept`` for a Dask X, each chunk in its own namespace: an
+    n-vector for a (d,) coef, (n, k) for a (d, k) one."""
     def block(Xb):
         xp = _backend.get_namespace(X=Xb)
         w = _backend.to_namespace(coef, xp).astype(Xb.dtype)
         b = _backend.to_namespace(intercept, xp).astype(Xb.dtype)
         return Xb @ w + b
 
-    return X.map_blocks(block, drop_axis=1, dtype=X.dtype)
+    if coef.ndim == 1:
+        return X.map_blocks(block, drop_axis=1, dtype=X.dtype)
+    return X.map_blocks(block, chunks=(X.chunks[0], (coef.shape[1],)), dtype=X.dtype)

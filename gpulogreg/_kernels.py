@@ -107,3 +107,31 @@ def sigmoid_residual(z, y, s=None):
         (z, y, s if has_weight else y, np.int32(has_weight), r, l, np.int64(n)),
     )
     return r, l
+
+
+def softmax_residual(Z, y, s=None, want_p=False):
+    """Fused multinomial step on the GPU, one thread per row of ``Z`` (n, k): returns
+    ``(R, l, P)`` with ``R = s (softmax(Z) - onehot(y))`` of Z's dtype, the per-row loss
+    ``l = s (log sum e^z - z_y)`` in float64, and (``want_p``) the softmax ``P``, else None.
+
+    ``y`` holds class indices; ``y`` and ``s`` are brought to Z's dtype and Z made
+    C-contiguous (no-ops for validated inputs and ``X @ W``).
+    """
+    import cupy
+
+    y = cupy.ascontiguousarray(y, dtype=Z.dtype)
+    if s is not None:
+        s = cupy.ascontiguousarray(s, dtype=Z.dtype)
+    Z = cupy.ascontiguousarray(Z)
+    n, k = Z.shape
+    R = cupy.empty_like(Z)
+    l = cupy.empty(n, dtype=np.float64)
+    P = cupy.empty_like(Z) if want_p else None
+    if n == 0:
+        return R, l, P
+    kernel = _function("softmax_residual.cu", f"gpulogreg_softmax_residual_{_SUFFIX[Z.dtype]}")
+    has_weight = s is not None
+    kernel((_grid(n),), (_BLOCK,),
+           (Z, y, s if has_weight else y, np.int32(has_weight), R, l, R if P is None else P,
+            np.int32(want_p), np.int64(n), np.int32(k)))
+    return R, l, P

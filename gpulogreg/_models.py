@@ -63,7 +63,8 @@ def _softmax_parts(Z, xp):
     rows = xp.arange(Z.shape[0])
     top = Z.argmax(axis=1)
     m = Z[rows, top]
-    E = xp.exp(Z - m[:, None])
+    with np.errstate(over="ignore"):  # z - max below -float max: exp(-inf) = 0 is exact
+        E = xp.exp(Z - m[:, None])
     E[rows, top] = 0
     return rows, top, m, E, E.sum(axis=1)
 
@@ -79,7 +80,8 @@ def softmax(Z, xp):
 def log_softmax(Z, xp):
     """Row-wise ``z_c - log sum e^{z}``, stably (never the log of a probability)."""
     rows, top, m, _, others = _softmax_parts(Z, xp)
-    return Z - (m + xp.log1p(others))[:, None]
+    with np.errstate(over="ignore"):  # below -float max (float32 only): -inf
+        return Z - (m + xp.log1p(others))[:, None]
 
 
 def softmax_residual_and_loss(Z, y, s, xp):
@@ -87,7 +89,8 @@ def softmax_residual_and_loss(Z, y, s, xp):
 
     With ``t`` the row's argmax and ``o = sum_{c != t} e^{z_c - z_t}``: ``l = (z_t - z_y) +
     log1p(o)``, and ``R[y] = -o / (1 + o)`` when ``y = t`` (else ``P_y - 1``, with
-    ``P_y <= 1/2``): no cancellation, nothing overflows.
+    ``P_y <= 1/2``): no cancellation, nothing overflows. ``l`` is float64 whatever Z's
+    dtype: ``z_t - z_y`` can be twice the float32 maximum.
     """
     rows, top, m, E, others = _softmax_parts(Z, xp)
     denom = 1 + others
@@ -96,7 +99,7 @@ def softmax_residual_and_loss(Z, y, s, xp):
     labels = y.astype(np.intp)
     R = P.copy()
     R[rows, labels] = xp.where(labels == top, -others / denom, P[rows, labels] - 1)
-    l = (m - Z[rows, labels]) + xp.log1p(others)
+    l = (m.astype(np.float64) - Z[rows, labels]) + xp.log1p(others)
     if s is not None:
         R *= s[:, None]
         l *= s
@@ -146,7 +149,7 @@ class Multinomial:
         """``(R, l)`` for a block of ``Z`` (rows, k); with ``curvature_out`` (a slice of an
         (n, k) array) also writes the softmax probabilities there."""
         if _backend.is_gpu(xp) and fused is not False:
-            R, l, P = _kernels.softmax_residual(Z, y, s)
+            R, l, P = _kernels.softmax_residual(Z, y, s, want_p=curvature_out is not None)
         else:
             R, l, P = softmax_residual_and_loss(Z, y, s, xp)
         if curvature_out is not None:

@@ -81,10 +81,11 @@ def _check_finite(A, xp, name):
 
 
 def check_y(y, n, dtype, xp):
-    """Encode binary labels as 0.0/1.0 of ``dtype``; return ``(y01, classes)``.
+    """Encode class labels as their index in ``classes``, as numbers of ``dtype``; return
+    ``(y_index, classes)``.
 
-    ``classes`` is the sorted pair of labels (``classes[1]`` is the positive
-    class, as in scikit-learn).
+    ``classes`` holds the sorted labels (two or more). For two, the index is 0.0/1.0 and
+    ``classes[1]`` is the positive class, as in scikit-learn.
     """
     if y is None:
         raise ValueError("This classifier requires y to be passed, but the target y is None.")
@@ -117,11 +118,13 @@ def check_y(y, n, dtype, xp):
     shown = f"{list(_backend.to_numpy(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
     if classes.shape[0] == 1:
         raise ValueError(f"y must hold exactly two classes; it has only one class: {shown}.")
-    if classes.shape[0] > 2:
-        raise ValueError("Only binary classification is supported. The type of the target y "
-                         f"is multiclass ({classes.shape[0]} classes: {shown}); multinomial "
-                         "logistic regression is not implemented yet.")
-    return (y == classes[1]).astype(dtype), classes
+    if classes.shape[0] == 2:
+        return (y == classes[1]).astype(dtype), classes
+    if _backend.is_dask(xp):
+        host = _backend.to_numpy(classes)
+        return y.map_blocks(lambda block: np.searchsorted(host, block).astype(dtype),
+                            dtype=dtype), classes
+    return xp.searchsorted(classes, y).astype(dtype), classes
 
 
 def _real_vector(a, n, xp, name, entry):
@@ -144,7 +147,7 @@ def check_y01(y, n, dtype, xp):
     return y.astype(dtype)
 
 
-def check_sample_weight(sample_weight, n, dtype, xp, *, y01=None, classes=None,
+def check_sample_weight(sample_weight, n, dtype, xp, *, y_index=None, classes=None,
                         class_weight=None, C=np.inf):
     """Return ``(weights, C)``: the sample weights (times the class weights) as a 1-D array
     of ``dtype`` (None for unit weights) and the C to use with them.
@@ -166,7 +169,7 @@ def check_sample_weight(sample_weight, n, dtype, xp, *, y01=None, classes=None,
     if bool((s < 0).any()):
         raise ValueError("sample_weight must be non-negative; it has negative entries.")
     if class_weight is not None:
-        s *= _class_weights(class_weight, classes, y01, s, xp)[y01.astype(np.intp)]
+        s *= _class_weights(class_weight, classes, y_index, s, xp)[y_index.astype(np.intp)]
     top = float(s.max())
     if not top > 0:
         raise ValueError("sample_weight must have at least one positive entry; all are zero"
@@ -180,14 +183,14 @@ def check_sample_weight(sample_weight, n, dtype, xp, *, y01=None, classes=None,
     return s.astype(dtype, copy=False), scaled_C
 
 
-def _class_weights(class_weight, classes, y01, s, xp):
-    """Per-class multipliers ``[w(classes[0]), w(classes[1])]`` as scikit-learn computes them
-    (``"balanced"``: ``S / (2 S_k)`` with ``S_k`` the weight of class k)."""
+def _class_weights(class_weight, classes, y_index, s, xp):
+    """Per-class multipliers ``[w(classes[0]), w(classes[1]), ...]`` as scikit-learn computes
+    them (``"balanced"``: ``S / (k S_c)`` with ``S_c`` the weight of class c, k classes)."""
+    k = classes.shape[0]
     if isinstance(class_weight, str):  # "balanced" (validated by the estimator)
-        positive = float((s * y01).sum())
-        totals = np.array([float(s.sum()) - positive, positive])
+        totals = np.array([float(s[y_index == c].sum()) for c in range(k)])
         with np.errstate(divide="ignore"):
-            weights = np.where(totals > 0, totals.sum() / (2 * totals), 0.0)
+            weights = np.where(totals > 0, totals.sum() / (k * totals), 0.0)
     else:
         from sklearn.utils.class_weight import compute_class_weight
 

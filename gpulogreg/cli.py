@@ -289,14 +289,21 @@ def predict(args) -> int:
 
     model = load(args.model, device=args.device)
     X, _, _ = _read_table(args.data, shape=args.shape, dtype=args.dtype)
-    out = _backend.to_numpy(model.predict_proba(X)[:, 1] if args.proba else model.predict(X))
-    header = "proba" if args.proba else "label"
+    classes = _backend.to_numpy(model.classes_)
+    if not args.proba:
+        out, header = _backend.to_numpy(model.predict(X)), "label"
+    elif classes.shape[0] == 2:
+        out, header = _backend.to_numpy(model.predict_proba(X)[:, 1]), "proba"
+    else:  # one column per class
+        out = _backend.to_numpy(model.predict_proba(X))
+        header = ",".join(f"proba_{label}" for label in classes)
     if args.output is None:
         print(header)
-        print("\n".join(map(str, out)))
+        rows = out if out.ndim == 2 else out[:, None]
+        print("\n".join(",".join(map(str, row)) for row in rows))
     else:
         np.savetxt(args.output, out, fmt="%s" if out.dtype.kind in "OU" else "%.17g",
-                   header=header, comments="")
+                   header=header, comments="", delimiter=",")
     return 0
 
 
@@ -371,7 +378,8 @@ def main(argv=None) -> int:
     _raw_file_options(fit_parser)
     predict_parser = commands.add_parser(
         "predict", help="predict with a saved model",
-        description="Predict labels (or, with --proba, probabilities of classes_[1]) for the "
+        description="Predict labels (or, with --proba, probabilities: of classes_[1] for two "
+                    "classes, one column per class for more) for the "
                     "rows of DATA (features only) with a model saved by 'gpulogreg fit'.")
     predict_parser.add_argument("model", help="a model file from 'gpulogreg fit' or save()")
     predict_parser.add_argument("data", help="the rows to predict (.csv, .npy, .npz, .parquet, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from numbers import Integral, Real
@@ -12,17 +13,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
-from . import _backend, _validation
+from . import _backend, _models, _validation
 from ._loss import LogisticLoss, rows_source
-from ._models import sigmoid
 from .solvers import SOLVERS
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
-    """Binary logistic regression, minimising scikit-learn's objective
+    """Logistic regression, minimising scikit-learn's objective: for two classes
 
         (1/S) sum_i s_i [log(1 + e^{z_i}) - y_i z_i] + ||w||^2 / (2 C S),   z = X w + b,
 
+    and for three or more the multinomial (softmax) loss
+    ``(1/S) sum_i s_i [log sum_c e^{z_ic} - z_{i y_i}] + ||W||^2 / (2 C S)``, ``Z = X W + b``,
     with ``S`` the sum of the sample weights, so ``coef_`` matches scikit-learn's.
     Fitted attributes live in the namespace of the training data: CuPy in, CuPy out.
 
@@ -78,8 +80,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    classes_ : (2,) array, the two labels; ``classes_[1]`` is the positive class.
-    coef_ : (1, d) array of X's dtype.  intercept_ : (1,) array.
+    classes_ : (k,) array, the sorted labels; for two, ``classes_[1]`` is the positive class.
+    coef_ : (1, d) array of X's dtype for two classes, else (k, d).
+    intercept_ : (1,) or (k,) array. For k >= 3 classes the intercepts sum to zero (and,
+        without a penalty, so do the coefficients of each feature), scikit-learn's symmetric
+        parametrisation: adding a constant to every class changes no probability.
     n_iter_ : (1,) int32 array.  n_features_in_ : int.
     feature_names_in_ : names of the columns of a DataFrame X (only when they are strings).
     loss_ : final objective.  grad_max_ : final ``max|gradient|``.
@@ -128,11 +133,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.device = device
         self.chunk_rows = chunk_rows
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False  # binary only until multinomial exists
-        return tags
-
     def _effective_C(self):
         """Validate the parameters as scikit-learn 1.9 does (same errors and warnings) and
         return the C to minimise with (``inf``: no penalty)."""
@@ -140,20 +140,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return _validation.check_params(self.get_params())
 
     def fit(self, X, y, sample_weight=None):
-        """Fit on X (n, d) and binary labels y (n,), optionally weighted per sample."""
+        """Fit on X (n, d) and class labels y (n,), optionally weighted per sample: two
+        classes fit the binomial model, three or more the multinomial one."""
         C = self._effective_C()
         device = _backend.parse_device(self.device)
         _check_feature_names(self, X, reset=True)
         xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         X = _validation.check_X(X, xp)
         n, d = X.shape
-        y01, classes = _validation.check_y(y, n, X.dtype, xp)
+        y_index, classes = _validation.check_y(y, n, X.dtype, xp)
         sample_weight, C = _validation.check_sample_weight(
-            sample_weight, n, X.dtype, xp, y01=y01, classes=classes,
+            sample_weight, n, X.dtype, xp, y_index=y_index, classes=classes,
             class_weight=self.class_weight, C=C)
+        model = _models.for_classes(classes.shape[0])
         start = time.perf_counter()
         with _backend.on_device(device, xp, X):
-            result, loss = self._solve(X, y01, sample_weight, C, xp, device)
+            result, loss = self._solve(X, y_index, sample_weight, C, xp, device, model)
         if self.verbose:
             print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
                   f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
@@ -162,26 +164,33 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(_convergence_message(self, result, X.dtype), ConvergenceWarning,
                           stacklevel=2)
         self.classes_ = classes
-        self.coef_ = result.x[None, :d].astype(X.dtype)  # in the solver's namespace
-        self.intercept_ = (result.x[d:] if self.fit_intercept
-                           else loss.xp.zeros(1, np.float64)).astype(X.dtype)
+        # [W; b] raveled, in the solver's namespace: coef_ is W^T, one row per class
+        Wb = result.x.reshape(-1, model.k)
+        W = Wb[:d]
+        b = Wb[d] if self.fit_intercept else loss.xp.zeros(model.k, np.float64)
+        if model.k > 1:  # scikit-learn's symmetric parametrisation (no probability changes)
+            b = b - b.mean()
+            if math.isinf(C):
+                W = W - W.mean(axis=1, keepdims=True)
+        self.coef_ = W.T.astype(X.dtype)
+        self.intercept_ = b.astype(X.dtype)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.n_features_in_ = d
         self.loss_ = result.fun
         self.grad_max_ = result.grad_max
         return self
 
-    def _solve(self, X, y01, sample_weight, C, xp, device):
+    def _solve(self, X, y_index, sample_weight, C, xp, device, model):
         kind, _ = device
         if _backend.is_dask(xp):
             if kind != "auto":
                 raise ValueError(f"device={self.device!r} does not apply to Dask arrays, "
                                  "which are fitted where their chunks live; use device='auto'.")
-            source = rows_source(X, y01, sample_weight, fit_intercept=self.fit_intercept)
+            source = rows_source(X, y_index, sample_weight, fit_intercept=self.fit_intercept)
         elif kind == "cuda" and not _backend.is_gpu(xp):
             from ._stream import StreamedRows
 
-            source = StreamedRows(X, y01, sample_weight, fit_intercept=self.fit_intercept,
+            source = StreamedRows(X, y_index, sample_weight, fit_intercept=self.fit_intercept,
                                   chunk_rows=self.chunk_rows)
         else:
             if self.chunk_rows is not None:
@@ -190,8 +199,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if kind == "cpu" and _backend.is_gpu(xp):
                 raise ValueError("device='cpu' but X is a CuPy array on the GPU; pass X.get() "
                                  "(a host copy) or use device='auto'.")
-            source = rows_source(X, y01, sample_weight, fit_intercept=self.fit_intercept)
-        loss = LogisticLoss(source=source, C=C)
+            source = rows_source(X, y_index, sample_weight, fit_intercept=self.fit_intercept)
+        loss = LogisticLoss(source=source, C=C, model=model)
         options = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
         try:
             # a trial point may overflow (inf/NaN objective): solvers reject such points, so
@@ -211,14 +220,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return result, loss
 
     def _initial_coef(self, loss):
-        """Zeros, or with ``warm_start`` the previous fit, in the solver's namespace (float64)."""
+        """Zeros, or with ``warm_start`` the previous fit, in the solver's namespace (float64),
+        as ``[W; b]`` raveled."""
         xp = loss.xp
+        d, k = loss.n_features, loss.k
         x0 = xp.zeros(loss.n_params, dtype=np.float64)
         if self.warm_start and getattr(self, "coef_", None) is not None \
-                and self.coef_.shape == (1, loss.n_features):
-            x0[:loss.n_features] = _backend.to_namespace(self.coef_[0], xp)
+                and self.coef_.shape == (k, d):
+            Wb = x0.reshape(-1, k)
+            Wb[:d] = _backend.to_namespace(self.coef_, xp).T
             if self.fit_intercept:
-                x0[loss.n_features:] = _backend.to_namespace(self.intercept_, xp)
+                Wb[d] = _backend.to_namespace(self.intercept_, xp)
         return x0
 
     def save(self, path):
@@ -228,7 +240,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return save(self, path)
 
     def decision_function(self, X):
-        """The raw score ``X @ coef_.T + intercept_`` (positive means ``classes_[1]``)."""
+        """The raw scores ``X @ coef_.T + intercept_``: shape (n,) for two classes (positive
+        means ``classes_[1]``), else (n, k), one column per class."""
         check_is_fitted(self)
         _check_feature_names(self, X, reset=False)
         xp = _backend.get_namespace(X=X)
@@ -237,26 +250,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input.")
+        coef = self.coef_[0] if self.coef_.shape[0] == 1 else self.coef_.T
         if lazy:
             from . import _dask
 
-            return _dask.decision_function(X, self.coef_[0], self.intercept_)
+            return _dask.decision_function(X, coef, self.intercept_)
         with _backend.on_device(("auto", None), xp, X):  # a CuPy X: computed on its GPU
-            coef = _backend.to_namespace(self.coef_, xp)
+            coef = _backend.to_namespace(coef, xp)
             intercept = _backend.to_namespace(self.intercept_, xp)
-            return X @ coef[0].astype(X.dtype) + intercept.astype(X.dtype)
+            return X @ coef.astype(X.dtype) + intercept.astype(X.dtype)
 
     def predict_proba(self, X):
-        """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n, 2)."""
+        """Probabilities of each class of ``classes_``, shape (n, k) (k = 2 for two)."""
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
-        p1 = sigmoid(z, xp)
+        if z.ndim == 2:
+            return _blockwise(_models.softmax, z, xp)
+        p1 = _models.sigmoid(z, xp)
         return xp.stack([1 - p1, p1], axis=1)
 
     def predict_log_proba(self, X):
-        """Log-probabilities, shape (n, 2), computed stably: ``-log(1 + e^{-+z})``."""
+        """Log-probabilities, shape (n, k), computed stably: ``-log(1 + e^{-+z})`` for two
+        classes, ``z_c - log sum e^z`` for more (never the log of a probability)."""
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
+        if z.ndim == 2:
+            return _blockwise(_models.log_softmax, z, xp)
         tail = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^t) = max(t, 0) + tail for t = +-z
         return xp.stack([-(xp.maximum(z, 0) + tail), -(xp.maximum(-z, 0) + tail)], axis=1)
 
@@ -267,12 +286,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if _backend.is_gpu(xp) and self.classes_.dtype.kind not in "biuf":
             z = z.get()  # string labels have no GPU representation
             xp = np
+
+        def index(zb):
+            return zb.argmax(axis=1) if zb.ndim == 2 else (zb > 0).astype(np.intp)
+
         if _backend.is_dask(xp):
             classes = _backend.to_numpy(self.classes_)
-            return z.map_blocks(lambda zb: classes[(zb > 0).astype(np.intp)],
-                                dtype=classes.dtype)
+            return z.map_blocks(lambda zb: classes[index(zb)], dtype=classes.dtype,
+                                drop_axis=[1] if z.ndim == 2 else [])
         classes = _backend.to_namespace(self.classes_, xp)
-        return classes[(z > 0).astype(np.intp)]  # labels keep classes_'s dtype
+        return classes[index(z)]  # labels keep classes_'s dtype
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""
@@ -286,6 +309,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return float(correct.mean())
         sample_weight = xp.asarray(sample_weight, dtype=np.float64)
         return float((correct * sample_weight).sum() / sample_weight.sum())
+
+
+def _blockwise(function, Z, xp):
+    """``function(Z, xp)`` for a row-wise function, lazily per chunk for a Dask Z."""
+    if _backend.is_dask(xp):
+        return Z.map_blocks(lambda block: function(block, _backend.get_namespace(Z=block)),
+                            dtype=Z.dtype)
+    return function(Z, xp)
 
 
 def _convergence_message(model, result, dtype):

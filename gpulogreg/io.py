@@ -30,6 +30,7 @@ _ARRAYS = ("coef", "intercept", "classes")
 _METADATA_BYTES = 1 << 20  # a model's JSON metadata is a few hundred bytes
 _LABEL_BYTES = 1 << 12  # longest string label, in bytes per label
 _MAX_FEATURES = 1 << 31
+_MAX_CLASSES = 1 << 16
 
 
 def save(model, path):
@@ -58,6 +59,7 @@ def save(model, path):
         else "numpy",
         "params": _params_to_json(model.get_params()),
         "n_features_in": int(model.n_features_in_),
+        "n_classes": int(arrays["classes"].shape[0]),
         "n_iter": int(model.n_iter_[0]),
         "loss": float(model.loss_),
         "grad_max": float(model.grad_max_),
@@ -135,8 +137,8 @@ def load(path, device="auto"):
     coef, intercept, classes = (arrays[name] for name in _ARRAYS)
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
         _invalid(path, "coef/intercept contain NaN or infinity")
-    if classes.dtype.kind not in "biufU" or not classes[0] < classes[1]:
-        _invalid(path, f"classes must be two sorted distinct labels; got {classes!r}")
+    if classes.dtype.kind not in "biufU" or not np.all(classes[1:] > classes[:-1]):
+        _invalid(path, f"classes must be sorted distinct labels; got {classes!r}")
     names = metadata.get("feature_names_in")
     if names is not None and (not isinstance(names, list) or len(names) != coef.shape[1]
                               or not all(isinstance(n, str) for n in names)):
@@ -200,10 +202,15 @@ def _read(path):
         d = metadata.get("n_features_in")
         if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= _MAX_FEATURES:
             _invalid(path, f"n_features_in is {d!r}, not a count of features")
+        k = metadata.get("n_classes", 2)  # files from before multinomial: two classes
+        if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= _MAX_CLASSES \
+                or (k > 2 and k * d > _MAX_FEATURES):
+            _invalid(path, f"n_classes is {k!r}, not a count of classes for {d!r} features")
+        rows = 1 if k == 2 else k  # coef_ rows: one for a binomial model, else one per class
         arrays = {}
-        for name, shape, kinds, itemsize in (("coef", (1, d), "f", 8),
-                                             ("intercept", (1,), "f", 8),
-                                             ("classes", (2,), "biufU", _LABEL_BYTES)):
+        for name, shape, kinds, itemsize in (("coef", (rows, d), "f", 8),
+                                             ("intercept", (rows,), "f", 8),
+                                             ("classes", (k,), "biufU", _LABEL_BYTES)):
             arrays[name] = _member(path, archive, members, name, shape, kinds,
                                    itemsize * max(1, math.prod(shape)))
     coef, intercept = arrays["coef"], arrays["intercept"]

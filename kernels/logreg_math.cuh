@@ -47,6 +47,39 @@ __host__ __device__ inline void residual_and_loss(T z, T y, T s, T* r, T* l) {
     *l = s * logistic_loss_term(z, y, e);
 }
 
+// One row of the multinomial (softmax) model over k classes, from the row's scores z[0..k-1]
+// and its class index `label`:
+//     p[c] = softmax(z)[c],  r[c] = s (p[c] - [c == label]),  l = s (log sum_c e^{z_c} - z_label)
+// With t the first argmax and o = sum_{c != t} exp(z_c - z_t) (only exponentials of
+// non-positive numbers): p[t] = 1 / (1 + o), l = (z_t - z_label) + log1p(o), and the true
+// class's residual is -o / (1 + o) when label == t (else p - 1 with p <= 1/2): no
+// cancellation, nothing overflows. l is double whatever T: z_t - z_label can be twice the
+// float32 maximum. p may be null (not wanted). s must be in [0, 1], as for the binary model.
+template <typename T>
+__host__ __device__ inline void softmax_residual_and_loss(const T* z, int k, int label, T s,
+                                                          T* r, T* p, double* l) {
+    int top = 0;
+    T m = z[0];
+    for (int c = 1; c < k; ++c) {
+        if (z[c] > m) {
+            m = z[c];
+            top = c;
+        }
+    }
+    T others = T(0);
+    for (int c = 0; c < k; ++c) {
+        if (c != top) others += gl_exp(z[c] - m);
+    }
+    const T denom = T(1) + others;
+    for (int c = 0; c < k; ++c) {
+        const T pc = c == top ? T(1) / denom : gl_exp(z[c] - m) / denom;
+        if (p) p[c] = pc;
+        const T rc = c != label ? pc : (label == top ? -others / denom : pc - T(1));
+        r[c] = s * rc;
+    }
+    *l = (double)s * (((double)m - (double)z[label]) + (double)gl_log1p(others));
+}
+
 }  // namespace gpulogreg
 
 #endif  // GPULOGREG_LOGREG_MATH_CUH

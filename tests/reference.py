@@ -36,3 +36,27 @@ def hessian(X, w, b=0.0, sample_weight=None, C=np.inf, fit_intercept=True):
     H = Xa.T @ ((s * sig * (1 - sig))[:, None] * Xa) / s.sum()
     H[np.arange(d), np.arange(d)] += 1 / (C * s.sum())
     return H
+
+
+def multinomial_loss_and_gradient(X, y, W, b=None, sample_weight=None, C=np.inf):
+    """The multinomial objective (scikit-learn's) and its gradient, in float64.
+
+    ``W`` is (d, k), ``b`` (k,) or None (no intercept), ``y`` the class indices. The gradient
+    is returned as the (d [+ 1], k) matrix ``[dW; db]``.
+    """
+    from scipy.special import logsumexp, softmax
+
+    X = to_numpy(X).astype(np.float64)
+    y = to_numpy(y).astype(np.intp)
+    W = to_numpy(W).astype(np.float64)
+    n, k = X.shape[0], W.shape[1]
+    s = np.ones(n) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    S = s.sum()
+    Z = X @ W + (0.0 if b is None else to_numpy(b).astype(np.float64))
+    loss = np.sum(s * (logsumexp(Z, axis=1) - Z[np.arange(n), y])) / S
+    loss += np.sum(W * W) / (2 * C * S)
+    R = s[:, None] * (softmax(Z, axis=1) - np.eye(k)[y])
+    grad = X.T @ R / S + W / (C * S)
+    if b is not None:
+        grad = np.vstack([grad, R.sum(axis=0) / S])
+    return loss, grad

@@ -217,3 +217,26 @@ def test_verbose_fit_is_a_progress_line_on_a_terminal_and_plain_lines_otherwise(
                      str(tmp_path / "m.npz")]) == 0
     out = capsys.readouterr().out
     assert "\r" not in out and out.count(" iter ") >= 2
+
+
+def test_fit_and_predict_three_classes(tmp_path, capsys):
+    """Three labels fit the multinomial model; --proba writes one column per class."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    y = np.array([3, 5, 7])[np.argmax(X @ rng.normal(size=(3, 3)), axis=1)]
+    path = tmp_path / "train.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x0,x1,x2,label",
+               comments="")
+    assert cli.main(["fit", str(path), "--target", "label", "-o", str(tmp_path / "m.npz")]) == 0
+    reference = LogisticRegression(max_iter=1000).fit(X, y)
+    np.save(tmp_path / "rows.npy", X)
+    assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.npy"),
+                     "--proba", "-o", str(tmp_path / "p.csv")]) == 0
+    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "proba_3.0,proba_5.0,proba_7.0"
+    proba = np.loadtxt(tmp_path / "p.csv", skiprows=1, delimiter=",")
+    np.testing.assert_allclose(proba, reference.predict_proba(X), rtol=1e-5, atol=1e-8)
+    capsys.readouterr()
+    assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.npy")]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[0] == "label"
+    np.testing.assert_array_equal(np.array(out[1:], dtype=float), reference.predict(X))

@@ -209,7 +209,6 @@ INF_X[0, 0] = -np.inf
 
 BAD_FIT = [
     # (id, estimator params, X, y, sample_weight, error type, message fragment)
-    ("y three classes", {}, X_OK, np.array([0, 1, 2]), None, ValueError, "Only binary classification is supported"),
     ("y continuous", {}, X_OK, np.array([0.5, 1.0, 2.0]), None, ValueError, "Unknown label type: continuous"),
     ("y None", {}, X_OK, None, None, ValueError, "requires y to be passed"),
     ("y one class", {}, X_OK, np.array([1, 1, 1]), None, ValueError, "only one class"),

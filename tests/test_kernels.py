@@ -174,6 +174,123 @@ def test_host_math_float32(host_math, weights):
     np.testing.assert_allclose(l, l_ref, rtol=2e-6, atol=tiny)
 
 
+# --- the multinomial row: softmax residual and loss ------------------------------------------
+
+def softmax_rows():
+    """(z rows, labels, weights): every regime of the softmax — ties, a confident right or
+    wrong label, margins past float32's and float64's exp range, scores up to float32's
+    maximum — for k = 3 and 7 (a k not a power of two)."""
+    big = 3.0e38
+    rows = [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [40.0, 0.0, 0.0], [0.0, 40.0, -40.0],
+            [104.0, 0.0, 0.0], [750.0, 0.0, -750.0], [big, -big, 0.0], [-big, -big, big],
+            [1e30, 1e30, -1e30], [1e-30, -1e-30, 0.0]]
+    rng = np.random.default_rng(0)
+    rows += [list(rng.normal(scale=5, size=7)) for _ in range(6)]
+    labels = [i % len(z) for i, z in enumerate(rows)] + [0] * len(rows)
+    weights = [1.0 if i % 3 else 0.25 for i in range(2 * len(rows))]
+    return rows + rows, labels, weights
+
+
+def exact_row(z, label, s):
+    """r and l of one row in 400-digit decimal arithmetic: an independent reference."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 400  # the loss of a confident row is ~1e-300 beside numbers ~1
+        zd = [Decimal(float(v)) for v in z]
+        top = max(zd)
+        e = [(v - top).exp() for v in zd]
+        total = sum(e)
+        p = [v / total for v in e]
+        l = top + total.ln() - zd[label]
+        r = [pc - (1 if c == label else 0) for c, pc in enumerate(p)]
+        sd = Decimal(float(s))
+        return [float(sd * v) for v in r], float(sd * l), [float(v) for v in p]
+
+
+@pytest.fixture(scope="module")
+def host_softmax(host_math, tmp_path_factory):
+    exe = next(tmp_path_factory.getbasetemp().glob("host*/host_check"))
+
+    def run(rows, labels, weights):
+        text = "".join(f"{len(z)} {c} {s!r} " + " ".join(repr(float(v)) for v in z) + "\n"
+                       for z, c, s in zip(rows, labels, weights))
+        out = subprocess.run([str(exe), "softmax"], input=text, capture_output=True, text=True,
+                             check=True)
+        parsed = []
+        for z, line in zip(rows, out.stdout.splitlines()):
+            v = np.array(line.split(), dtype=np.float64)
+            k = len(z)
+            parsed.append((v[:k], v[k], v[k + 1:2 * k + 1], v[2 * k + 1], v[2 * k + 2:]))
+        return parsed
+
+    return run
+
+
+def test_host_softmax_float64(host_softmax):
+    rows, labels, weights = softmax_rows()
+    for (_, _, r, l, p), z, c, s in zip(host_softmax(rows, labels, weights), rows, labels,
+                                        weights):
+        r_ref, l_ref, p_ref = exact_row(z, c, s)
+        assert np.isfinite(r).all() and np.isfinite(l)
+        np.testing.assert_allclose(r, r_ref, rtol=1e-14, atol=1e-300)
+        np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=1e-300)
+        np.testing.assert_allclose(p, p_ref, rtol=1e-14, atol=1e-300)
+        # the xp reference the GPU path is tested against is the same arithmetic
+        R_xp, l_xp, P_xp = _models.softmax_residual_and_loss(
+            np.array([z]), np.array([float(c)]), np.array([s]), np)
+        np.testing.assert_allclose(R_xp[0], r, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(l_xp[0], l, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(P_xp[0], p, rtol=1e-15, atol=0)
+
+
+def test_host_softmax_float32(host_softmax):
+    """float32 scores up to 3e38: residuals accurate, the loss (a double) finite even where
+    it exceeds float32's range (z_top - z_label = 6e38)."""
+    rows, labels, weights = softmax_rows()
+    rows32 = [list(np.float32(z).astype(np.float64)) for z in rows]
+    tiny = np.finfo(np.float32).tiny
+    for (r, l, _, _, _), z, c, s in zip(host_softmax(rows32, labels, weights), rows32, labels,
+                                        weights):
+        r_ref, l_ref, _ = exact_row(z, c, np.float64(np.float32(s)))
+        assert np.isfinite(r).all() and np.isfinite(l)
+        np.testing.assert_allclose(r, r_ref, rtol=2e-6, atol=tiny)
+        np.testing.assert_allclose(l, l_ref, rtol=2e-6, atol=tiny)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gpu_softmax_kernel_matches_reference(cp, dtype, weighted):
+    rows, labels, weights = softmax_rows()
+    for k in (3, 7):
+        picked = [i for i, z in enumerate(rows) if len(z) == k]
+        Z = np.array([rows[i] for i in picked]).astype(dtype)
+        y = np.array([labels[i] for i in picked], dtype=dtype)
+        s = np.array([weights[i] for i in picked], dtype=dtype) if weighted else None
+        R, l, P = _kernels.softmax_residual(cp.asarray(Z), cp.asarray(y),
+                                            None if s is None else cp.asarray(s), want_p=True)
+        assert R.dtype == dtype and l.dtype == np.float64 and P.dtype == dtype
+        rtol, atol = (1e-14, 1e-300) if dtype == np.float64 else (2e-6, np.finfo(np.float32).tiny)
+        for i, (z, c) in enumerate(zip(Z.astype(np.float64), y.astype(int))):
+            r_ref, l_ref, p_ref = exact_row(z, c, 1.0 if s is None else float(s[i]))
+            np.testing.assert_allclose(R[i].get(), r_ref, rtol=rtol, atol=atol)
+            np.testing.assert_allclose(float(l[i]), l_ref, rtol=rtol, atol=atol)
+            np.testing.assert_allclose(P[i].get(), p_ref, rtol=rtol, atol=atol)
+
+
+@pytest.mark.gpu
+def test_gpu_softmax_kernel_large_grid_matches_xp(cp):
+    n, k = 3 * 2**18 + 17, 10
+    Z = cp.random.default_rng(0).normal(size=(n, k), dtype=cp.float32) * 20
+    y = (cp.arange(n) % k).astype(cp.float32)
+    R, l, P = _kernels.softmax_residual(Z, y, want_p=True)
+    R_ref, l_ref, P_ref = _models.softmax_residual_and_loss(Z, y, None, cp)
+    cp.testing.assert_allclose(R, R_ref, rtol=1e-5, atol=1e-7)
+    cp.testing.assert_allclose(l, l_ref, rtol=1e-5, atol=1e-7)
+    cp.testing.assert_allclose(P, P_ref, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])

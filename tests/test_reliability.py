@@ -177,12 +177,15 @@ TAMPERED = [
     ("coef NaN", lambda a, m: a["coef"].__setitem__((0, 0), np.nan), "NaN or infinity"),
     ("intercept dtype", lambda a, m: a.update(intercept=a["intercept"].astype(np.float16)),
      "coef and intercept must both be float32 or float64"),
-    ("classes", lambda a, m: a.update(classes=np.array([1, 0])), "two sorted distinct labels"),
+    ("classes", lambda a, m: a.update(classes=np.array([1, 0])), "classes must be sorted distinct labels"),
     ("extra array", lambda a, m: a.update(payload=np.zeros(3)), "expected arrays"),
     ("missing array", lambda a, m: a.pop("intercept"), "expected arrays"),
     ("format", lambda a, m: m.update(format="something.else"), "not a valid gpulogreg model file: format 'something.else'"),
     ("version", lambda a, m: m.update(format_version=99), "format version 99"),
     ("params", lambda a, m: m["params"].update(evil="__import__('os')"), "invalid params"),
+    ("n_classes", lambda a, m: m.update(n_classes=3), r"coef: has shape \(1, 30\)"),
+    ("n_classes type", lambda a, m: m.update(n_classes="3"), "n_classes is '3'"),
+    ("n_classes huge", lambda a, m: m.update(n_classes=2**40), "not a count of classes"),
 ]
 
 
