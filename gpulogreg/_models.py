@@ -57,51 +57,52 @@ def residual_and_loss(z, y, s, xp):
 
 
 def _softmax_parts(Z, xp):
-    """For each row of Z: the argmax ``top``, ``E = exp(Z - max)`` with 0 at ``top``, and
-    ``others = sum E`` (the softmax denominator is ``1 + others``): nothing overflows, and
-    ``others`` keeps its precision when it is tiny."""
-    rows = xp.arange(Z.shape[0])
-    top = Z.argmax(axis=1)
-    m = Z[rows, top]
+    """Along the last axis of Z (the classes; any leading axes: rows, models): whether each
+    entry is the first argmax (``is_top``), the max ``m`` (keepdims), ``E = exp(Z - m)``
+    with 0 at the argmax, and ``others = sum E`` (the softmax denominator is
+    ``1 + others``): nothing overflows, and ``others`` keeps its precision when tiny."""
+    top = Z.argmax(axis=-1)[..., None]
+    is_top = xp.arange(Z.shape[-1]) == top
+    m = xp.take_along_axis(Z, top, axis=-1)
     with np.errstate(over="ignore"):  # z - max below -float max: exp(-inf) = 0 is exact
-        E = xp.exp(Z - m[:, None])
-    E[rows, top] = 0
-    return rows, top, m, E, E.sum(axis=1)
+        E = xp.where(is_top, 0, xp.exp(Z - m))
+    return is_top, m, E, E.sum(axis=-1)
 
 
 def softmax(Z, xp):
-    """Row-wise ``e^{z_c} / sum e^{z}``, stably for any finite Z."""
-    rows, top, _, E, others = _softmax_parts(Z, xp)
-    P = E / (1 + others)[:, None]
-    P[rows, top] = 1 / (1 + others)
-    return P
+    """``e^{z_c} / sum e^{z}`` along the last axis, stably for any finite Z."""
+    is_top, _, E, others = _softmax_parts(Z, xp)
+    return xp.where(is_top, 1, E) / (1 + others)[..., None]
 
 
 def log_softmax(Z, xp):
-    """Row-wise ``z_c - log sum e^{z}``, stably (never the log of a probability)."""
-    rows, top, m, _, others = _softmax_parts(Z, xp)
+    """``z_c - log sum e^{z}`` along the last axis, stably (never the log of a probability)."""
+    _, m, _, others = _softmax_parts(Z, xp)
     with np.errstate(over="ignore"):  # below -float max (float32 only): -inf
-        return Z - (m + xp.log1p(others))[:, None]
+        return Z - (m + xp.log1p(others)[..., None])
 
 
 def softmax_residual_and_loss(Z, y, s, xp):
-    """``R = s (softmax(Z) - onehot(y))``, ``l = s (log sum e^z - z_y)`` and the softmax P.
+    """``R = s (softmax(Z) - onehot(y))``, ``l = s (log sum e^z - z_y)`` and the softmax P,
+    along the last axis of Z (classes); ``y`` (class indices) and ``s`` have Z's leading
+    shape (or broadcast to it: a batch of models shares the rows' labels).
 
     With ``t`` the row's argmax and ``o = sum_{c != t} e^{z_c - z_t}``: ``l = (z_t - z_y) +
     log1p(o)``, and ``R[y] = -o / (1 + o)`` when ``y = t`` (else ``P_y - 1``, with
     ``P_y <= 1/2``): no cancellation, nothing overflows. ``l`` is float64 whatever Z's
     dtype: ``z_t - z_y`` can be twice the float32 maximum.
     """
-    rows, top, m, E, others = _softmax_parts(Z, xp)
-    denom = 1 + others
-    P = E / denom[:, None]
-    P[rows, top] = 1 / denom
-    labels = y.astype(np.intp)
-    R = P.copy()
-    R[rows, labels] = xp.where(labels == top, -others / denom, P[rows, labels] - 1)
-    l = (m.astype(np.float64) - Z[rows, labels]) + xp.log1p(others)
+    is_top, m, E, others = _softmax_parts(Z, xp)
+    denom = (1 + others)[..., None]
+    P = xp.where(is_top, 1, E) / denom
+    labels = xp.broadcast_to(y.astype(np.intp)[..., None], Z.shape[:-1] + (1,))
+    is_label = xp.arange(Z.shape[-1]) == labels
+    right = (is_label & is_top).any(axis=-1, keepdims=True)  # the label is the argmax
+    R = xp.where(is_label, xp.where(right, -others[..., None] / denom, P - 1), P)
+    z_label = xp.take_along_axis(Z, labels, axis=-1)[..., 0]
+    l = (m[..., 0].astype(np.float64) - z_label) + xp.log1p(others)
     if s is not None:
-        R *= s[:, None]
+        R *= s[..., None]
         l *= s
     return R, l, P
 
@@ -161,11 +162,12 @@ class Multinomial:
         return softmax(Z, xp)
 
     def curvature_times(self, P, T, s, xp):
-        """The rows' Hessian blocks ``s (diag(P) - P P^T)`` times the rows of ``T``."""
+        """The rows' Hessian blocks ``s (diag(P) - P P^T)`` times the rows of ``T`` (classes
+        along the last axis)."""
         U = P * T
-        U -= P * U.sum(axis=1, keepdims=True)
+        U -= P * U.sum(axis=-1, keepdims=True)
         if s is not None:
-            U *= s[:, None]
+            U *= s[..., None]
         return U
 
     def hessian_weights(self, P, s, xp):

@@ -200,3 +200,80 @@ def _symmetrise(H, d, k, fit_intercept, xp):
             if b > a:
                 H4[:, b, :, a] = block.T
     return H
+
+
+# A model batch's per-row temporaries (scores, weights, residuals of every model) are at
+# most about this many bytes each: the pass walks a block in pieces of that many rows.
+_BATCH_PIECE_BYTES = 1 << 25
+
+
+class BatchPass(_Pass):
+    """Many independent problems in one read of each block (a *model batch*, DESIGN.md 6):
+    problem j has coefficients of its own and row weights ``s * mask[fold_j]`` (a fold of a
+    cross-validation is a weight mask, never a copy of X).
+
+    ``gradients`` lists ``(fold, coef)``: for each, the pass sums the loss and
+    ``[X, 1]^T R`` as ``LossGradient`` does. ``products`` lists ``(fold, coef, v)``: the
+    Hessian at ``coef`` times ``v``, as ``HessianProduct`` computes it with the curvature
+    recomputed from ``coef``. All their columns are stacked into one matrix, so each piece
+    of a block costs one product ``X @ V`` and one ``[X, 1]^T R``, whatever the number of
+    problems, and their elementwise steps run on (rows, problems[, classes]) arrays at once
+    (the general ``xp`` path of the model, never a fused kernel).
+
+    Returns ``(losses (n_gradients,), G (d + 1, n_out))``: G's columns hold, in order, each
+    gradient's then each product's ``(d + 1) x k`` sums (to ravel in the coefficients'
+    layout).
+    """
+
+    def __init__(self, gradients, products, n_features, fit_intercept, model, masks, xp):
+        super().__init__(n_features, fit_intercept, model)
+        self.gradients, self.products, self.masks = gradients, products, masks
+        k = self.k
+        coefs = ([c for _, c in gradients] + [c for _, c, _ in products]
+                 + [v for _, _, v in products])
+        P = n_features + self.fit_intercept
+        self.V = xp.stack([xp.asarray(c).reshape(P, k) for c in coefs], axis=1) \
+            if coefs else xp.zeros((P, 0, k))  # (P, problems, k)
+        self.folds = xp.asarray([f for f, _ in gradients] + [f for f, _, _ in products],
+                                dtype=np.intp)
+        self.n_out = (len(gradients) + len(products)) * k
+        self.shapes = ((len(gradients),), (P, self.n_out))
+
+    def __call__(self, rows, X, y, s):
+        xp = _backend.get_namespace(X=X)
+        d, k, P = self.n_features, self.k, self.n_features + self.fit_intercept
+        n_g, n_p = len(self.gradients), len(self.products)
+        losses = xp.zeros(n_g, dtype=np.float64)
+        G = xp.zeros((P, self.n_out), dtype=np.float64)
+        V = self.V.astype(X.dtype)
+        cols = V.shape[1] * k
+        step = max(1, _BATCH_PIECE_BYTES // (max(cols, d) * X.dtype.itemsize))
+        start_row = rows.start or 0
+        for start in range(0, X.shape[0], step):
+            Xp = X[start:start + step]
+            b = Xp.shape[0]
+            piece = slice(start_row + start, start_row + start + b)
+            Z = (Xp @ V[:d].reshape(d, cols)).reshape(b, -1, k)
+            if self.fit_intercept:
+                Z += V[d]
+            w = self.masks[:, piece].T[:, self.folds].astype(X.dtype)  # (b, problems)
+            if s is not None:
+                w *= s[start:start + b, None]
+            squeeze = (lambda A: A[..., 0]) if k == 1 else (lambda A: A)
+            R = xp.empty((b, n_g + n_p, k), dtype=X.dtype)
+            if n_g:
+                r, l = self.model.residual_and_loss(squeeze(Z[:, :n_g]), y[start:start + b,
+                                                                           None],
+                                                    w[:, :n_g], xp, fused=False)
+                R[:, :n_g] = r.reshape(b, n_g, k)
+                losses += l.sum(axis=0, dtype=np.float64)
+            if n_p:
+                wp = w[:, n_g:]
+                c = self.model.curvature(squeeze(Z[:, n_g:n_g + n_p]), wp, xp)
+                t = self.model.curvature_times(c, squeeze(Z[:, n_g + n_p:]), wp, xp)
+                R[:, n_g:] = t.reshape(b, n_p, k)
+            R = R.reshape(b, self.n_out)
+            G[:d] += Xp.T @ R
+            if self.fit_intercept:
+                G[d] += R.sum(axis=0, dtype=np.float64)
+        return losses, G

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
 from numbers import Integral, Real
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -143,80 +145,82 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Fit on X (n, d) and class labels y (n,), optionally weighted per sample: two
         classes fit the binomial model, three or more the multinomial one."""
         C = self._effective_C()
+        data = self._prepare(X, y, sample_weight, C)
+        start = time.perf_counter()
+        with _backend.on_device(data.device, data.xp, data.X):
+            result, loss = self._solve(data, data.C)
+        if self.verbose:
+            print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
+                  f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
+                  f"evaluations, {time.perf_counter() - start:.3f} s", flush=True)
+        if not result.converged:
+            warnings.warn(_convergence_message(self, result, data.X.dtype), ConvergenceWarning,
+                          stacklevel=2)
+        self._set_solution(data, result.x, C)
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.loss_ = result.fun
+        self.grad_max_ = result.grad_max
+        return self
+
+    def _prepare(self, X, y, sample_weight, C):
+        """Validate the data (``_check_feature_names`` included) and return it as a
+        ``_Data``: X, labels as class indices, the weights (class weights applied, rescaled
+        to a maximum of 1) and the C to minimise with (scaled to match)."""
         device = _backend.parse_device(self.device)
         _check_feature_names(self, X, reset=True)
         xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
         X = _validation.check_X(X, xp)
         n, d = X.shape
         y_index, classes = _validation.check_y(y, n, X.dtype, xp)
-        sample_weight, C = _validation.check_sample_weight(
+        weights, scaled_C = _validation.check_sample_weight(
             sample_weight, n, X.dtype, xp, y_index=y_index, classes=classes,
             class_weight=self.class_weight, C=C)
-        model = _models.for_classes(classes.shape[0])
-        start = time.perf_counter()
-        with _backend.on_device(device, xp, X):
-            result, loss = self._solve(X, y_index, sample_weight, C, xp, device, model)
-        if self.verbose:
-            print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
-                  f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
-                  f"evaluations, {time.perf_counter() - start:.3f} s", flush=True)
-        if not result.converged:
-            warnings.warn(_convergence_message(self, result, X.dtype), ConvergenceWarning,
-                          stacklevel=2)
-        self.classes_ = classes
-        # [W; b] raveled, in the solver's namespace: coef_ is W^T, one row per class
-        Wb = result.x.reshape(-1, model.k)
-        W = Wb[:d]
-        b = Wb[d] if self.fit_intercept else loss.xp.zeros(model.k, np.float64)
-        if model.k > 1:  # scikit-learn's symmetric parametrisation (no probability changes)
-            b = b - b.mean()
-            if math.isinf(C):
-                W = W - W.mean(axis=1, keepdims=True)
-        self.coef_ = W.T.astype(X.dtype)
-        self.intercept_ = b.astype(X.dtype)
-        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
-        self.n_features_in_ = d
-        self.loss_ = result.fun
-        self.grad_max_ = result.grad_max
-        return self
+        return _Data(X, y_index, classes, weights, scaled_C, _models.for_classes(len(classes)),
+                     xp, device)
 
-    def _solve(self, X, y_index, sample_weight, C, xp, device, model):
-        kind, _ = device
+    def _set_solution(self, data, x, C):
+        """``classes_``, ``coef_``, ``intercept_`` and ``n_features_in_`` from the solver's
+        ``[W; b]`` raveled (in its namespace), in scikit-learn's parametrisation."""
+        d, k = data.X.shape[1], data.model.k
+        W, b = _coef_intercept(x, d, k, self.fit_intercept, math.isinf(C))
+        self.classes_ = data.classes
+        self.coef_ = W.T.astype(data.X.dtype)
+        self.intercept_ = b.astype(data.X.dtype)
+        self.n_features_in_ = d
+
+    def _source(self, data):
+        """The data source for a fit: Dask chunks, a host X streamed through the GPU
+        (``device='cuda'``), or the arrays in memory."""
+        X, xp, (kind, _) = data.X, data.xp, data.device
         if _backend.is_dask(xp):
             if kind != "auto":
                 raise ValueError(f"device={self.device!r} does not apply to Dask arrays, "
                                  "which are fitted where their chunks live; use device='auto'.")
-            source = rows_source(X, y_index, sample_weight, fit_intercept=self.fit_intercept)
         elif kind == "cuda" and not _backend.is_gpu(xp):
             from ._stream import StreamedRows
 
-            source = StreamedRows(X, y_index, sample_weight, fit_intercept=self.fit_intercept,
-                                  chunk_rows=self.chunk_rows)
+            return StreamedRows(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept,
+                                chunk_rows=getattr(self, "chunk_rows", None))
         else:
-            if self.chunk_rows is not None:
+            if getattr(self, "chunk_rows", None) is not None:
                 raise ValueError("chunk_rows applies to device='cuda' with a host X "
                                  "(streaming) only.")
             if kind == "cpu" and _backend.is_gpu(xp):
                 raise ValueError("device='cpu' but X is a CuPy array on the GPU; pass X.get() "
                                  "(a host copy) or use device='auto'.")
-            source = rows_source(X, y_index, sample_weight, fit_intercept=self.fit_intercept)
-        loss = LogisticLoss(source=source, C=C, model=model)
-        options = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
-        try:
-            # a trial point may overflow (inf/NaN objective): solvers reject such points, so
-            # NumPy's floating-point warnings about them would only be noise
-            with np.errstate(all="ignore"):
-                result = SOLVERS[self.solver](loss, self._initial_coef(loss), tol=self.tol,
-                                              max_iter=self.max_iter, verbose=self.verbose,
-                                              **options)
-        except MemoryError as exc:  # also CuPy's OutOfMemoryError
-            if hasattr(source, "describe"):  # streamed: the device ran out, not the host
-                raise MemoryError(f"out of memory on {source.describe()} ({exc}). Pass a "
-                                  "smaller chunk_rows, or free device memory.") from exc
-            raise MemoryError(_backend.out_of_memory_message(xp, X, exc)) from exc
-        finally:
-            if hasattr(source, "close"):
-                source.close()  # pinned host memory and device buffers go back now
+        return rows_source(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept)
+
+    def _solve(self, data, C, x0=None):
+        """Run the solver on ``data`` with ``C`` from ``x0`` (flat ``[W; b]``; default: zeros,
+        or the previous fit with ``warm_start``); returns ``(Result, LogisticLoss)``."""
+        source = self._source(data)
+        loss = LogisticLoss(source=source, C=C, model=data.model)
+        learning_rate = getattr(self, "learning_rate", None)
+        options = {} if learning_rate is None else {"learning_rate": learning_rate}
+        with _guarded(source, data):
+            result = SOLVERS[self.solver](loss, self._initial_coef(loss) if x0 is None else x0,
+                                          tol=self.tol, max_iter=self.max_iter,
+                                          verbose=self.verbose, **options)
         return result, loss
 
     def _initial_coef(self, loss):
@@ -309,6 +313,52 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return float(correct.mean())
         sample_weight = xp.asarray(sample_weight, dtype=np.float64)
         return float((correct * sample_weight).sum() / sample_weight.sum())
+
+
+class _Data(NamedTuple):
+    """A fit's validated data (see ``LogisticRegression._prepare``)."""
+
+    X: Any
+    y: Any  # class indices, of X's dtype
+    classes: Any
+    sample_weight: Any  # None, or rescaled to a maximum of 1
+    C: float  # scaled like the weights
+    model: Any
+    xp: Any
+    device: tuple
+
+
+@contextlib.contextmanager
+def _guarded(source, data):
+    """Around a solve: NumPy's floating-point warnings off (a trial point may overflow, and
+    solvers reject such points), out-of-memory errors explained, and the source's pinned and
+    device buffers given back at the end (streamed X)."""
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    except MemoryError as exc:  # also CuPy's OutOfMemoryError
+        if hasattr(source, "describe"):  # streamed: the device ran out, not the host
+            raise MemoryError(f"out of memory on {source.describe()} ({exc}). Pass a "
+                              "smaller chunk_rows, or free device memory.") from exc
+        raise MemoryError(_backend.out_of_memory_message(data.xp, data.X, exc)) from exc
+    finally:
+        if hasattr(source, "close"):
+            source.close()  # pinned host memory and device buffers go back now
+
+
+def _coef_intercept(x, d, k, fit_intercept, unpenalised):
+    """``(W (d, k), b (k,))`` from the raveled ``[W; b]``; for k >= 3 classes in scikit-learn's
+    symmetric parametrisation (intercepts, and without a penalty each feature's
+    coefficients, summing to zero over the classes: no probability changes)."""
+    xp = _backend.get_namespace(x=x)
+    Wb = x.reshape(-1, k)
+    W = Wb[:d]
+    b = Wb[d] if fit_intercept else xp.zeros(k, np.float64)
+    if k > 1:
+        b = b - b.mean()
+        if unpenalised:
+            W = W - W.mean(axis=1, keepdims=True)
+    return W, b
 
 
 def _blockwise(function, Z, xp):

@@ -1,0 +1,139 @@
+"""A model batch: many independent problems on one X, solved in lockstep (DESIGN.md 6).
+
+Problem j minimises the objective of ``_loss.LogisticLoss`` with a C of its own and row
+weights ``s * mask[fold_j]``: for cross-validation, fold j's training rows. Each problem
+runs its own solver (a generator of evaluation requests, see ``solvers._common``); every
+round, ``solve`` collects one request from each problem still running and answers them
+all with **one pass over X** (``_passes.BatchPass``: one ``X @ V`` for every problem's
+coefficients, then one ``[X, 1]^T R``). A problem that converges stops asking, so the
+batch shrinks and the slowest problem alone sets the number of rounds. Results equal
+solving each problem on its own (same solver, same requests): only the order of the
+float64 sums over blocks differs.
+
+``gradient_hessian`` requests (newton-cholesky) are answered one problem at a time: a
+Hessian per problem costs ``n d^2`` each, which no stacking saves.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._loss import LogisticLoss, RowBlocks
+from ._passes import BatchPass
+
+
+class _Member:
+    """What a solver reads of its objective (``eps``), plus problem j's scaling."""
+
+    def __init__(self, batch, fold, C, sum_weights):
+        self.eps = batch.source.eps
+        self.xp = batch.xp
+        self.fold, self.C, self.sum_weights = fold, float(C), float(sum_weights)
+        self.n_penalised = batch.n_features * batch.model.k
+
+    def scale(self, out, v):
+        """``out / S + [v_W / (C S), 0]`` (as ``LogisticLoss._scale_and_penalise``)."""
+        out *= 1.0 / self.sum_weights
+        if not math.isinf(self.C):
+            out[:self.n_penalised] += v[:self.n_penalised] / (self.C * self.sum_weights)
+        return out
+
+    def scale_loss(self, loss, coef):
+        """``loss / S + ||W||^2 / (2 C S)`` as a Python float."""
+        loss = float(loss) / self.sum_weights
+        if not math.isinf(self.C):
+            w = coef[:self.n_penalised]
+            loss += float(w @ w) / (2 * self.C * self.sum_weights)
+        return loss
+
+
+class _Curvature:
+    """The token a batched ``gradient_hessp`` answer carries: the point its Hessian is at."""
+
+    def __init__(self, coef):
+        self.coef = coef
+
+
+class ModelBatch:
+    """Problems ``(fold, C)`` on the rows of ``source`` (an in-memory or streamed source,
+    whose blocks are slices of the whole X); ``masks`` is a (n_folds, n) boolean array of
+    the source's namespace: row i is in fold f's training set when ``masks[f, i]``."""
+
+    def __init__(self, source, model, masks, problems):
+        self.source, self.model, self.masks = source, model, masks
+        self.xp = source.xp
+        self.n_features = source.n_features
+        self.fit_intercept = source.fit_intercept
+        self.n_params = source.n_params * model.k
+        s = source.sample_weight
+        sums = [float(masks[f].sum(dtype=np.float64) if s is None else
+                      (s * masks[f]).sum(dtype=np.float64)) for f in range(masks.shape[0])]
+        self.members = [_Member(self, fold, C, sums[fold]) for fold, C in problems]
+
+    def solve(self, steps):
+        """Run the solvers ``steps`` (one generator per problem, in the order of
+        ``problems``) to the end; return their results."""
+        results = [None] * len(steps)
+        pending = {}
+        for j, gen in enumerate(steps):
+            self._advance(j, gen, None, pending, results, first=True)
+        while pending:
+            answers, pending = self._answer(pending), {}
+            for j, answer in answers.items():
+                self._advance(j, steps[j], answer, pending, results)
+        return results
+
+    @staticmethod
+    def _advance(j, gen, answer, pending, results, first=False):
+        try:
+            pending[j] = next(gen) if first else gen.send(answer)
+        except StopIteration as stop:
+            results[j] = stop.value
+
+    def _answer(self, pending):
+        """One pass over X for every batched request of this round (one more per
+        ``gradient_hessian`` request)."""
+        gradients, products, hessians = [], [], []
+        for j, (method, *args) in pending.items():
+            if method in ("loss_gradient", "gradient_hessp"):
+                gradients.append(j)
+            elif method == "hessp":
+                products.append(j)
+            elif method == "gradient_hessian":
+                hessians.append(j)
+            else:
+                raise ValueError(f"a model batch cannot answer {method!r}")
+        answers = {}
+        if gradients or products:
+            members = self.members
+            pass_ = BatchPass([(members[j].fold, pending[j][1]) for j in gradients],
+                              [(members[j].fold, pending[j][1].coef, pending[j][2])
+                               for j in products],
+                              self.n_features, self.fit_intercept, self.model, self.masks,
+                              self.xp)
+            losses, G = self.source.reduce(pass_)
+            k = self.model.k
+            for i, j in enumerate(gradients + products):
+                method, x = pending[j][0], pending[j][-1]
+                out = G[:, i * k:(i + 1) * k].reshape(-1)
+                if method == "hessp":
+                    answers[j] = members[j].scale(out, x)
+                    continue
+                f = members[j].scale_loss(losses[i], x)
+                g = members[j].scale(out, x)
+                answers[j] = (f, g) if method == "loss_gradient" else (f, g, _Curvature(x.copy()))
+        for j in hessians:
+            answers[j] = self._alone(j).gradient_hessian(pending[j][1])
+        return answers
+
+    def _alone(self, j):
+        """Problem j as a ``LogisticLoss`` of its own (its weights an n-vector)."""
+        src, member = self.source, self.members[j]
+        weights = self.masks[member.fold].astype(src.X.dtype)
+        if src.sample_weight is not None:
+            weights *= src.sample_weight
+        return LogisticLoss(source=RowBlocks(src.X, src.y, weights,
+                                             fit_intercept=src.fit_intercept),
+                            C=member.C, model=self.model)

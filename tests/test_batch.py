@@ -1,0 +1,66 @@
+"""A model batch (problems with their own C and fold mask, one pass over X per round) gives
+what each problem gives when it is solved alone, for every solver and both models."""
+
+import numpy as np
+import pytest
+
+from gpulogreg._batch import ModelBatch
+from gpulogreg._loss import LogisticLoss, RowBlocks
+from gpulogreg._models import Binomial, Multinomial
+from gpulogreg.solvers import ITERATE, SOLVERS
+
+
+def problem(model, n=900, d=7, folds=3, seed=0, layout="C"):
+    rng = np.random.default_rng(seed)
+    X = np.asarray(rng.normal(size=(n, d)) * rng.uniform(0.5, 2, size=d), order=layout)
+    if model.k == 1:
+        y = (X[:, 0] + rng.logistic(size=n) > 0).astype(float)
+    else:
+        y = np.argmax(X[:, :model.k] + rng.gumbel(size=(n, model.k)), axis=1).astype(float)
+    s = rng.uniform(0.1, 1.0, size=n)
+    fold_of_row = rng.integers(0, folds, size=n)
+    masks = np.stack([fold_of_row != f for f in range(folds)])
+    return X, y, s, masks
+
+
+@pytest.mark.parametrize("model", [Binomial(), Multinomial(3)], ids=["binomial", "multinomial"])
+@pytest.mark.parametrize("solver", sorted(ITERATE))
+def test_batch_equals_each_problem_alone(model, solver):
+    X, y, s, masks = problem(model, layout="F" if solver == "lbfgs" else "C")
+    problems = [(f, C) for f in range(masks.shape[0]) for C in (0.01, 1.0, np.inf)]
+    source = RowBlocks(X, y, s)
+    source._block_rows = 128  # several blocks, so that the masks are sliced per block
+    batch = ModelBatch(source, model, masks, problems)
+    tol = 1e-8
+    results = batch.solve([ITERATE[solver](m, np.zeros(batch.n_params), tol=tol,
+                                           max_iter=10_000) for m in batch.members])
+    for (fold, C), res in zip(problems, results):
+        alone = LogisticLoss(X, y, s * masks[fold], C=C, model=model)
+        ref = SOLVERS[solver](alone, np.zeros(batch.n_params), tol=tol, max_iter=10_000)
+        assert res.converged and ref.converged
+        if solver != "gd":  # the same requests, answered the same up to the order of sums
+            assert res.n_iter == ref.n_iter and res.n_fev == ref.n_fev
+            np.testing.assert_allclose(res.x, ref.x, rtol=1e-8, atol=1e-9)
+        else:  # gd's many steps amplify rounding; both end within tol of the optimum
+            np.testing.assert_array_less(np.abs(alone.gradient(res.x)), tol)
+
+
+def test_converged_problems_leave_the_batch():
+    """Each round's pass serves only the problems still running: the one that converges
+    first stops asking, the other keeps going, and no request is answered twice."""
+    X, y, s, masks = problem(Binomial())
+    source = RowBlocks(X, y, s)
+    widths = []
+    reduce = source.reduce
+
+    def counting(pass_):
+        widths.append(len(pass_.gradients) + len(pass_.products))
+        return reduce(pass_)
+
+    source.reduce = counting
+    batch = ModelBatch(source, Binomial(), masks, [(0, 1e-2), (1, 1e4)])
+    results = batch.solve([ITERATE["lbfgs"](m, np.zeros(8), tol=tol, max_iter=1000)
+                           for m, tol in zip(batch.members, (1e-3, 1e-12))])
+    n_fev = sorted(r.n_fev for r in results)
+    assert n_fev[0] < n_fev[1]
+    assert widths == [2] * n_fev[0] + [1] * (n_fev[1] - n_fev[0])
