@@ -1,10 +1,11 @@
 """gpulogreg: logistic regression on NumPy (CPU) or CuPy (CUDA) with the same code."""
 
 from .api import gradient_step, hessp, loss_gradient
+from .cv import LogisticRegressionCV
 from .estimator import LogisticRegression
 from .io import load
 from .solvers import DivergenceError
 
-__all__ = ["DivergenceError", "LogisticRegression", "gradient_step", "hessp", "load",
-           "loss_gradient"]
+__all__ = ["DivergenceError", "LogisticRegression", "LogisticRegressionCV", "gradient_step",
+           "hessp", "load", "loss_gradient"]
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from . import _cpu
 from ._loss import LogisticLoss, RowBlocks
 from ._passes import BatchPass
 
@@ -71,10 +72,21 @@ class ModelBatch:
         sums = [float(masks[f].sum(dtype=np.float64) if s is None else
                       (s * masks[f]).sum(dtype=np.float64)) for f in range(masks.shape[0])]
         self.members = [_Member(self, fold, C, sums[fold]) for fold, C in problems]
+        self.compiled = _cpu.batch_usable(masks.shape[1], len(problems))
 
     def solve(self, steps):
         """Run the solvers ``steps`` (one generator per problem, in the order of
         ``problems``) to the end; return their results."""
+        if not self.compiled:
+            return self._solve(steps)
+        # BLAS on one thread while the compiled elementwise step runs on all: OpenBLAS's
+        # idle threads spin after each product and halve numba's speed (measured: README)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self._solve(steps)
+
+    def _solve(self, steps):
         results = [None] * len(steps)
         pending = {}
         for j, gen in enumerate(steps):
@@ -112,7 +124,7 @@ class ModelBatch:
                               [(members[j].fold, pending[j][1].coef, pending[j][2])
                                for j in products],
                               self.n_features, self.fit_intercept, self.model, self.masks,
-                              self.xp)
+                              self.xp, compiled=self.compiled)
             losses, G = self.source.reduce(pass_)
             k = self.model.k
             for i, j in enumerate(gradients + products):

@@ -81,7 +81,8 @@ def _kernels():
         from . import _numba_kernels
     except ImportError:
         return None
-    return {"loss_gradient": _numba_kernels.loss_gradient, "hessp": _numba_kernels.hessp}
+    return {"loss_gradient": _numba_kernels.loss_gradient, "hessp": _numba_kernels.hessp,
+            "batch_binomial": _numba_kernels.batch_binomial}
 
 
 def _call(name, *args):
@@ -113,3 +114,21 @@ def hessp(X, p, v, fit_intercept):
     part = _call("hessp", X, p, np.ascontiguousarray(v[:d], dtype=X.dtype), X.dtype.type(v_b),
                  _chunk_rows(X))
     return part.sum(axis=0)[:d + fit_intercept]
+
+
+# A binomial model batch's elementwise step is compiled from this many (row, problem)
+# entries per pass: below it, loading the kernel (~0.1 s in a new process) would not pay.
+BATCH_MIN_ENTRIES = 1 << 22
+
+
+def batch_usable(n_rows, n_problems) -> bool:
+    """True when a binomial model batch on NumPy should use ``batch_binomial``."""
+    return n_rows * n_problems >= BATCH_MIN_ENTRIES and enabled()
+
+
+def batch_binomial(Z, y, s, masks, row0, folds, n_g, n_p, R):
+    """``_numba_kernels.batch_binomial`` (see there); returns the n_g loss sums."""
+    empty = np.empty(0, dtype=Z.dtype)
+    part = _call("batch_binomial", Z, y, empty if s is None else s, s is not None, masks,
+                 row0, folds, n_g, n_p, R, 256)
+    return part.sum(axis=0)

@@ -95,3 +95,46 @@ def hessp(X, p, v, v_b, chunk):
         part[k, :d] = g
         part[k, d] = sum_t
     return part
+
+
+@parallel
+def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
+    """The elementwise step of a binomial model batch (``_passes.BatchPass``) in one sweep.
+
+    ``Z`` (b, n_g + 2 n_p) holds a piece's scores: n_g gradient problems, then n_p
+    curvature points, then the n_p directions. Row i of problem j has weight
+    ``s[i] * masks[folds[j], row0 + i]``. Writes ``R[:, j]`` = the residuals of the gradient
+    problems, then ``p t`` of the products; returns the loss sums per chunk of rows,
+    (n_chunks, n_g), added in a fixed order by the caller.
+    """
+    b = Z.shape[0]
+    n_folds = masks.shape[0]
+    n_chunks = (b + chunk - 1) // chunk
+    part = np.zeros((n_chunks, n_g))
+    for c in numba.prange(n_chunks):
+        lo = c * chunk
+        hi = min(b, lo + chunk)
+        acc = np.zeros(n_g)
+        weight = np.empty(n_folds)
+        for i in range(lo, hi):
+            yi = float(y[i])
+            si = float(s[i]) if has_s else 1.0
+            for f in range(n_folds):
+                weight[f] = si if masks[f, row0 + i] else 0.0
+            for j in range(n_g):
+                wi = weight[folds[j]]
+                if wi == 0.0:  # not a training row of this problem (or weight 0)
+                    R[i, j] = 0.0
+                    continue
+                z = float(Z[i, j])
+                e = np.exp(-abs(z))
+                q = e / (1.0 + e)
+                r = (1.0 - yi) - q if z >= 0 else q - yi
+                R[i, j] = r * wi
+                acc[j] += wi * (max(z, 0.0) - yi * z + np.log1p(e))
+            for j in range(n_p):
+                e = np.exp(-abs(float(Z[i, n_g + j])))
+                q = e / (1.0 + e)
+                R[i, n_g + j] = weight[folds[n_g + j]] * q * (1.0 - q) * float(Z[i, n_g + n_p + j])
+        part[c] = acc
+    return part

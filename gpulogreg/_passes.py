@@ -225,9 +225,12 @@ class BatchPass(_Pass):
     layout).
     """
 
-    def __init__(self, gradients, products, n_features, fit_intercept, model, masks, xp):
+    def __init__(self, gradients, products, n_features, fit_intercept, model, masks, xp,
+                 compiled=False):
         super().__init__(n_features, fit_intercept, model)
         self.gradients, self.products, self.masks = gradients, products, masks
+        # binomial NumPy pieces: the elementwise step as one compiled sweep (``_cpu``)
+        self.compiled = compiled and self.model.name == "binomial" and xp is np
         k = self.k
         coefs = ([c for _, c in gradients] + [c for _, c, _ in products]
                  + [v for _, _, v in products])
@@ -238,6 +241,10 @@ class BatchPass(_Pass):
                                 dtype=np.intp)
         self.n_out = (len(gradients) + len(products)) * k
         self.shapes = ((len(gradients),), (P, self.n_out))
+        # blocks as big as a piece: fewer hand-overs between numba's threads and BLAS's
+        # (each spins a while after its call, slowing the other down)
+        self.min_block_rows = max(1, _BATCH_PIECE_BYTES // (max(self.V.shape[1] * k,
+                                                                 n_features) * 8))
 
     def __call__(self, rows, X, y, s):
         xp = _backend.get_namespace(X=X)
@@ -256,11 +263,18 @@ class BatchPass(_Pass):
             Z = (Xp @ V[:d].reshape(d, cols)).reshape(b, -1, k)
             if self.fit_intercept:
                 Z += V[d]
+            R = xp.empty((b, n_g + n_p, k), dtype=X.dtype)
+            if self.compiled:
+                losses += _cpu.batch_binomial(Z.reshape(b, -1), y[start:start + b],
+                                              None if s is None else s[start:start + b],
+                                              self.masks, piece.start, self.folds, n_g, n_p,
+                                              R.reshape(b, -1))
+                self._add(G, Xp, R.reshape(b, self.n_out), xp)
+                continue
             w = self.masks[:, piece].T[:, self.folds].astype(X.dtype)  # (b, problems)
             if s is not None:
                 w *= s[start:start + b, None]
             squeeze = (lambda A: A[..., 0]) if k == 1 else (lambda A: A)
-            R = xp.empty((b, n_g + n_p, k), dtype=X.dtype)
             if n_g:
                 r, l = self.model.residual_and_loss(squeeze(Z[:, :n_g]), y[start:start + b,
                                                                            None],
@@ -272,8 +286,12 @@ class BatchPass(_Pass):
                 c = self.model.curvature(squeeze(Z[:, n_g:n_g + n_p]), wp, xp)
                 t = self.model.curvature_times(c, squeeze(Z[:, n_g + n_p:]), wp, xp)
                 R[:, n_g:] = t.reshape(b, n_p, k)
-            R = R.reshape(b, self.n_out)
-            G[:d] += Xp.T @ R
-            if self.fit_intercept:
-                G[d] += R.sum(axis=0, dtype=np.float64)
+            self._add(G, Xp, R.reshape(b, self.n_out), xp)
         return losses, G
+
+    def _add(self, G, Xp, R, xp):
+        """``G += [Xp, 1]^T R``."""
+        d = self.n_features
+        G[:d] += Xp.T @ R
+        if self.fit_intercept:
+            G[d] += R.sum(axis=0, dtype=np.float64)

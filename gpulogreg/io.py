@@ -57,10 +57,11 @@ def save(model, path):
         "gpulogreg_version": __version__,
         "namespace": "cupy" if _backend.is_gpu(_backend.get_namespace(coef=model.coef_))
         else "numpy",
-        "params": _params_to_json(model.get_params()),
+        # a LogisticRegressionCV is stored as the LogisticRegression it ended with
+        "params": _params_to_json(getattr(model, "_saved_params", model.get_params)()),
         "n_features_in": int(model.n_features_in_),
         "n_classes": int(arrays["classes"].shape[0]),
-        "n_iter": int(model.n_iter_[0]),
+        "n_iter": int(np.max(model.n_iter_)),  # LogisticRegressionCV: the most of any fold/C
         "loss": float(model.loss_),
         "grad_max": float(model.grad_max_),
     }

@@ -64,3 +64,38 @@ def test_converged_problems_leave_the_batch():
     n_fev = sorted(r.n_fev for r in results)
     assert n_fev[0] < n_fev[1]
     assert widths == [2] * n_fev[0] + [1] * (n_fev[1] - n_fev[0])
+
+
+@pytest.mark.skipif(not __import__("gpulogreg")._cpu.enabled(), reason="numba not available")
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted):
+    """The numba sweep of a binomial batch gives the NumPy reference's sums, for gradients
+    and Hessian products, with blocks that start mid-array (the masks' row offset)."""
+    from gpulogreg import _cpu, _passes
+    from gpulogreg._batch import _Curvature
+
+    monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
+
+    X, y, s, masks = problem(Binomial(), n=700)
+    s = s if weighted else None
+    rng = np.random.default_rng(4)
+    pending = {j: ("loss_gradient", rng.normal(size=8)) for j in range(4)}
+    pending.update({j: ("gradient_hessp", rng.normal(size=8)) for j in range(4, 6)})
+    pending.update({j: ("hessp", _Curvature(rng.normal(size=8)), rng.normal(size=8))
+                    for j in range(6, 9)})
+    problems = [(j % 3, 10.0 ** (j - 4)) for j in range(9)]
+    answers = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(_cpu, "BATCH_MIN_ENTRIES", 0 if compiled else 1 << 62)
+        source = RowBlocks(X, y, s)
+        source._block_rows = 100  # blocks of 100 rows, pieces of 64: offsets everywhere
+        batch = ModelBatch(source, Binomial(), masks, problems)
+        assert batch.compiled == compiled
+        answers[compiled] = batch._answer(pending)
+    for j, answer in answers[False].items():
+        other = answers[True][j]
+        if isinstance(answer, tuple):
+            assert other[0] == pytest.approx(answer[0], rel=1e-13)
+            np.testing.assert_allclose(other[1], answer[1], rtol=1e-12, atol=1e-15)
+        else:
+            np.testing.assert_allclose(other, answer, rtol=1e-12, atol=1e-15)

@@ -1,0 +1,379 @@
+"""``LogisticRegressionCV``: the C grid and every cross-validation fold fitted together.
+
+scikit-learn fits one model per fold and C, each on a copy of the fold's rows. Here a fold
+is a weight mask on the whole X (never a copy), and all ``n_folds x n_Cs`` problems run in
+one model batch (``_batch``): each round of their solvers is answered by one pass over X,
+so a grid of models costs a few passes more than one model where reading X is the cost.
+The folds' test scores come from one more pass (the decision values of every model on its
+fold's test rows), and with ``refit`` the best C is fitted on all rows, warm-started from
+the folds' mean, as scikit-learn does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+from . import _backend, _models
+from ._batch import ModelBatch
+from ._loss import RowBlocks
+from .estimator import LogisticRegression, _coef_intercept, _guarded
+from .solvers import ITERATE
+
+# scikit-learn 1.9's FutureWarnings for the defaults it is about to change, word for word
+_L1_RATIOS_DEFAULT = (
+    "The default value for l1_ratios will change from None to (0.0,) in version 1.10. From "
+    "version 1.10 onwards, only array-like with values in [0, 1] will be allowed, None will "
+    "be forbidden. To avoid this warning, explicitly set a value, e.g. l1_ratios=(0,).")
+_L1_RATIOS_NONE = (
+    "'l1_ratios=None' was deprecated in version 1.8 and will trigger an error in 1.10. Use an "
+    "array-like with values in [0, 1] instead.")
+_PENALTY = (
+    "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid this "
+    "warning, leave 'penalty' set to its default value and use 'l1_ratios' and 'Cs' instead. "
+    "Use l1_ratios=(0,) instead of penalty='l2', l1_ratios=(1,) instead of penalty='l1', "
+    "l1_ratios set to floats between 0 and 1 instead of penalty='elasticnet', and "
+    "Cs=(np.inf,) instead of penalty=None.")
+_SCORING = (
+    "The default value of the parameter 'scoring' will change from None, i.e. accuracy, to "
+    "'neg_log_loss' in version 1.11. To silence this warning, explicitly set the scoring "
+    "parameter: scoring='neg_log_loss' for the new, scoring='accuracy' or scoring=None for "
+    "the old default.")
+_LEGACY = (
+    "The fitted attributes of {name} will be simplified in scikit-learn 1.10 to remove "
+    "redundancy. Set`use_legacy_attributes=False` to enable the new behavior now, or set it "
+    "to `True` to silence this warning during the transition period while keeping the "
+    "deprecated behavior for the time being. The default value of use_legacy_attributes will "
+    "change from True to False in scikit-learn 1.10. See the docstring of {name} for more "
+    "details.")
+
+_SCORE_BYTES = 1 << 26  # test-row decision values are computed in pieces of about this size
+
+
+class LogisticRegressionCV(LogisticRegression):
+    """Logistic regression with built-in cross-validation of ``C``, scikit-learn 1.9's
+    ``LogisticRegressionCV`` (same parameters, attributes, scores and choice of ``C_``),
+    binomial or multinomial, on NumPy or CuPy data.
+
+    All folds and Cs are fitted together: fold f's model for C is the problem with row
+    weights ``sample_weight * [row in fold f's training set]`` and that C, and every round
+    of their solvers costs one pass over X for all of them (X is never copied, unlike
+    scikit-learn's per-fold ``X[train]``). The test scores of every fold and C come from
+    one more pass.
+
+    Parameters
+    ----------
+    Cs : int or array-like, default=10
+        The grid of C; an int n means ``np.logspace(-4, 4, n)``.
+    l1_ratios : array-like, None or "warn", default="warn"
+        Only zeros (pure L2) are supported; "warn" and None mean L2, with scikit-learn's
+        FutureWarnings.
+    cv : int, cross-validation generator or iterable, default=None
+        As in scikit-learn: None means 5-fold ``StratifiedKFold``.
+    scoring : str, callable, None or "warn", default="warn"
+        A scikit-learn scorer name or ``scorer(estimator, X, y)``; None (and "warn", with
+        scikit-learn's FutureWarning) is accuracy. A scorer is handed, for each fold and C,
+        an estimator holding that model's decision values on the fold's test rows and, in
+        place of ``X[test]``, the test rows' indices into X: its ``predict*`` and
+        ``decision_function`` accept any of those indices.
+    refit : bool, default=True
+        Refit the best C (best mean score over folds) on all rows, warm-started from the
+        folds' mean coefficients; else average the folds' best models.
+    solver, tol, max_iter, class_weight, fit_intercept, verbose, device
+        As for ``LogisticRegression``; every solver is batched (newton-cholesky's Hessians
+        are formed one problem at a time).
+    dual, penalty, intercept_scaling, random_state, n_jobs
+        Accepted for compatibility, as in ``LogisticRegression``; ``n_jobs`` has no effect
+        (the batch computes every fold at once).
+    use_legacy_attributes : bool or "warn", default="warn"
+        scikit-learn 1.9's switch between the legacy attribute layout (dicts per class) and
+        the new one; "warn" keeps the legacy layout, with its FutureWarning.
+
+    Attributes
+    ----------
+    Cs_, C_, l1_ratios_, l1_ratio_, coefs_paths_, scores_, n_iter_, coef_, intercept_,
+    classes_, n_features_in_, feature_names_in_: as in scikit-learn.
+    """
+
+    _parameter_constraints: dict = {
+        key: value for key, value in LogisticRegression._parameter_constraints.items()
+        if key not in ("C", "warm_start", "l1_ratio", "learning_rate", "chunk_rows")
+    }
+    _parameter_constraints.update({
+        "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "l1_ratios": ["array-like", None, Hidden(StrOptions({"warn"}))],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None,
+                    Hidden(StrOptions({"warn"}))],
+        "refit": ["boolean"],
+        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), Hidden(StrOptions({"deprecated"}))],
+        "use_legacy_attributes": ["boolean", Hidden(StrOptions({"warn"}))],
+    })
+
+    def __init__(self, *, Cs=10, l1_ratios="warn", fit_intercept=True, cv=None, dual=False,
+                 penalty="deprecated", scoring="warn", solver="lbfgs", tol=1e-4, max_iter=100,
+                 class_weight=None, n_jobs=None, verbose=0, refit=True, intercept_scaling=1.0,
+                 random_state=None, use_legacy_attributes="warn", device="auto"):
+        self.Cs = Cs
+        self.l1_ratios = l1_ratios
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.dual = dual
+        self.penalty = penalty
+        self.scoring = scoring
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.refit = refit
+        self.intercept_scaling = intercept_scaling
+        self.random_state = random_state
+        self.use_legacy_attributes = use_legacy_attributes
+        self.device = device
+
+    def _options(self):
+        """Validate the parameters as scikit-learn 1.9 does (same errors and FutureWarnings);
+        return ``(l1_ratios, scoring, use_legacy_attributes)`` after the defaults."""
+        self._validate_params()
+        l1_ratios = self.l1_ratios
+        if isinstance(l1_ratios, str):  # "warn"
+            warnings.warn(_L1_RATIOS_DEFAULT, FutureWarning, stacklevel=3)
+            l1_ratios = None
+        if self.penalty == "deprecated":
+            if self.l1_ratios is None:
+                warnings.warn(_L1_RATIOS_NONE, FutureWarning, stacklevel=3)
+            penalty = "l2" if l1_ratios is None or np.all(np.asarray(l1_ratios) == 0) else (
+                "l1" if np.all(np.asarray(l1_ratios) == 1) else "elasticnet")
+        else:
+            penalty = self.penalty
+            warnings.warn(_PENALTY, FutureWarning, stacklevel=3)
+        if penalty != "l2":
+            raise ValueError(f"Solver {self.solver} supports only 'l2' or None penalties, got "
+                             f"{penalty} penalty. gpulogreg does not implement L1 or "
+                             "elastic-net penalties yet: use l1_ratios=(0,).")
+        if self.dual:
+            raise ValueError(f"Solver {self.solver} supports only dual=False, got dual=True")
+        scoring = self.scoring
+        if isinstance(scoring, str) and scoring == "warn":
+            warnings.warn(_SCORING, FutureWarning, stacklevel=3)
+            scoring = None
+        legacy = self.use_legacy_attributes
+        if isinstance(legacy, str):  # "warn"
+            warnings.warn(_LEGACY.format(name=type(self).__name__), FutureWarning, stacklevel=3)
+            legacy = True
+        return l1_ratios, scoring, legacy
+
+    def fit(self, X, y, sample_weight=None, **params):
+        """Fit every fold and C of the grid, choose ``C_`` by the folds' scores and set the
+        final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
+        l1_ratios, scoring, legacy = self._options()
+        Cs = np.logspace(-4, 4, self.Cs) if isinstance(self.Cs, Integral) else \
+            np.asarray(self.Cs, dtype=np.float64)
+        # the data as LogisticRegression.fit validates it; C=1 gives the weights' scale
+        data = self._prepare(X, y, sample_weight, 1.0)
+        if _backend.is_dask(data.xp) or data.device[0] == "cuda" and \
+                not _backend.is_gpu(data.xp):
+            raise ValueError("LogisticRegressionCV fits NumPy or CuPy arrays in memory; for "
+                             "Dask or streamed X use LogisticRegression per C.")
+        scale = data.C  # C * max(weights): the factor the weights were divided by
+        classes = _backend.to_numpy(data.classes)
+        y_host = classes[_backend.to_numpy(data.y).astype(np.intp)]
+        check_classification_targets(y_host)  # the scorers need labels they can classify
+        n, d = data.X.shape
+        split_X = data.X if data.xp is np else np.empty((n, 0))
+        folds = [(np.asarray(train), np.sort(np.asarray(test))) for train, test in
+                 check_cv(self.cv, y_host, classifier=True).split(split_X, y_host, **params)]
+        xp, k = data.xp, data.model.k
+        masks = xp.zeros((len(folds), n), dtype=bool)
+        for f, (train, _) in enumerate(folds):
+            masks[f, xp.asarray(train)] = True
+        problems = [(f, C * scale) for f in range(len(folds)) for C in Cs]
+        with _backend.on_device(data.device, xp, data.X):
+            source = RowBlocks(data.X, data.y, data.sample_weight,
+                               fit_intercept=self.fit_intercept)
+            batch = ModelBatch(source, data.model, masks, problems)
+            with _guarded(source, data):
+                results = batch.solve([
+                    ITERATE[self.solver](member, xp.zeros(batch.n_params), tol=self.tol,
+                                         max_iter=self.max_iter, verbose=max(0, self.verbose - 1))
+                    for member in batch.members])
+            # paths[f, c] = [W; b] of fold f, C c, scikit-learn's parametrisation: (k, d + 1)
+            paths = np.empty((len(folds), len(Cs), k, d + 1))
+            for (f, c), res in zip(np.ndindex(len(folds), len(Cs)), results):
+                W, b = _coef_intercept(res.x, d, k, self.fit_intercept, math.isinf(Cs[c]))
+                paths[f, c, :, :d] = _backend.to_numpy(W).T
+                paths[f, c, :, d] = _backend.to_numpy(b)
+            scores = _fold_scores(self, data, paths, folds, classes, y_host, sample_weight,
+                                  scoring)
+        n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(len(folds),
+                                                                                 len(Cs))
+        unconverged = sum(not r.converged for r in results)
+        if unconverged:
+            warnings.warn(f"{self.solver} failed to converge for {unconverged} of "
+                          f"{len(results)} (fold, C) fits (max_iter={self.max_iter}, "
+                          f"tol={self.tol:g}).\n\nIncrease the number of iterations to "
+                          "improve the convergence, or scale the data.", ConvergenceWarning,
+                          stacklevel=2)
+        if self.refit:
+            best = int(np.argmax(scores.sum(axis=0)))
+            C_best = Cs[best]
+            start = paths[:, best].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
+            x0 = xp.asarray(np.ascontiguousarray(
+                start.T if self.fit_intercept else start[:, :d].T).reshape(-1))
+            with _backend.on_device(data.device, xp, data.X):
+                result, _ = self._solve(data, C_best * scale, x0=x0)
+            if not result.converged:
+                warnings.warn(f"{self.solver} failed to converge refitting C={C_best:g} "
+                              f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g})."
+                              "\n\nIncrease the number of iterations to improve the "
+                              f"convergence (max_iter={self.max_iter}).", ConvergenceWarning,
+                              stacklevel=2)
+            self._set_solution(data, result.x, C_best)
+            self.loss_, self.grad_max_ = result.fun, result.grad_max
+            C_chosen, l1_ratio_chosen = C_best, (None if l1_ratios is None else
+                                                 np.asarray(l1_ratios)[0])
+        else:
+            best_per_fold = scores.argmax(axis=1)
+            w = np.mean([paths[f, c] for f, c in enumerate(best_per_fold)], axis=0)
+            self.classes_ = data.classes
+            self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(data.X.dtype)
+            self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(data.X.dtype)
+            self.n_features_in_ = d
+            self.loss_ = self.grad_max_ = math.nan
+            C_chosen, l1_ratio_chosen = float(np.mean(Cs[best_per_fold])), 0.0
+        self._set_cv_attributes(Cs, l1_ratios, paths, scores, n_iter, classes, C_chosen,
+                                l1_ratio_chosen, legacy)
+        return self
+
+    def _set_cv_attributes(self, Cs, l1_ratios, paths, scores, n_iter, classes, C, l1_ratio,
+                           legacy):
+        """scikit-learn 1.9's attribute layout, legacy or new."""
+        k = paths.shape[2]
+        dof = paths.shape[3] - (0 if self.fit_intercept else 1)
+        paths = paths[..., :dof]  # (folds, Cs, k, dof)
+        self.Cs_ = Cs
+        self.l1_ratios_ = np.asarray([None] if l1_ratios is None else l1_ratios)
+        keys = classes[1:] if k == 1 else classes
+        if legacy:
+            # an l1_ratios axis (of one) after the Cs only when l1_ratios were given
+            axis = (slice(None), slice(None)) + ((None,) if l1_ratios is not None else ())
+            self.coefs_paths_ = {key: paths[:, :, i][axis] for i, key in enumerate(keys)}
+            self.scores_ = {key: scores[axis].copy() for key in keys}
+            self.C_ = np.full(len(keys), C)
+            self.l1_ratio_ = np.asarray([l1_ratio] * len(keys))
+            self.n_iter_ = n_iter[axis][None]
+        else:
+            self.coefs_paths_ = paths[:, None]  # (folds, l1_ratios, Cs, classes, dof)
+            self.scores_ = scores[:, None]
+            self.C_ = float(C)
+            self.l1_ratio_ = 0.0
+            self.n_iter_ = n_iter[:, None]
+
+    def _saved_params(self):
+        """What ``save`` stores: the parameters of the ``LogisticRegression`` this fit ended
+        with (``C_`` for C), so that ``gpulogreg.load`` gives a model that predicts the same."""
+        params = {key: value for key, value in self.get_params().items()
+                  if key in LogisticRegression().get_params()}
+        return {**params, "C": float(np.ravel(self.C_)[0])}
+
+    def score(self, X, y, *, sample_weight=None):
+        """The ``scoring`` of the model on X, y: accuracy by default (on X's device, as
+        ``LogisticRegression.score``); a scikit-learn scorer needs host (NumPy) data."""
+        scoring = self.scoring
+        if scoring is None or isinstance(scoring, str) and scoring in ("warn", "accuracy"):
+            return super().score(X, y, sample_weight=sample_weight)
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return _scorer(scoring, _backend.to_numpy(self.classes_))(self, X, y, **weights)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = False
+        return tags
+
+
+def _scorer(scoring, classes):
+    """The scorer for ``scoring`` (None: accuracy), given every class label where its score
+    function takes ``labels`` (a fold's test rows may miss a class), as scikit-learn does."""
+    scorer = get_scorer("accuracy" if scoring is None else scoring)
+    function = getattr(scorer, "_score_func", None)
+    if function is None or "labels" not in inspect.signature(function).parameters:
+        return scorer
+    extra = {}
+    if len(classes) <= 2 and "pos_label" in inspect.signature(function).parameters:
+        extra["pos_label"] = classes[-1]
+    return make_scorer(function, greater_is_better=scorer._sign == 1,
+                       response_method=scorer._response_method, labels=classes, **extra,
+                       **getattr(scorer, "_kwargs", {}))
+
+
+class _FoldModel(ClassifierMixin, BaseEstimator):
+    """One (fold, C) model as a scorer sees it: its decision values on the fold's test rows,
+    looked up by row index (the scorer's "X" is those indices)."""
+
+    def __init__(self, classes, test, scores):
+        self.classes_, self.test, self.scores = classes, test, scores
+
+    def decision_function(self, rows):
+        position = np.searchsorted(self.test, rows)
+        if not np.array_equal(self.test[np.minimum(position, len(self.test) - 1)], rows):
+            raise ValueError("this fold's model knows the decision values of its test rows "
+                             "only; pass indices of those rows")
+        return self.scores[position]
+
+    def predict_proba(self, rows):
+        z = self.decision_function(rows)
+        if z.ndim == 2:
+            return _models.softmax(z, np)
+        p1 = _models.sigmoid(z, np)
+        return np.stack([1 - p1, p1], axis=1)
+
+    def predict_log_proba(self, rows):
+        z = self.decision_function(rows)
+        if z.ndim == 2:
+            return _models.log_softmax(z, np)
+        tail = np.log1p(np.exp(-np.abs(z)))
+        return np.stack([-(np.maximum(z, 0) + tail), -(np.maximum(-z, 0) + tail)], axis=1)
+
+    def predict(self, rows):
+        z = self.decision_function(rows)
+        return self.classes_[z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.intp)]
+
+
+def _fold_scores(estimator, data, paths, folds, classes, y_host, sample_weight, scoring):
+    """``scores[f, c]``: the score of fold f's model for C c on fold f's test rows (with
+    their raw sample weights), from the decision values of every C's model on those rows,
+    computed in pieces of test rows (a piece of X at a time, never the fold's copy)."""
+    X, xp = data.X, data.xp
+    d = X.shape[1]
+    n_Cs, k = paths.shape[1], paths.shape[2]
+    scorer = _scorer(scoring, classes)
+    raw = None if sample_weight is None else np.broadcast_to(
+        np.asarray(_backend.to_numpy(sample_weight) if hasattr(sample_weight, "shape")
+                   else sample_weight, dtype=np.float64), (X.shape[0],))
+    scores = np.empty((len(folds), n_Cs))
+    for f, (_, test) in enumerate(folds):
+        W = xp.asarray(paths[f, :, :, :d].transpose(2, 0, 1).reshape(d, n_Cs * k)).astype(X.dtype)
+        b = xp.asarray(paths[f, :, :, d].reshape(-1)).astype(X.dtype)
+        Z = np.empty((len(test), n_Cs * k), dtype=X.dtype)
+        step = max(1, _SCORE_BYTES // (max(d, n_Cs * k) * X.dtype.itemsize))
+        for start in range(0, len(test), step):
+            rows = xp.asarray(test[start:start + step])
+            Z[start:start + step] = _backend.to_numpy(X[rows] @ W + b)
+        Z = Z.reshape(len(test), n_Cs, k)
+        weights = {} if raw is None else {"sample_weight": raw[test]}
+        for c in range(n_Cs):
+            model = _FoldModel(classes, test, Z[:, c, 0] if k == 1 else Z[:, c])
+            scores[f, c] = scorer(model, test, y_host[test], **weights)
+    return scores

@@ -1,0 +1,177 @@
+"""LogisticRegressionCV against scikit-learn's: the same splits choose the same C_, with the
+same scores, paths and final model; scikit-learn's attribute layouts; every fold and C in
+one model batch (never a copy of X)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
+from sklearn.model_selection import GroupKFold, KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gpulogreg import LogisticRegressionCV
+from gpulogreg._backend import to_numpy
+
+
+def standardized(X):
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _data():
+    out = {}
+    for name, load in (("breast_cancer", load_breast_cancer), ("iris", load_iris),
+                       ("wine", load_wine)):
+        X, y = load(return_X_y=True)
+        out[name] = standardized(X), y
+    return out
+
+
+DATA = _data()
+# a grid where every problem is well conditioned: tol pins the coefficients to ~1e-9
+CS = np.logspace(-3, 2, 6)
+EXACT = {"tol": 1e-11, "max_iter": 10_000, "l1_ratios": (0,), "use_legacy_attributes": False}
+
+
+def fit_both(X, y, sample_weight=None, solver="lbfgs", **params):
+    params = {**EXACT, "Cs": CS, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = SkLogisticRegressionCV(solver="newton-cholesky", **params).fit(
+            X, y, sample_weight=sample_weight)
+    ours = LogisticRegressionCV(solver=solver, **params).fit(X, y, sample_weight=sample_weight)
+    return sk, ours
+
+
+def assert_same(sk, ours, X, coef_rtol=1e-5):
+    assert ours.C_ == sk.C_
+    np.testing.assert_allclose(ours.scores_, sk.scores_, rtol=0, atol=1e-6)
+    assert ours.coefs_paths_.shape == sk.coefs_paths_.shape
+    np.testing.assert_allclose(ours.coefs_paths_, sk.coefs_paths_, rtol=coef_rtol, atol=1e-7)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=coef_rtol, atol=1e-7)
+    np.testing.assert_allclose(ours.intercept_, sk.intercept_, rtol=coef_rtol, atol=1e-7)
+    np.testing.assert_allclose(ours.predict_proba(X), sk.predict_proba(X), atol=1e-7)
+    assert ours.n_iter_.shape == sk.n_iter_.shape
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-cholesky"])
+@pytest.mark.parametrize("name", sorted(DATA))
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "accuracy"])
+def test_same_choice_scores_and_model_as_sklearn(name, scoring, solver):
+    X, y = DATA[name]
+    sk, ours = fit_both(X, y, solver=solver, scoring=scoring)
+    assert_same(sk, ours, X)
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_weights_class_weights_and_refit(refit):
+    X, y = DATA["wine"]
+    s = np.random.default_rng(0).uniform(0.2, 3.0, size=len(y))
+    sk, ours = fit_both(X, y, sample_weight=s, class_weight="balanced", refit=refit,
+                        scoring="neg_log_loss")
+    assert_same(sk, ours, X)
+
+
+def test_custom_splitter_groups_and_no_intercept():
+    X, y = DATA["breast_cancer"]
+    groups = np.arange(len(y)) % 7
+    splits = list(GroupKFold(3).split(X, y, groups))
+    sk, ours = fit_both(X, y, cv=splits, scoring="roc_auc", fit_intercept=False)
+    assert_same(sk, ours, X)
+    # fit's extra arguments go to the splitter: the same folds from GroupKFold itself
+    grouped = LogisticRegressionCV(Cs=CS, cv=GroupKFold(3), scoring="roc_auc",
+                                   fit_intercept=False, **EXACT).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(grouped.scores_, ours.scores_)
+    sk, ours = fit_both(X, y, cv=KFold(4, shuffle=True, random_state=0), scoring="neg_brier_score")
+    assert_same(sk, ours, X)
+
+
+def test_legacy_attributes_have_sklearn_shapes():
+    for name in ("breast_cancer", "iris"):
+        X, y = DATA[name]
+        for l1_ratios in ((0,), None):
+            params = {"Cs": 3, "cv": 3, "scoring": "accuracy", "l1_ratios": l1_ratios,
+                      "use_legacy_attributes": True}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sk = SkLogisticRegressionCV(**params).fit(X, y)
+                ours = LogisticRegressionCV(**params).fit(X, y)
+            assert list(ours.coefs_paths_) == list(sk.coefs_paths_)
+            for key in sk.coefs_paths_:
+                assert ours.coefs_paths_[key].shape == sk.coefs_paths_[key].shape
+                assert ours.scores_[key].shape == sk.scores_[key].shape
+            assert ours.C_.shape == sk.C_.shape and ours.n_iter_.shape == sk.n_iter_.shape
+            assert ours.l1_ratio_.shape == sk.l1_ratio_.shape
+            np.testing.assert_array_equal(ours.Cs_, sk.Cs_)
+
+
+def test_defaults_warn_as_sklearn_and_l1_is_refused():
+    X, y = DATA["iris"]
+    with pytest.warns(FutureWarning) as record:
+        LogisticRegressionCV(Cs=2, cv=2).fit(X, y)
+    messages = [str(w.message) for w in record]
+    for start in ("The default value for l1_ratios", "The default value of the parameter "
+                  "'scoring'", "The fitted attributes of LogisticRegressionCV"):
+        assert any(m.startswith(start) for m in messages), (start, messages)
+    with pytest.raises(ValueError, match="does not implement L1"):
+        LogisticRegressionCV(l1_ratios=(0.5,), **{k: v for k, v in EXACT.items()
+                                                if k != "l1_ratios"}).fit(X, y)
+    with pytest.raises(ValueError, match="are not in class_weight"):
+        LogisticRegressionCV(class_weight={7: 1.0}, scoring="accuracy", **EXACT).fit(X, y)
+
+
+def test_callable_scoring_sees_test_row_indices():
+    """A callable scorer gets each fold's test-row indices in place of X[test], and the
+    estimator it is handed predicts any of those rows."""
+    X, y = DATA["breast_cancer"]
+    seen = []
+
+    def scorer(estimator, rows, y_true):
+        seen.append(len(rows))
+        half = rows[: len(rows) // 2]
+        np.testing.assert_array_equal(estimator.predict(rows)[: len(half)],
+                                      estimator.predict(half))
+        return float((estimator.predict(rows) == y_true).mean())
+
+    grid = {"Cs": np.logspace(-2, 1, 3), "cv": 4, **EXACT}
+    model = LogisticRegressionCV(scoring=scorer, **grid).fit(X, y)
+    assert sum(seen) == 3 * len(y)
+    plain = LogisticRegressionCV(scoring="accuracy", **grid).fit(X, y)
+    np.testing.assert_array_equal(model.scores_, plain.scores_)
+    assert model.score(X, y) == plain.score(X, y)  # score() hands the scorer the real X
+
+
+def test_save_and_load_give_the_final_model(tmp_path):
+    from gpulogreg import LogisticRegression, load
+
+    X, y = DATA["iris"]
+    model = LogisticRegressionCV(Cs=CS, scoring="neg_log_loss", **EXACT).fit(X, y)
+    loaded = load(model.save(tmp_path / "cv.npz"))
+    assert type(loaded) is LogisticRegression and loaded.C == model.C_
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_no_penalty_grid():
+    X, y = DATA["wine"]
+    model = LogisticRegressionCV(Cs=[np.inf], cv=3, scoring="neg_log_loss", **EXACT).fit(X, y)
+    assert model.C_ == np.inf
+    np.testing.assert_allclose(model.intercept_.sum(), 0, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks([LogisticRegressionCV(Cs=3, cv=3)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.gpu
+def test_cupy_equals_numpy(cp):
+    X, y = DATA["wine"]
+    ours = LogisticRegressionCV(Cs=CS, scoring="neg_log_loss", **EXACT).fit(X, y)
+    gpu = LogisticRegressionCV(Cs=CS, scoring="neg_log_loss", **EXACT).fit(cp.asarray(X),
+                                                                           cp.asarray(y))
+    assert gpu.C_ == ours.C_
+    np.testing.assert_allclose(gpu.scores_, ours.scores_, atol=1e-9)
+    np.testing.assert_allclose(to_numpy(gpu.coef_), ours.coef_, rtol=1e-7, atol=1e-9)
