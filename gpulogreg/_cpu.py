@@ -3,8 +3,8 @@
 The passes in ``_passes`` are the reference; these kernels compute the same sums for a
 C-contiguous float64 NumPy block (the whole X: they ask sources for one block) and are
 tested against them. Each kernel walks fixed chunks of rows (``_chunk_rows``) in
-parallel. A chunk computes ``z = X w + b`` for its rows, then the stable residual and
-loss of each row (in float64, IEEE: no fastmath), then
+parallel. A chunk computes ``z = X w + b`` for its rows (for k classes, ``Z = X W + b``),
+then the stable residual and loss of each row (in float64, IEEE: no fastmath), then
 ``X^T r``, whose second read of the chunk's rows hits the cache: X is read from memory
 once. As in the NumPy path, products are accumulated in X's dtype within a chunk; each
 chunk writes its sums to a row of its own, and the rows are added in float64 in a fixed
@@ -17,6 +17,8 @@ problem at least ``MIN_ELEMENTS`` large, so small fits never wait for a compile.
 code is cached on disk (``cache=True``): the first use compiles for a few seconds, later
 processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK is what it
 costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
+A binomial model batch's elementwise step (``batch_binomial``) is compiled too, with BLAS
+held to one thread around it (``_batch``).
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ def _kernels():
     except ImportError:
         return None
     return {"loss_gradient": _numba_kernels.loss_gradient, "hessp": _numba_kernels.hessp,
-            "batch_binomial": _numba_kernels.batch_binomial}
+            "batch_binomial": _numba_kernels.batch_binomial,
+            "multinomial_loss_gradient": _numba_kernels.multinomial_loss_gradient,
+            "multinomial_hessp": _numba_kernels.multinomial_hessp}
 
 
 def _call(name, *args):
@@ -105,6 +109,43 @@ def loss_gradient(X, y, s, coef, fit_intercept, p_out=None):
                  empty if p_out is None else p_out, p_out is not None, _chunk_rows(X))
     total = part.sum(axis=0)
     return total[d + 1], total[:d + fit_intercept]
+
+
+def multinomial_loss_gradient(X, y, s, coef, k, fit_intercept, p_out=None):
+    """``(sum s l, [X, 1]^T R raveled)`` as ``LossGradient`` computes them for the multinomial
+    model with k classes, plus the softmax in ``p_out`` (n, k) if given."""
+    d = X.shape[1]
+    Wb = coef.reshape(-1, k)
+    b = Wb[d] if fit_intercept else np.zeros(k)
+    empty = np.empty(0, dtype=X.dtype)
+    part = _call("multinomial_loss_gradient", X, y, empty if s is None else s, s is not None,
+                 np.ascontiguousarray(Wb[:d].T, dtype=X.dtype), b.astype(X.dtype),
+                 np.empty((0, k), dtype=X.dtype) if p_out is None else p_out,
+                 p_out is not None, _chunk_rows(X))
+    total = part.sum(axis=0)
+    return total[-1], _unpack(total, d, k, fit_intercept)
+
+
+def _unpack(total, d, k, fit_intercept):
+    """``[Gt raveled, column sums, ...]`` -> ``[X, 1]^T U`` raveled like the coefficients."""
+    out = np.empty((d + fit_intercept, k))
+    out[:d] = total[:k * d].reshape(k, d).T
+    if fit_intercept:
+        out[d] = total[k * d:k * d + k]
+    return out.reshape(-1)
+
+
+def multinomial_hessp(X, P, s, v, k, fit_intercept):
+    """``[X, 1]^T U`` raveled, ``U = s (P T - P (P . T))``, ``T = [X, 1] V``, as
+    ``HessianProduct`` computes it for the multinomial model with the stored softmax P."""
+    d = X.shape[1]
+    Vb = v.reshape(-1, k)
+    v_b = Vb[d] if fit_intercept else np.zeros(k)
+    empty = np.empty(0, dtype=X.dtype)
+    part = _call("multinomial_hessp", X, P, empty if s is None else s, s is not None,
+                 np.ascontiguousarray(Vb[:d].T, dtype=X.dtype), v_b.astype(X.dtype),
+                 _chunk_rows(X))
+    return _unpack(part.sum(axis=0), d, k, fit_intercept)
 
 
 def hessp(X, p, v, fit_intercept):

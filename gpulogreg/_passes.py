@@ -20,7 +20,7 @@ multinomial softmax probabilities) in an array of the source's namespace, indexe
 
 Every pass has one reference implementation here, in plain ``xp`` code; overrides are
 chosen per block and tested against it: the fused CUDA kernels for CuPy blocks (in the
-models), the numba kernels of ``_cpu`` for binomial C-contiguous NumPy blocks when the loss
+models), the numba kernels of ``_cpu`` for C-contiguous NumPy blocks when the loss
 asks for them (``compiled``: decided once per problem, from the size of the whole X).
 """
 
@@ -82,15 +82,14 @@ class LossGradient(_Pass):
     With ``p_out`` (an array of X's dtype, n or (n, k)) it also stores the model's curvature
     of every row, for ``HessianProduct``. ``fused=False`` keeps CuPy blocks on the general
     ``xp`` path instead of the fused CUDA kernel (for testing one against the other);
-    ``compiled=True`` lets C-contiguous NumPy blocks use the numba kernel of ``_cpu``
-    (binomial only).
+    ``compiled=True`` lets C-contiguous NumPy blocks use the numba kernels of ``_cpu``.
     """
 
     def __init__(self, coef, n_features, fit_intercept, *, fused=None, compiled=False,
                  p_out=None, model=None):
         super().__init__(n_features, fit_intercept, model)
         self.coef, self.fused, self.p_out = coef, fused, p_out
-        self.compiled = compiled and self.model.name == "binomial"
+        self.compiled = compiled
         self.shapes = ((), (self.n_params,))
         if self.compiled:  # the kernel chunks X itself, in parallel: it wants X in one block
             self.min_block_rows = sys.maxsize
@@ -98,7 +97,10 @@ class LossGradient(_Pass):
     def __call__(self, rows, X, y, s):
         p_out = None if self.p_out is None else self.p_out[rows]
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
-            return _cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
+            if self.k == 1:
+                return _cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
+            return _cpu.multinomial_loss_gradient(X, y, s, self.coef, self.k,
+                                                  self.fit_intercept, p_out)
         xp = _backend.get_namespace(X=X)
         Z = self.linear(X, self.coef)
         R, l = self.model.residual_and_loss(Z, y, s, xp, self.fused, p_out)
@@ -114,14 +116,17 @@ class HessianProduct(_Pass):
                  model=None):
         super().__init__(n_features, fit_intercept, model)
         self.v, self.p, self.coef = v, p, coef
-        self.compiled = compiled and p is not None and self.model.name == "binomial"
+        self.compiled = compiled and p is not None
         self.shapes = ((self.n_params,),)
         if self.compiled:
             self.min_block_rows = sys.maxsize
 
     def __call__(self, rows, X, y, s):
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
-            return (_cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
+            if self.k == 1:
+                return (_cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
+            return (_cpu.multinomial_hessp(X, self.p[rows], s, self.v, self.k,
+                                           self.fit_intercept),)
         xp = _backend.get_namespace(X=X)
         c = self.p[rows] if self.p is not None else \
             self.model.curvature(self.linear(X, self.coef), s, xp)

@@ -130,3 +130,43 @@ def test_fit_is_the_same_with_and_without_jit(jit_everything, monkeypatch, solve
     ref = LogisticRegression(solver=solver, C=0.5, tol=1e-10).fit(X, y, sample_weight=s)
     np.testing.assert_allclose(jit.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(jit.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 70), d=st.one_of(st.integers(1, 40), st.sampled_from([33, 257])),
+       k=st.integers(3, 11), fit_intercept=st.booleans(), weights=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept, weights, seed):
+    """The multinomial kernels (loss + gradient with the stored softmax, Hessian products)
+    against the NumPy reference passes and the independent float64 reference."""
+    from gpulogreg._models import Multinomial
+    from reference import multinomial_loss_and_gradient
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * 3
+    y = rng.integers(0, k, size=n).astype(np.float64)
+    s = rng.uniform(0.0, 1.0, size=n) if weights else None
+    coef = rng.normal(size=(d + fit_intercept) * k)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_cpu, "MIN_ELEMENTS", 0)
+        mp.delenv("GPULOGREG_DISABLE_JIT", raising=False)
+        compiled = LogisticLoss(X, y, s, C=0.9, fit_intercept=fit_intercept,
+                                model=Multinomial(k))
+        reference = LogisticLoss(X, y, s, C=0.9, fit_intercept=fit_intercept,
+                                 model=Multinomial(k))
+        reference.compiled = False
+        assert compiled.compiled
+        f, g, hp = compiled.gradient_hessp(coef)
+        f_ref, g_ref, hp_ref = reference.gradient_hessp(coef)
+    Wb = coef.reshape(-1, k)
+    f_exact, g_exact = multinomial_loss_and_gradient(X, y, Wb[:d], Wb[d] if fit_intercept
+                                                     else None, s, 0.9)
+    rtol = 1e-12
+    np.testing.assert_allclose(f, f_exact, rtol=rtol)
+    np.testing.assert_allclose(f, f_ref, rtol=rtol)
+    scale = max(np.abs(g_exact).max(), 1e-300)
+    assert np.abs(g - g_exact.ravel()).max() <= rtol * scale
+    assert np.abs(g - g_ref).max() <= rtol * scale
+    v = rng.normal(size=coef.size)
+    Hv = hp_ref(v)
+    assert np.abs(hp(v) - Hv).max() <= rtol * np.abs(Hv).max() + 1e-300
