@@ -25,7 +25,28 @@ def _namespace_of(array):
         module = sys.modules.get(name)
         if module is not None and isinstance(array, getattr(module, array_type)):
             return module
+    gpu_sparse = sys.modules.get("cupyx.scipy.sparse")
+    if gpu_sparse is not None and gpu_sparse.issparse(array):
+        return sys.modules["cupy"]
     return np
+
+
+def is_sparse(array) -> bool:
+    """True for a SciPy sparse matrix or array (CPU) or a ``cupyx.scipy.sparse`` matrix
+    (GPU). Their namespace is NumPy's or CuPy's: the dense vectors of a fit live there."""
+    for name in ("scipy.sparse", "cupyx.scipy.sparse"):
+        module = sys.modules.get(name)
+        if module is not None and module.issparse(array):
+            return True
+    return False
+
+
+def nbytes(array) -> int:
+    """Bytes an array holds: for a sparse matrix, its values and index arrays."""
+    if is_sparse(array):
+        return sum(int(getattr(array, part).nbytes) for part in ("data", "indices", "indptr")
+                   if hasattr(array, part))
+    return int(array.nbytes)
 
 
 def get_namespace(**arrays):
@@ -189,7 +210,7 @@ def out_of_memory_message(xp, X, exc) -> str:
     need = 6 * n * X.dtype.itemsize + 30 * (d + 1) * 8
     info = memory_info(xp)
     free = "unknown" if info is None else f"{info[0]:,} of {info[1]:,} bytes are free"
-    return (f"out of memory on {device_name(xp)} while fitting: X takes {X.nbytes:,} bytes and "
+    return (f"out of memory on {device_name(xp)} while fitting: X takes {nbytes(X):,} bytes and "
             f"the fit needs about {need:,} bytes more; {free} ({exc}). Try float32 X (half the "
             "bytes), fitting on the CPU (NumPy arrays), or fewer rows.")
 

@@ -53,7 +53,8 @@ class RowBlocks:
         self.eps = float(np.finfo(X.dtype).eps)
         self.n_features = d
         self.n_params = d + self.fit_intercept
-        if _backend.is_gpu(self.xp):
+        if _backend.is_gpu(self.xp) or _backend.is_sparse(X):
+            # one block: a sparse X's products need no row slices (they would copy rows)
             self._block_rows = n
         else:
             self._block_rows = max(64, _CPU_BLOCK_BYTES // (d * X.dtype.itemsize))
@@ -98,7 +99,10 @@ class LogisticLoss:
     sample_weight : (n,) array of X's dtype in [0, 1], or None for unit weights.
         ``_validation.check_sample_weight`` rescales weights to a maximum of 1 (and C by
         the same factor): that keeps every per-row term ``s l`` finite in float32.
-    C : inverse L2 strength (``np.inf``: no penalty). The intercept is never penalised.
+    C : inverse penalty strength (``np.inf``: no penalty). The intercept is never penalised.
+    l1_ratio : the L1 share of the penalty, scikit-learn's elastic-net mixing: the objective
+        adds ``(1 - l1_ratio) ||W||^2 / (2 C S)`` here and exposes ``l1 = l1_ratio / (C S)``
+        for ``solvers.owlqn``, which adds ``l1 ||W||_1``.
     fit_intercept : whether ``coef`` carries a trailing intercept (row).
     model : ``_models.Binomial()`` (default; y in {0, 1}) or ``_models.Multinomial(k)`` (y
         the class index 0..k-1, of X's dtype).
@@ -108,7 +112,7 @@ class LogisticLoss:
     """
 
     def __init__(self, X=None, y=None, sample_weight=None, *, C=1.0, fit_intercept=True,
-                 fused=None, source=None, model=None):
+                 fused=None, source=None, model=None, l1_ratio=0.0):
         if source is None:
             source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
         self.source = source
@@ -119,6 +123,9 @@ class LogisticLoss:
         self.compiled = (source.xp is np and isinstance(source.X, np.ndarray)
                          and _cpu.usable(source.X))
         self.C = float(C)
+        self.l1_ratio = float(l1_ratio)
+        # the C of the smooth L2 share: C / (1 - l1_ratio) (inf: none; C itself for pure L2)
+        self._C_l2 = self.C / (1 - self.l1_ratio) if self.l1_ratio < 1 else math.inf
         self.xp = source.xp
         self.fit_intercept = source.fit_intercept
         self.n_features = source.n_features
@@ -131,9 +138,17 @@ class LogisticLoss:
         """``out / S + [v_w / (C S), 0]``: the data term's normalisation plus the L2 term."""
         S = self.source.sum_weights
         out *= 1.0 / S
-        if not math.isinf(self.C):
-            out[:self.n_penalised] += v[:self.n_penalised] / (self.C * S)
+        if not math.isinf(self._C_l2):
+            out[:self.n_penalised] += v[:self.n_penalised] / (self._C_l2 * S)
         return out
+
+    @property
+    def l1(self):
+        """The strength of the L1 share, ``l1_ratio / (C S)`` (0 without one): the non-smooth
+        term ``l1 * ||W||_1`` that ``solvers.owlqn`` adds to this smooth objective."""
+        if self.l1_ratio == 0 or math.isinf(self.C):
+            return 0.0
+        return self.l1_ratio / (self.C * self.source.sum_weights)
 
     def _objective(self, coef, hessian):
         """One pass over X: ``(f, grad, state)``; with ``hessian``, ``state`` is what
@@ -151,9 +166,9 @@ class LogisticLoss:
         """``loss / S + ||w||^2 / (2 C S)`` as a Python float (the pass's one host read)."""
         S = self.source.sum_weights
         loss /= S
-        if not math.isinf(self.C):
+        if not math.isinf(self._C_l2):
             w = coef[:self.n_penalised]
-            loss += (w @ w) / (2 * self.C * S)
+            loss += (w @ w) / (2 * self._C_l2 * S)
         return float(loss)
 
     def loss_gradient(self, coef):
@@ -197,7 +212,7 @@ class LogisticLoss:
                                                    fused=self.fused, model=self.model))
         S = src.sum_weights
         H *= 1.0 / S
-        if not math.isinf(self.C):
+        if not math.isinf(self._C_l2):
             diagonal = self.xp.arange(self.n_penalised)
-            H[diagonal, diagonal] += 1.0 / (self.C * S)
+            H[diagonal, diagonal] += 1.0 / (self._C_l2 * S)
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), H

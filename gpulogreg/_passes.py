@@ -178,11 +178,7 @@ class GradientHessian(_Pass):
             grad += g_p
             for (a, b), w, nonnegative in self.model.hessian_weights(c, sp, xp):
                 block = H[:, a, :, b]
-                if nonnegative:
-                    Xs = Xp * xp.sqrt(w)[:, None]
-                    block[:d, :d] += Xs.T @ Xs
-                else:
-                    block[:d, :d] += (Xp * w[:, None]).T @ Xp
+                block[:d, :d] += _weighted_gram(Xp, w, nonnegative, xp)
                 if self.fit_intercept:
                     block[:d, d] += Xp.T @ w
                     block[d, d] += w.sum(dtype=np.float64)
@@ -190,6 +186,20 @@ class GradientHessian(_Pass):
         # the blocks filled are the upper triangle of class pairs, and within each the
         # intercept column: mirror them
         return loss, grad, _symmetrise(H, d, k, self.fit_intercept, xp)
+
+
+def _weighted_gram(X, w, nonnegative, xp):
+    """``X^T diag(w) X`` (dense, d x d): for non-negative w the SYRK of the rows scaled by
+    ``sqrt(w)``; a sparse X's scaled rows stay sparse (scaled copies of a piece's
+    nonzeros), and only the d x d result is dense."""
+    if _backend.is_sparse(X):
+        left = X.multiply(xp.sqrt(w)[:, None] if nonnegative else w[:, None]).tocsr()
+        G = left.T @ (left if nonnegative else X)
+        return G.toarray() if _backend.is_sparse(G) else G
+    if nonnegative:
+        Xs = X * xp.sqrt(w)[:, None]
+        return Xs.T @ Xs
+    return (X * w[:, None]).T @ X
 
 
 def _symmetrise(H, d, k, fit_intercept, xp):

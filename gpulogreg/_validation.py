@@ -24,9 +24,8 @@ _FINITE_SCAN_ROWS = 1 << 16
 def check_X(X, xp, *, name="X", finite=True):
     """Return X as a 2-D float32/float64 array of namespace ``xp``, n >= 1, d >= 1, and
     (with ``finite``, one pass over X) free of NaN and inf."""
-    if hasattr(X, "toarray") and hasattr(X, "nnz"):
-        raise TypeError(f"{name} is a sparse matrix, and sparse input is not supported yet; "
-                        f"pass a dense array ({name}.toarray()) if it fits in memory.")
+    if _backend.is_sparse(X):
+        return _check_sparse(X, xp, name, finite)
     if xp is np and not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.ndim != 2:
@@ -45,6 +44,32 @@ def check_X(X, xp, *, name="X", finite=True):
                              f"minimum of 1 is required: {name} is empty.")
     if finite:
         _check_finite(X, xp, name)
+    return X
+
+
+def _check_sparse(X, xp, name, finite):
+    """A sparse X as CSR or CSC (SciPy's on the CPU, ``cupyx``'s on the GPU) of float32/64
+    values, never densified. CSR and CSC are used as they are (their products with vectors
+    and their transposes need no conversion); another format is converted to CSR once,
+    with a warning (a copy of its nonzeros); integer or boolean values to float64."""
+    if X.format not in ("csr", "csc"):
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn(f"{name} is a sparse {X.format.upper()} matrix: converted to CSR (a "
+                      f"copy of its {X.nnz} nonzeros). Pass CSR or CSC to avoid the copy.",
+                      DataConversionWarning, stacklevel=4)
+        X = X.tocsr()
+    if X.dtype not in (np.float32, np.float64):
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric; got a sparse matrix of dtype {X.dtype}.")
+        X = X.astype(np.float32 if X.dtype.kind == "f" and X.dtype.itemsize < 4
+                     else np.float64)
+    for count, what in zip(X.shape, ("sample(s)", "feature(s)")):
+        if count < 1:
+            raise ValueError(f"Found array with {count} {what} (shape={X.shape}) while a "
+                             f"minimum of 1 is required: {name} is empty.")
+    if finite:
+        _check_finite(X.data, xp, name)
     return X
 
 
@@ -70,6 +95,16 @@ def _as_float(A, xp, name):
 def _check_finite(A, xp, name):
     # A sum is cheap (no temporary the size of A) and finite unless A holds
     # NaN/inf or overflows; only then scan in row blocks to tell which.
+    if _backend.is_dask(xp) and _backend.is_sparse(getattr(A, "_meta", None)):
+        # sparse chunks: whether each holds a NaN or an infinity among its nonzeros
+        flags = A.map_blocks(
+            lambda block: np.array([[np.isnan(block.data).any(), np.isinf(block.data).any()]]),
+            chunks=((1,) * len(A.chunks[0]), (2,) * len(A.chunks[1])), dtype=bool).compute()
+        nan, inf = flags.reshape(-1, 2).any(axis=0)
+        if nan or inf:
+            raise ValueError(f"Input {name} contains {'NaN' if nan else 'infinity'}; remove or "
+                             "impute those values.")
+        return
     with np.errstate(all="ignore"):  # a sum of +inf and -inf, or of values near the maximum
         if bool(xp.isfinite(A.sum())):
             return
@@ -207,9 +242,14 @@ _PENALTY_DEPRECATED = (
     "penalty=None.")
 
 
+# solvers that handle the non-smooth L1 term (scikit-learn users' "saga" runs OWL-QN)
+L1_SOLVERS = ("owlqn", "saga")
+
+
 def check_params(params):
     """The checks scikit-learn 1.9 makes beyond its parameter constraints, with its wording
-    (the estimator has already run those constraints); returns the C to minimise with."""
+    (the estimator has already run those constraints); returns ``(C, l1_ratio)`` to minimise
+    with: C is ``inf`` for no penalty, ``l1_ratio`` the L1 share of the penalty (0: L2)."""
     penalty, l1_ratio, C, solver = (params[k] for k in ("penalty", "l1_ratio", "C", "solver"))
     if penalty == "deprecated":
         if l1_ratio is None:
@@ -222,10 +262,13 @@ def check_params(params):
             penalty = None
     else:
         warnings.warn(_PENALTY_DEPRECATED, FutureWarning, stacklevel=4)
-    if penalty not in ("l2", None):
+        if penalty == "elasticnet" and l1_ratio is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+        l1_ratio = {"l1": 1.0, "l2": 0.0, None: 0.0}.get(penalty, l1_ratio)
+    if penalty in ("l1", "elasticnet") and solver not in L1_SOLVERS:
         raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} "
-                         "penalty. gpulogreg does not implement L1 or elastic-net penalties "
-                         "yet: use l1_ratio=0.")
+                         "penalty. Use solver='owlqn' (or 'saga', which runs it) for L1 and "
+                         "elastic-net penalties.")
     if params["dual"]:
         raise ValueError(f"Solver {solver} supports only dual=False, got dual=True")
     if params["penalty"] is None and C != 1.0:
@@ -238,4 +281,4 @@ def check_params(params):
     if params["learning_rate"] is not None and solver != "gd":
         raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
                          "chooses its own steps. Leave learning_rate=None.")
-    return math.inf if penalty is None else float(C)
+    return (math.inf, 0.0) if penalty is None else (float(C), float(l1_ratio))

@@ -28,7 +28,7 @@ from . import _backend, _models
 from ._batch import ModelBatch
 from ._loss import RowBlocks
 from .estimator import LogisticRegression, _coef_intercept, _guarded
-from .solvers import ITERATE
+from .solvers import ALIASES, ITERATE
 
 # scikit-learn 1.9's FutureWarnings for the defaults it is about to change, word for word
 _L1_RATIOS_DEFAULT = (
@@ -206,7 +206,7 @@ class LogisticRegressionCV(LogisticRegression):
             batch = ModelBatch(source, data.model, masks, problems)
             with _guarded(source, data):
                 results = batch.solve([
-                    ITERATE[self.solver](member, xp.zeros(batch.n_params), tol=self.tol,
+                    ITERATE[ALIASES.get(self.solver, self.solver)](member, xp.zeros(batch.n_params), tol=self.tol,
                                          max_iter=self.max_iter, verbose=max(0, self.verbose - 1))
                     for member in batch.members])
             # paths[f, c] = [W; b] of fold f, C c, scikit-learn's parametrisation: (k, d + 1)

@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _models, _validation
 from ._loss import LogisticLoss, rows_source
-from .solvers import SOLVERS
+from .solvers import ALIASES, SOLVERS
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -36,13 +36,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {"l2", None}, deprecated
-        As in scikit-learn 1.8+: leave it unset and use ``C=np.inf`` for no penalty.
-        ``"l1"``/``"elasticnet"`` (or ``l1_ratio > 0``) are not implemented yet.
+    penalty : {"l1", "l2", "elasticnet", None}, deprecated
+        As in scikit-learn 1.8+: leave it unset and use ``l1_ratio`` (and ``C=np.inf`` for no
+        penalty).
     C : float, default=1.0
-        Inverse of the L2 regularisation strength; ``np.inf`` means no penalty.
-    l1_ratio : float, default=0.0
-        Only 0 (pure L2) is supported.
+        Inverse of the regularisation strength; ``np.inf`` means no penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        The elastic-net mixing of scikit-learn: the penalty is ``(l1_ratio ||w||_1 +
+        (1 - l1_ratio) ||w||^2 / 2) / (C S)``. 0 is L2; anything above needs
+        ``solver="owlqn"`` (or ``"saga"``), which gives exact zeros in ``coef_``.
     dual : bool, default=False
         Only ``False`` (as for scikit-learn's lbfgs/newton-cg solvers).
     tol : float, default=1e-4
@@ -54,8 +56,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         effect (``n_jobs`` warns, as there).
     class_weight : dict, "balanced" or None, default=None
         Multiplies each sample's weight by its class's weight (scikit-learn's rule).
-    solver : {"lbfgs", "newton-cg", "newton-cholesky", "gd"}, default="lbfgs"
+    solver : {"lbfgs", "newton-cg", "newton-cholesky", "gd", "owlqn", "saga"}, default="lbfgs"
         ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
+        ``"owlqn"``: orthant-wise L-BFGS for L1 and elastic-net penalties (``"saga"``, the
+        name scikit-learn users know, runs it: the same objective, another algorithm);
         ``"newton-cg"``: truncated Newton with Hessian-vector products;
         ``"newton-cholesky"``: Newton with the exact (d+1)x(d+1) Hessian from the same
         pass over X as the gradient, solved by Cholesky (for n >> d; no copy of X, unlike
@@ -103,7 +107,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
-        "solver": [StrOptions(set(SOLVERS))],
+        "solver": [StrOptions(set(SOLVERS) | set(ALIASES))],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -135,20 +139,25 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.device = device
         self.chunk_rows = chunk_rows
 
-    def _effective_C(self):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # SciPy CSR/CSC (cupyx CSR on the GPU), never densified
+        return tags
+
+    def _effective_penalty(self):
         """Validate the parameters as scikit-learn 1.9 does (same errors and warnings) and
-        return the C to minimise with (``inf``: no penalty)."""
+        return ``(C, l1_ratio)`` to minimise with (``C=inf``: no penalty)."""
         self._validate_params()
         return _validation.check_params(self.get_params())
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n, d) and class labels y (n,), optionally weighted per sample: two
         classes fit the binomial model, three or more the multinomial one."""
-        C = self._effective_C()
+        C, l1_ratio = self._effective_penalty()
         data = self._prepare(X, y, sample_weight, C)
         start = time.perf_counter()
         with _backend.on_device(data.device, data.xp, data.X):
-            result, loss = self._solve(data, data.C)
+            result, loss = self._solve(data, data.C, l1_ratio=l1_ratio)
         if self.verbose:
             print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
                   f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
@@ -210,17 +219,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                  "(a host copy) or use device='auto'.")
         return rows_source(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept)
 
-    def _solve(self, data, C, x0=None):
-        """Run the solver on ``data`` with ``C`` from ``x0`` (flat ``[W; b]``; default: zeros,
-        or the previous fit with ``warm_start``); returns ``(Result, LogisticLoss)``."""
+    def _solve(self, data, C, x0=None, l1_ratio=0.0):
+        """Run the solver on ``data`` with ``C`` (and ``l1_ratio``) from ``x0`` (flat
+        ``[W; b]``; default: zeros, or the previous fit with ``warm_start``); returns
+        ``(Result, LogisticLoss)``."""
         source = self._source(data)
-        loss = LogisticLoss(source=source, C=C, model=data.model)
+        loss = LogisticLoss(source=source, C=C, model=data.model, l1_ratio=l1_ratio)
         learning_rate = getattr(self, "learning_rate", None)
         options = {} if learning_rate is None else {"learning_rate": learning_rate}
+        minimize = SOLVERS[ALIASES.get(self.solver, self.solver)]
         with _guarded(source, data):
-            result = SOLVERS[self.solver](loss, self._initial_coef(loss) if x0 is None else x0,
-                                          tol=self.tol, max_iter=self.max_iter,
-                                          verbose=self.verbose, **options)
+            result = minimize(loss, self._initial_coef(loss) if x0 is None else x0,
+                              tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
+                              **options)
         return result, loss
 
     def _initial_coef(self, loss):

@@ -130,7 +130,7 @@ def load(path, device="auto"):
         estimator.set_params(**_params_from_json(params))  # C = inf round-trips as Infinity
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # deprecations are for fit time, not loading
-            estimator._effective_C()
+            estimator._effective_penalty()
     except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
         raise ValueError(f"{path} is not a valid gpulogreg model file: invalid params "
                          f"({exc}).") from None

@@ -161,6 +161,7 @@ def test_no_penalty_grid():
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.DataConversionWarning")
 @parametrize_with_checks([LogisticRegressionCV(Cs=3, cv=3)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -6,22 +6,27 @@ models at once.
 ``objective.loss_gradient(x)`` returns ``(f, grad)``: the objective as a Python
 float and its gradient as an array of the namespace of ``x``; Newton-CG also
 uses ``objective.gradient_hessp(x) -> (f, grad, hessp)`` and Newton-Cholesky
-``objective.gradient_hessian(x) -> (f, grad, H)``. Solvers know functions
+``objective.gradient_hessian(x) -> (f, grad, H)``; OWL-QN adds ``objective.l1 *
+||x[:objective.n_penalised]||_1`` to the smooth objective. Solvers know functions
 and vectors, never X; their state stays on the device of ``x0``.
 """
 
 from __future__ import annotations
 
-from . import gradient_descent, lbfgs, newton_cg, newton_cholesky
+from . import gradient_descent, lbfgs, newton_cg, newton_cholesky, owlqn
 from ._common import DivergenceError, Result
 
-__all__ = ["ITERATE", "SOLVERS", "DivergenceError", "Result"]
+__all__ = ["ALIASES", "ITERATE", "SOLVERS", "DivergenceError", "Result"]
 
 _MODULES = {
     "gd": gradient_descent,
     "lbfgs": lbfgs,
     "newton-cg": newton_cg,
     "newton-cholesky": newton_cholesky,
+    "owlqn": owlqn,  # L-BFGS for L1 and elastic-net penalties
 }
+# scikit-learn's names that the estimator accepts for ours: "saga" (its L1 and elastic-net
+# solver) runs OWL-QN on the same objective
+ALIASES = {"saga": "owlqn"}
 SOLVERS = {name: module.minimize for name, module in _MODULES.items()}
 ITERATE = {name: module.iterate for name, module in _MODULES.items()}

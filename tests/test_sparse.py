@@ -1,0 +1,148 @@
+"""Sparse X (SciPy CSR/CSC, cupyx CSR on a GPU): the same loss, passes and fits as the dense
+X holding the same numbers, without ever densifying X."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import DataConversionWarning
+
+from gpulogreg import LogisticRegression, LogisticRegressionCV
+from gpulogreg._backend import to_numpy
+from gpulogreg._loss import LogisticLoss
+from gpulogreg._models import Multinomial
+from gpulogreg.solvers import SOLVERS
+
+
+def sparse_problem(n=600, d=40, density=0.1, k=2, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", random_state=seed,
+                  data_rvs=lambda m: rng.normal(size=m) * 2).astype(dtype)
+    w = rng.normal(size=(d, k))
+    z = X @ w
+    y = (z[:, 0] + rng.logistic(size=n) > 0).astype(int) if k == 2 else \
+        np.argmax(z + rng.gumbel(size=(n, k)), axis=1)
+    return X, y, rng.uniform(0.1, 2.0, size=n)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("k", [2, 4])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_passes_equal_dense(fmt, k, fit_intercept, dtype):
+    X, y, s = sparse_problem(k=k, dtype=dtype)
+    X = X.asformat(fmt)
+    model = Multinomial(k) if k > 2 else None
+    y = y.astype(dtype)
+    s = s.astype(dtype) / s.max()
+    sparse = LogisticLoss(X, y, s, C=0.7, fit_intercept=fit_intercept, model=model)
+    dense = LogisticLoss(X.toarray(), y, s, C=0.7, fit_intercept=fit_intercept, model=model)
+    coef = np.random.default_rng(1).normal(size=sparse.n_params) / 3
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    f, g, hessp = sparse.gradient_hessp(coef)
+    f_d, g_d, hessp_d = dense.gradient_hessp(coef)
+    assert f == pytest.approx(f_d, rel=rtol)
+    np.testing.assert_allclose(g, g_d, rtol=rtol, atol=rtol * np.abs(g_d).max())
+    v = np.random.default_rng(2).normal(size=coef.size)
+    Hv = hessp_d(v)
+    np.testing.assert_allclose(hessp(v), Hv, rtol=rtol, atol=rtol * np.abs(Hv).max())
+    _, _, H = sparse.gradient_hessian(coef)
+    _, _, H_d = dense.gradient_hessian(coef)
+    np.testing.assert_allclose(H, H_d, rtol=rtol, atol=rtol * np.abs(H_d).max())
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+@pytest.mark.parametrize("k", [2, 3])
+def test_fits_equal_dense(solver, k):
+    X, y, s = sparse_problem(k=k, seed=3)
+    params = {"solver": solver, "tol": 1e-12, "max_iter": 100_000, "C": 0.5}
+    if solver == "owlqn":
+        params["l1_ratio"] = 0.5
+    sparse = LogisticRegression(**params).fit(X, y, sample_weight=s)
+    dense = LogisticRegression(**params).fit(X.toarray(), y, sample_weight=s)
+    assert np.abs(sparse.coef_ - dense.coef_).max() <= 1e-10 * np.abs(dense.coef_).max()
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X.toarray()),
+                               rtol=1e-7, atol=1e-10)
+    np.testing.assert_array_equal(sparse.predict(X.tocsc()), dense.predict(X.toarray()))
+
+
+def test_formats_values_and_arrays():
+    X, y, _ = sparse_problem()
+    reference = LogisticRegression(tol=1e-10).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="sparse COO matrix: converted to CSR"):
+        coo = LogisticRegression(tol=1e-10).fit(X.tocoo(), y)
+    np.testing.assert_allclose(coo.coef_, reference.coef_, rtol=1e-12)
+    array = LogisticRegression(tol=1e-10).fit(sp.csr_array(X), y)  # the sparray API
+    np.testing.assert_allclose(array.coef_, reference.coef_, rtol=1e-12)
+    counts = sp.csr_matrix((X != 0).astype(np.int64))  # integer values: converted once
+    assert LogisticRegression().fit(counts, y).coef_.dtype == np.float64
+    bad = X.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        LogisticRegression().fit(bad, y)
+    with pytest.raises(ValueError, match="X is empty"):
+        LogisticRegression().fit(sp.csr_matrix((0, 3)), [])
+
+
+def test_x_is_never_densified():
+    """A sparse X whose dense form would take 80 GB: a pass allocates O(n + d), never n x d."""
+    n, d = 100_000, 100_000
+    rng = np.random.default_rng(0)
+    nnz = 200_000
+    X = sp.csr_matrix((rng.normal(size=nnz), (rng.integers(0, n, nnz), rng.integers(0, d, nnz))),
+                      shape=(n, d))
+    y = (np.arange(n) % 2).astype(np.float64)
+    loss = LogisticLoss(X, y, C=1.0)
+    coef = np.full(d + 1, 0.1)
+    tracemalloc.start()
+    try:
+        loss.gradient_hessp(coef)[2](coef)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * (n + d) * 8, peak
+
+
+def test_cross_validation_on_sparse_x():
+    X, y, _ = sparse_problem(n=400, seed=5)
+    grid = {"Cs": [0.1, 1.0, 10.0], "cv": 3, "scoring": "neg_log_loss", "l1_ratios": (0,),
+            "use_legacy_attributes": False, "tol": 1e-10, "max_iter": 10_000}
+    sparse = LogisticRegressionCV(**grid).fit(X, y)
+    dense = LogisticRegressionCV(**grid).fit(X.toarray(), y)
+    assert sparse.C_ == dense.C_
+    np.testing.assert_allclose(sparse.scores_, dense.scores_, rtol=1e-9)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-7, atol=1e-10)
+
+
+def test_dask_array_of_sparse_chunks():
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X, y, _ = sparse_problem(n=500, seed=6)
+    dense = LogisticRegression(tol=1e-10, max_iter=1000).fit(X.toarray(), y)
+    chunks = [X[i:i + 100] for i in range(0, 500, 100)]
+    Xd = da.concatenate([da.from_array(c, chunks=c.shape, asarray=False) for c in chunks])
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        lazy = LogisticRegression(tol=1e-10, max_iter=1000).fit(Xd, da.from_array(y, chunks=100))
+    np.testing.assert_allclose(lazy.coef_, dense.coef_, rtol=1e-8, atol=1e-12)
+    bad = X.copy()
+    bad.data[-1] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        LogisticRegression().fit(da.from_array(bad, chunks=(100, -1), asarray=False),
+                                 da.from_array(y, chunks=100))
+
+
+@pytest.mark.gpu
+def test_cupyx_csr_equals_scipy(cp):
+    import cupyx.scipy.sparse as csp
+
+    X, y, s = sparse_problem(k=3, seed=7)
+    host = LogisticRegression(tol=1e-10, max_iter=1000).fit(X, y, sample_weight=s)
+    gpu = LogisticRegression(tol=1e-10, max_iter=1000).fit(
+        csp.csr_matrix(X), cp.asarray(y), sample_weight=cp.asarray(s))
+    np.testing.assert_allclose(to_numpy(gpu.coef_), host.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(to_numpy(gpu.predict_proba(csp.csr_matrix(X))),
+                               host.predict_proba(X), atol=1e-10)
