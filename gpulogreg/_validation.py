@@ -152,7 +152,7 @@ def check_y(y, n, dtype, xp):
                         f"classes; use labels of one type ({exc}).") from None
     shown = f"{list(_backend.to_numpy(classes[:5]))}{' ...' if classes.shape[0] > 5 else ''}"
     if classes.shape[0] == 1:
-        raise ValueError(f"y must hold exactly two classes; it has only one class: {shown}.")
+        raise ValueError(f"y must hold at least two classes; it has only one class: {shown}.")
     if classes.shape[0] == 2:
         return (y == classes[1]).astype(dtype), classes
     if _backend.is_dask(xp):

@@ -76,8 +76,8 @@ class LogisticRegressionCV(LogisticRegression):
     Cs : int or array-like, default=10
         The grid of C; an int n means ``np.logspace(-4, 4, n)``.
     l1_ratios : array-like, None or "warn", default="warn"
-        Only zeros (pure L2) are supported; "warn" and None mean L2, with scikit-learn's
-        FutureWarnings.
+        Only zeros (pure L2) are searched; "warn" and None mean L2, with scikit-learn's
+        FutureWarnings. (``LogisticRegression`` itself fits L1 and elastic-net.)
     cv : int, cross-validation generator or iterable, default=None
         As in scikit-learn: None means 5-fold ``StratifiedKFold``.
     scoring : str, callable, None or "warn", default="warn"
@@ -160,9 +160,9 @@ class LogisticRegressionCV(LogisticRegression):
             penalty = self.penalty
             warnings.warn(_PENALTY, FutureWarning, stacklevel=3)
         if penalty != "l2":
-            raise ValueError(f"Solver {self.solver} supports only 'l2' or None penalties, got "
-                             f"{penalty} penalty. gpulogreg does not implement L1 or "
-                             "elastic-net penalties yet: use l1_ratios=(0,).")
+            raise ValueError(f"gpulogreg's LogisticRegressionCV searches C with an L2 penalty "
+                             f"only, got {penalty} penalty: use l1_ratios=(0,), or fit "
+                             "LogisticRegression(solver='owlqn', l1_ratio=...) per C.")
         if self.dual:
             raise ValueError(f"Solver {self.solver} supports only dual=False, got dual=True")
         scoring = self.scoring
@@ -204,10 +204,11 @@ class LogisticRegressionCV(LogisticRegression):
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)
             batch = ModelBatch(source, data.model, masks, problems)
+            iterate = ITERATE[ALIASES.get(self.solver, self.solver)]
             with _guarded(source, data):
                 results = batch.solve([
-                    ITERATE[ALIASES.get(self.solver, self.solver)](member, xp.zeros(batch.n_params), tol=self.tol,
-                                         max_iter=self.max_iter, verbose=max(0, self.verbose - 1))
+                    iterate(member, xp.zeros(batch.n_params), tol=self.tol,
+                            max_iter=self.max_iter, verbose=max(0, self.verbose - 1))
                     for member in batch.members])
             # paths[f, c] = [W; b] of fold f, C c, scikit-learn's parametrisation: (k, d + 1)
             paths = np.empty((len(folds), len(Cs), k, d + 1))

@@ -114,7 +114,7 @@ def test_defaults_warn_as_sklearn_and_l1_is_refused():
     for start in ("The default value for l1_ratios", "The default value of the parameter "
                   "'scoring'", "The fitted attributes of LogisticRegressionCV"):
         assert any(m.startswith(start) for m in messages), (start, messages)
-    with pytest.raises(ValueError, match="does not implement L1"):
+    with pytest.raises(ValueError, match="searches C with an L2 penalty only"):
         LogisticRegressionCV(l1_ratios=(0.5,), **{k: v for k, v in EXACT.items()
                                                 if k != "l1_ratios"}).fit(X, y)
     with pytest.raises(ValueError, match="are not in class_weight"):

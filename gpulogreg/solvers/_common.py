@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+LINE_SEARCH_FAILED = ("line search failed: no step decreases the objective (tol is below "
+                      "what this data and dtype can resolve)")
 STALLED = ("stalled: for {patience} iterations neither the objective (beyond its rounding) "
            "nor max|gradient| improved; tol is below what this data and dtype can resolve")
 

@@ -6,7 +6,7 @@ one pass over X. A generator of evaluation requests, like every solver (``_commo
 from __future__ import annotations
 
 from . import _line_search
-from ._common import Progress, Result, Stall, start
+from ._common import LINE_SEARCH_FAILED, Progress, Result, Stall, start
 
 _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
@@ -34,8 +34,7 @@ def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, ve
                                                            eps)
         n_fev += ls.n_fev
         if not ls.ok:
-            message = ("line search failed: no step decreases the objective "
-                       "(tol is below what this data and dtype can resolve)")
+            message = LINE_SEARCH_FAILED
             break
         f_old = f
         x, f, g, curvature = ls.x, ls.f, ls.g, curvature_new

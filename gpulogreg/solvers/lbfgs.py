@@ -11,7 +11,7 @@ import math
 from collections import deque
 
 from . import _line_search
-from ._common import Progress, Result, Stall, evaluate, run, start
+from ._common import LINE_SEARCH_FAILED, Progress, Result, Stall, evaluate, run, start
 
 _STALL = 30  # iterations without a resolvable improvement (see Stall)
 
@@ -52,14 +52,9 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
             if history:  # retry once along the steepest descent with a fresh memory
                 history.clear()
                 continue
-            message = ("line search failed: no step decreases the objective "
-                       "(tol is below what this data and dtype can resolve)")
+            message = LINE_SEARCH_FAILED
             break
-        s = ls.x - x
-        y = ls.g - g
-        sy, yy = float(s @ y), float(y @ y)
-        if sy > 1e-10 * yy:  # keep only curvature pairs that keep H positive definite
-            history.append((s, y, sy, sy / yy))
+        remember(history, ls.x - x, ls.g - g)
         f_old = f
         x, f, g = ls.x, ls.f, ls.g
         grad_max = float(abs(g).max())
@@ -71,6 +66,14 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
     else:
         message = "max|gradient| <= tol"
     return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+
+
+def remember(history, s, y):
+    """Add the curvature pair ``(s, y)`` (step, gradient change) to the memory, if it keeps
+    the inverse-Hessian approximation positive definite."""
+    sy, yy = float(s @ y), float(y @ y)
+    if sy > 1e-10 * yy:
+        history.append((s, y, sy, sy / yy))
 
 
 def _two_loop(g, history):

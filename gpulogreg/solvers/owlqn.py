@@ -25,9 +25,9 @@ import math
 from collections import deque
 
 from .. import _backend
-from ._common import (Progress, Result, Stall, blowup_fraction, evaluate, rounding_slack, run,
-                      start)
-from .lbfgs import _two_loop
+from ._common import (LINE_SEARCH_FAILED, Progress, Result, Stall, blowup_fraction, evaluate,
+                      rounding_slack, run, start)
+from .lbfgs import _two_loop, remember
 
 C1 = 1e-4
 _MAX_BACKTRACKS = 40
@@ -88,14 +88,10 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
             if history:  # retry once along the steepest descent with a fresh memory
                 history.clear()
                 continue
-            message = ("line search failed: no step decreases the objective "
-                       "(tol is below what this data and dtype can resolve)")
+            message = LINE_SEARCH_FAILED
             break
         x_new, f_new, g_new, F_new = accepted
-        s, y = x_new - x, g_new - g
-        sy, yy = float(s @ y), float(y @ y)
-        if sy > 1e-10 * yy:  # curvature pairs of the smooth part that keep H positive
-            history.append((s, y, sy, sy / yy))
+        remember(history, x_new - x, g_new - g)  # the smooth part's curvature
         F_old = F
         x, f, g, F = x_new, f_new, g_new, F_new
         pg = pseudo_gradient(x, g, lam, P, xp)
