@@ -272,8 +272,8 @@ def _fit(args) -> int:
     if y is None:
         raise ValueError(f"{args.data}: no labels; name the label column with --target (or store "
                          "'y' in the .npz)")
-    model = LogisticRegression(C=args.C, solver=args.solver, tol=args.tol,
-                               max_iter=args.max_iter, device=args.device,
+    model = LogisticRegression(C=args.C, l1_ratio=args.l1_ratio, solver=args.solver,
+                               tol=args.tol, max_iter=args.max_iter, device=args.device,
                                verbose=int(args.verbose))
     start = time.perf_counter()
     model.fit(X, y)
@@ -369,7 +369,9 @@ def main(argv=None) -> int:
                                              "column index")
     fit_parser.add_argument("-o", "--output", required=True, help="where to save the model")
     fit_parser.add_argument("--solver", choices=sorted(SOLVERS), default="lbfgs")
-    fit_parser.add_argument("--C", type=float, default=1.0, help="inverse L2 strength")
+    fit_parser.add_argument("--C", type=float, default=1.0, help="inverse penalty strength")
+    fit_parser.add_argument("--l1-ratio", type=float, default=0.0,
+                            help="L1 share of the penalty (0: L2; needs --solver owlqn)")
     fit_parser.add_argument("--tol", type=float, default=1e-4)
     fit_parser.add_argument("--max-iter", type=int, default=1000)
     fit_parser.add_argument("--device", type=_device, default="auto")

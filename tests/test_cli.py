@@ -240,3 +240,18 @@ def test_fit_and_predict_three_classes(tmp_path, capsys):
     out = capsys.readouterr().out.split()
     assert out[0] == "label"
     np.testing.assert_array_equal(np.array(out[1:], dtype=float), reference.predict(X))
+
+
+def test_fit_with_an_l1_penalty(csv_data, tmp_path, capsys):
+    path, X, y = csv_data
+    assert cli.main(["fit", str(path), "--target", "label", "--solver", "owlqn", "--l1-ratio",
+                     "1", "--C", "0.02", "-o", str(tmp_path / "m.npz")]) == 0
+    from gpulogreg import load
+
+    model = load(tmp_path / "m.npz")
+    reference = LogisticRegression(solver="owlqn", l1_ratio=1, C=0.02, max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-9)
+    assert (model.coef_ == 0).any()
+    assert cli.main(["fit", str(path), "--target", "label", "--l1-ratio", "1", "-o",
+                     str(tmp_path / "bad.npz")]) == 2
+    assert "Use solver='owlqn'" in capsys.readouterr().err
