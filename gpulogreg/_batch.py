@@ -16,12 +16,10 @@ Hessian per problem costs ``n d^2`` each, which no stacking saves.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import _cpu
-from ._loss import LogisticLoss, RowBlocks
+from ._loss import LogisticLoss, RowBlocks, scale_gradient, scale_loss
 from ._passes import BatchPass
 
 
@@ -35,19 +33,12 @@ class _Member:
         self.n_penalised = batch.n_features * batch.model.k
 
     def scale(self, out, v):
-        """``out / S + [v_W / (C S), 0]`` (as ``LogisticLoss._scale_and_penalise``)."""
-        out *= 1.0 / self.sum_weights
-        if not math.isinf(self.C):
-            out[:self.n_penalised] += v[:self.n_penalised] / (self.C * self.sum_weights)
-        return out
+        """The summed gradient (or product) scaled as ``LogisticLoss`` scales it."""
+        return scale_gradient(out, v, self.n_penalised, self.C, self.sum_weights)
 
     def scale_loss(self, loss, coef):
-        """``loss / S + ||W||^2 / (2 C S)`` as a Python float."""
-        loss = float(loss) / self.sum_weights
-        if not math.isinf(self.C):
-            w = coef[:self.n_penalised]
-            loss += float(w @ w) / (2 * self.C * self.sum_weights)
-        return loss
+        """The summed loss as ``LogisticLoss`` turns it into the objective."""
+        return scale_loss(loss, coef, self.n_penalised, self.C, self.sum_weights)
 
 
 class _Curvature:
@@ -80,7 +71,8 @@ class ModelBatch:
         if not self.compiled:
             return self._solve(steps)
         # BLAS on one thread while the compiled elementwise step runs on all: OpenBLAS's
-        # idle threads spin after each product and halve numba's speed (measured: README)
+        # idle threads spin after each product and halved numba's speed (18.5 vs 9.5 ns per
+        # entry on the 2-core development machine)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1, user_api="blas"):

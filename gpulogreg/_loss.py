@@ -78,6 +78,26 @@ class RowBlocks:
         return totals
 
 
+def scale_gradient(out, v, n_penalised, C, S):
+    """``out / S + [v_W / (C S), 0]``: a pass's summed gradient (or Hessian product) with the
+    data term's normalisation and the L2 term on the first ``n_penalised`` entries (none
+    for ``C = inf``), in place."""
+    out *= 1.0 / S
+    if not math.isinf(C):
+        out[:n_penalised] += v[:n_penalised] / (C * S)
+    return out
+
+
+def scale_loss(loss, coef, n_penalised, C, S):
+    """``loss / S + ||W||^2 / (2 C S)`` for a pass's summed loss, as a Python float (the
+    pass's one host read)."""
+    loss = loss / S
+    if not math.isinf(C):
+        w = coef[:n_penalised]
+        loss += (w @ w) / (2 * C * S)
+    return float(loss)
+
+
 def rows_source(X, y, sample_weight=None, *, fit_intercept=True):
     """The data source for arrays in memory: ``DaskRows`` for a Dask X (chunks summed where
     they live), ``RowBlocks`` for NumPy or CuPy. Streaming is asked for separately."""
@@ -135,12 +155,7 @@ class LogisticLoss:
         self.eps = source.eps
 
     def _scale_and_penalise(self, out, v):
-        """``out / S + [v_w / (C S), 0]``: the data term's normalisation plus the L2 term."""
-        S = self.source.sum_weights
-        out *= 1.0 / S
-        if not math.isinf(self._C_l2):
-            out[:self.n_penalised] += v[:self.n_penalised] / (self._C_l2 * S)
-        return out
+        return scale_gradient(out, v, self.n_penalised, self._C_l2, self.source.sum_weights)
 
     @property
     def l1(self):
@@ -163,13 +178,7 @@ class LogisticLoss:
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), state
 
     def _scale_loss(self, loss, coef):
-        """``loss / S + ||w||^2 / (2 C S)`` as a Python float (the pass's one host read)."""
-        S = self.source.sum_weights
-        loss /= S
-        if not math.isinf(self._C_l2):
-            w = coef[:self.n_penalised]
-            loss += (w @ w) / (2 * self._C_l2 * S)
-        return float(loss)
+        return scale_loss(loss, coef, self.n_penalised, self._C_l2, self.source.sum_weights)
 
     def loss_gradient(self, coef):
         """Return ``(f, grad)``: the objective as a Python float and its float64 gradient."""

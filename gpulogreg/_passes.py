@@ -284,7 +284,7 @@ class BatchPass(_Pass):
                                               None if s is None else s[start:start + b],
                                               self.masks, piece.start, self.folds, n_g, n_p,
                                               R.reshape(b, -1))
-                self._add(G, Xp, R.reshape(b, self.n_out), xp)
+                self._add(G, Xp, R.reshape(b, self.n_out))
                 continue
             w = self.masks[:, piece].T[:, self.folds].astype(X.dtype)  # (b, problems)
             if s is not None:
@@ -301,10 +301,10 @@ class BatchPass(_Pass):
                 c = self.model.curvature(squeeze(Z[:, n_g:n_g + n_p]), wp, xp)
                 t = self.model.curvature_times(c, squeeze(Z[:, n_g + n_p:]), wp, xp)
                 R[:, n_g:] = t.reshape(b, n_p, k)
-            self._add(G, Xp, R.reshape(b, self.n_out), xp)
+            self._add(G, Xp, R.reshape(b, self.n_out))
         return losses, G
 
-    def _add(self, G, Xp, R, xp):
+    def _add(self, G, Xp, R):
         """``G += [Xp, 1]^T R``."""
         d = self.n_features
         G[:d] += Xp.T @ R

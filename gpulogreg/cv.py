@@ -216,8 +216,7 @@ class LogisticRegressionCV(LogisticRegression):
                 W, b = _coef_intercept(res.x, d, k, self.fit_intercept, math.isinf(Cs[c]))
                 paths[f, c, :, :d] = _backend.to_numpy(W).T
                 paths[f, c, :, d] = _backend.to_numpy(b)
-            scores = _fold_scores(self, data, paths, folds, classes, y_host, sample_weight,
-                                  scoring)
+            scores = _fold_scores(data, paths, folds, classes, y_host, sample_weight, scoring)
         n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(len(folds),
                                                                                  len(Cs))
         unconverged = sum(not r.converged for r in results)
@@ -352,7 +351,7 @@ class _FoldModel(ClassifierMixin, BaseEstimator):
         return self.classes_[z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.intp)]
 
 
-def _fold_scores(estimator, data, paths, folds, classes, y_host, sample_weight, scoring):
+def _fold_scores(data, paths, folds, classes, y_host, sample_weight, scoring):
     """``scores[f, c]``: the score of fold f's model for C c on fold f's test rows (with
     their raw sample weights), from the decision values of every C's model on those rows,
     computed in pieces of test rows (a piece of X at a time, never the fold's copy)."""
