@@ -14,9 +14,10 @@ Used only where it pays: numba importable, ``GPULOGREG_DISABLE_JIT`` unset or ``
 float64 and C-contiguous (other layouts stay on NumPy's BLAS path, which handles any
 strides; float32 too, see ``usable``), at most ``MAX_FEATURES`` columns, and the
 problem at least ``MIN_ELEMENTS`` large, so small fits never wait for a compile. Compiled
-code is cached on disk (``cache=True``): the first use compiles for a few seconds, later
-processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK is what it
-costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
+code is cached on disk, in the user's cache folder (``_numba_kernels.cache_dir()``, or
+``NUMBA_CACHE_DIR``), never inside the installed package: the first use compiles for a few
+seconds, later processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK
+is what it costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
 A binomial model batch's elementwise step (``batch_binomial``) is compiled too, with BLAS
 held to one thread around it (``_batch``).
 """

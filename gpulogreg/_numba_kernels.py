@@ -1,20 +1,70 @@
 """The numba kernels behind ``_cpu`` (imported on first use only: see ``_cpu._kernels``).
 
-Defined at module level so that numba's on-disk cache (``cache=True``) serves them to
-later processes; see ``_cpu`` for what they compute and how they are tested.
+Defined at module level so that numba's on-disk cache serves them to later processes; see
+``_cpu`` for what they compute and how they are tested.
+
+Where the cache lives: ``NUMBA_CACHE_DIR`` when the user sets it, else the user's cache folder
+(``cache_dir()``: ``$XDG_CACHE_HOME/gpulogreg/numba`` or ``~/.cache/gpulogreg/numba`` on Linux),
+never numba's default for ``cache=True``, the ``__pycache__`` beside this file: in an
+installed package that is a folder pip does not own, which survives ``pip uninstall`` and
+then shadows the next install as a namespace package. Where no cache folder is writable the
+kernels still work, compiled anew in each process.
 """
 
 import functools
+import os
 
 import numba
 import numpy as np
+from numba.core import caching
+from numba.misc.appdirs import AppDirs
+
+# numba 0.68 made its locators public; older releases spell them with a leading underscore
+_UserWideLocator = getattr(caching, "UserWideCacheLocator", None) or getattr(
+    caching, "_UserWideCacheLocator")
+_UserProvidedLocator = getattr(caching, "UserProvidedCacheLocator", None) or getattr(
+    caching, "_UserProvidedCacheLocator")
+
+
+def cache_dir() -> str:
+    """gpulogreg's folder for compiled kernels when ``NUMBA_CACHE_DIR`` is not set."""
+    return os.path.join(AppDirs(appname="gpulogreg", appauthor=False).user_cache_dir, "numba")
+
+
+class _UserCacheLocator(_UserWideLocator):
+    """numba's user-wide locator (``~/.cache/numba``), moved under ``cache_dir()``."""
+
+    def __init__(self, py_func, py_file):
+        super().__init__(py_func, py_file)
+        self._cache_path = os.path.join(cache_dir(), self.get_suitable_cache_subpath(py_file))
+
+
+class _CacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_UserProvidedLocator, _UserCacheLocator]
+
+
+class _FunctionCache(caching.FunctionCache):
+    _impl_class = _CacheImpl
+
+
+def _jit(**options):
+    """``numba.njit(**options)`` with the on-disk cache in ``cache_dir()`` (module docstring)."""
+    def decorate(py_func):
+        dispatcher = numba.njit(**options)(py_func)
+        try:
+            # what njit(cache=True) does (Dispatcher.enable_caching), with our locators
+            dispatcher._cache = _FunctionCache(py_func)
+        except RuntimeError:  # "no locator available": no cache folder is writable
+            pass
+        return dispatcher
+    return decorate
+
 
 # Only the two linear-algebra loops may reassociate (so their reductions vectorise) and
 # contract to FMA; the loss and residual arithmetic stays IEEE. The order is fixed by
 # the compiled code, so results are still bitwise reproducible.
-linear = functools.partial(numba.njit, fastmath={"reassoc", "contract"}, cache=True,
-                           nogil=True)
-parallel = functools.partial(numba.njit, parallel=True, cache=True, nogil=True)
+linear = _jit(fastmath={"reassoc", "contract"}, nogil=True)
+parallel = _jit(parallel=True, nogil=True)
 
 
 @linear

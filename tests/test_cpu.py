@@ -170,3 +170,52 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
     v = rng.normal(size=coef.size)
     Hv = hp_ref(v)
     assert np.abs(hp(v) - Hv).max() <= rtol * np.abs(Hv).max() + 1e-300
+
+
+_COMPILE_ONE_KERNEL = """
+import numpy as np
+from gpulogreg import _numba_kernels as k
+z = np.empty(3)
+k.matvec(np.ones((3, 2)), 0, 3, np.ones(2), 1.0, z)
+assert (z == 3).all(), z
+print(k.matvec.stats.cache_path)
+"""
+
+
+def _kernel_cache_files(folder):
+    return {p for p in folder.rglob("*") if p.suffix in (".nbi", ".nbc")}
+
+
+@pytest.mark.parametrize("where", ["user cache folder", "NUMBA_CACHE_DIR", "nowhere writable"])
+def test_compiled_kernels_are_never_cached_inside_the_package(tmp_path, where):
+    """numba's default for cache=True writes beside the module, into the installed package,
+    where pip's RECORD does not list it: `pip uninstall` then leaves a gpulogreg folder that
+    shadows the next install. The cache goes to the user's cache folder, or NUMBA_CACHE_DIR,
+    or, where neither is writable, nowhere (the kernels still run)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import gpulogreg
+
+    package = Path(gpulogreg.__file__).parent
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    env.pop("GPULOGREG_DISABLE_JIT", None)
+    expected = tmp_path / "xdg" / "gpulogreg" / "numba"
+    if where == "NUMBA_CACHE_DIR":
+        expected = env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
+    elif where == "nowhere writable":
+        env["XDG_CACHE_HOME"] = os.devnull  # a file: no folder can be made under it
+    before = _kernel_cache_files(package)
+    run = subprocess.run([sys.executable, "-c", _COMPILE_ONE_KERNEL], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert _kernel_cache_files(package) == before
+    cache_path = run.stdout.strip().splitlines()[-1]
+    if where == "nowhere writable":
+        assert cache_path == "None"
+    else:
+        assert Path(cache_path).is_relative_to(expected)
+        assert _kernel_cache_files(Path(cache_path))
