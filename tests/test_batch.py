@@ -8,6 +8,7 @@ from gpulogreg._batch import ModelBatch
 from gpulogreg._loss import LogisticLoss, RowBlocks
 from gpulogreg._models import Binomial, Multinomial
 from gpulogreg.solvers import ITERATE, SOLVERS
+from reference import assert_reordered, convexity, reorder_bound
 
 
 def problem(model, n=900, d=7, folds=3, seed=0, layout="C"):
@@ -40,7 +41,10 @@ def test_batch_equals_each_problem_alone(model, solver):
         assert res.converged and ref.converged
         if solver not in ("gd", "owlqn"):  # the same requests, answered the same up to the
             assert res.n_iter == ref.n_iter and res.n_fev == ref.n_fev  # order of sums
-            np.testing.assert_allclose(res.x, ref.x, rtol=1e-8, atol=1e-9)
+            # both within their stopping rule's reach of the optimum (reference.optimum_radius)
+            mu = convexity(alone.gradient_hessian(ref.x)[2])
+            bound = np.sqrt(ref.x.size) * (res.grad_max + ref.grad_max) / mu
+            assert np.abs(res.x - ref.x).max() <= bound
         else:  # hundreds of backtracking steps amplify rounding; both end within tol
             np.testing.assert_array_less(np.abs(alone.gradient(res.x)), tol)
 
@@ -94,8 +98,11 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted):
         answers[compiled] = batch._answer(pending)
     for j, answer in answers[False].items():
         other = answers[True][j]
+        request, fold = pending[j], problems[j][0]
+        weights = masks[fold] * (1.0 if s is None else s)  # the rows of this problem
+        bounds = (reorder_bound(X, weights, request[1].coef, v=request[2])
+                  if request[0] == "hessp" else reorder_bound(X, weights, request[1]))
         if isinstance(answer, tuple):
-            assert other[0] == pytest.approx(answer[0], rel=1e-13)
-            np.testing.assert_allclose(other[1], answer[1], rtol=1e-12, atol=1e-15)
+            assert_reordered(other[:2], answer[:2], bounds)
         else:
-            np.testing.assert_allclose(other, answer, rtol=1e-12, atol=1e-15)
+            assert_reordered(other, answer, bounds)

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from gpulogreg import LogisticRegression, _cpu
 from gpulogreg._loss import LogisticLoss
-from reference import hessian, loss_and_gradient
+from reference import (assert_reordered, fitted_vector, hessian, hessian_reorder_bound,
+                       loss_and_gradient, optimum_radius, reorder_bound)
 from test_loss import make_problem
 
 pytest.importorskip("numba", reason="numba is not installed: the compiled passes are off")
@@ -45,16 +46,15 @@ def test_compiled_passes_match_the_reference(n, d, fit_intercept, weights, seed)
                                          fit_intercept)
         H_ref = hessian(X, c[:d], c[d] if fit_intercept else 0.0, s, 0.9, fit_intercept)
         v = np.random.default_rng(seed).normal(size=c.size)
-        rtol = 1e-12
         f, g, hp = compiled.gradient_hessp(c)
-        np.testing.assert_allclose(f, f_ref, rtol=rtol)
-        assert np.abs(g - g_ref).max() <= rtol * max(np.abs(g_ref).max(), 1e-300)
-        Hv = H_ref @ v
-        assert np.abs(hp(v) - Hv).max() <= rtol * np.abs(Hv).max() + 1e-300
+        bounds = reorder_bound(X, s, c, fit_intercept=fit_intercept)
+        assert_reordered((f, g), (f_ref, g_ref), bounds)
+        assert_reordered(hp(v), H_ref @ v,
+                         reorder_bound(X, s, c, fit_intercept=fit_intercept, v=v))
         f2, g2, H = compiled.gradient_hessian(c)  # that pass stays on NumPy's BLAS
-        np.testing.assert_allclose(f2, f, rtol=rtol)
-        assert np.abs(g2 - g).max() <= rtol * max(np.abs(g_ref).max(), 1e-300)
-        assert np.abs(H - H_ref).max() <= rtol * np.abs(H_ref).max()
+        assert_reordered((f2, g2), (f, g), bounds)
+        assert_reordered(H, H_ref, (None, hessian_reorder_bound(X, s, c,
+                                                                fit_intercept=fit_intercept)))
 
 
 def test_chunk_boundaries(jit_everything, monkeypatch):
@@ -65,10 +65,8 @@ def test_chunk_boundaries(jit_everything, monkeypatch):
     monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 7)
     f2, g2, h2 = compiled.gradient_hessp(coef)
     v = np.arange(coef.size, dtype=float)
-    rtol = 1e-12
-    np.testing.assert_allclose(f2, f1, rtol=rtol)
-    np.testing.assert_allclose(g2, g1, rtol=rtol, atol=rtol * np.abs(g1).max())
-    np.testing.assert_allclose(h2(v), h1(v), rtol=rtol, atol=rtol * np.abs(h1(v)).max())
+    assert_reordered((f2, g2), (f1, g1), reorder_bound(X, s, coef))
+    assert_reordered(h2(v), h1(v), reorder_bound(X, s, coef, v=v))
 
 
 def test_deterministic_whatever_the_thread_count(jit_everything):
@@ -128,8 +126,10 @@ def test_fit_is_the_same_with_and_without_jit(jit_everything, monkeypatch, solve
     jit = LogisticRegression(solver=solver, C=0.5, tol=1e-10).fit(X, y, sample_weight=s)
     monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "1")
     ref = LogisticRegression(solver=solver, C=0.5, tol=1e-10).fit(X, y, sample_weight=s)
-    np.testing.assert_allclose(jit.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(jit.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
+    # the compiled and NumPy passes round differently: both fits are within their stopping
+    # rule's guarantee of the optimum
+    bound = sum(optimum_radius(m, X, y, s, C=0.5) for m in (jit, ref))
+    assert np.abs(fitted_vector(jit) - fitted_vector(ref)).max() <= bound
 
 
 @settings(max_examples=30, deadline=None)
@@ -161,15 +161,12 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
     Wb = coef.reshape(-1, k)
     f_exact, g_exact = multinomial_loss_and_gradient(X, y, Wb[:d], Wb[d] if fit_intercept
                                                      else None, s, 0.9)
-    rtol = 1e-12
-    np.testing.assert_allclose(f, f_exact, rtol=rtol)
-    np.testing.assert_allclose(f, f_ref, rtol=rtol)
-    scale = max(np.abs(g_exact).max(), 1e-300)
-    assert np.abs(g - g_exact.ravel()).max() <= rtol * scale
-    assert np.abs(g - g_ref).max() <= rtol * scale
+    bounds = reorder_bound(X, s, coef, k=k, fit_intercept=fit_intercept)
+    assert_reordered((f, g), (f_exact, g_exact.ravel()), bounds)
+    assert_reordered((f, g), (f_ref, g_ref), bounds)
     v = rng.normal(size=coef.size)
-    Hv = hp_ref(v)
-    assert np.abs(hp(v) - Hv).max() <= rtol * np.abs(Hv).max() + 1e-300
+    assert_reordered(hp(v), hp_ref(v),
+                     reorder_bound(X, s, coef, k=k, fit_intercept=fit_intercept, v=v))
 
 
 _COMPILE_ONE_KERNEL = """

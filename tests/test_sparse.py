@@ -14,6 +14,8 @@ from gpulogreg._backend import to_numpy
 from gpulogreg._loss import LogisticLoss
 from gpulogreg._models import Multinomial
 from gpulogreg.solvers import SOLVERS
+from reference import (assert_reordered, fitted_vector, hessian_reorder_bound, optimum_radius,
+                       reorder_bound)
 
 
 def sparse_problem(n=600, d=40, density=0.1, k=2, dtype=np.float64, seed=0):
@@ -40,17 +42,18 @@ def test_passes_equal_dense(fmt, k, fit_intercept, dtype):
     sparse = LogisticLoss(X, y, s, C=0.7, fit_intercept=fit_intercept, model=model)
     dense = LogisticLoss(X.toarray(), y, s, C=0.7, fit_intercept=fit_intercept, model=model)
     coef = np.random.default_rng(1).normal(size=sparse.n_params) / 3
-    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    kk = model.k if model else 1
+    bounds = reorder_bound(X, s, coef, k=kk, fit_intercept=fit_intercept)
     f, g, hessp = sparse.gradient_hessp(coef)
     f_d, g_d, hessp_d = dense.gradient_hessp(coef)
-    assert f == pytest.approx(f_d, rel=rtol)
-    np.testing.assert_allclose(g, g_d, rtol=rtol, atol=rtol * np.abs(g_d).max())
+    assert_reordered((f, g), (f_d, g_d), bounds)
     v = np.random.default_rng(2).normal(size=coef.size)
-    Hv = hessp_d(v)
-    np.testing.assert_allclose(hessp(v), Hv, rtol=rtol, atol=rtol * np.abs(Hv).max())
+    assert_reordered(hessp(v), hessp_d(v),
+                     reorder_bound(X, s, coef, k=kk, fit_intercept=fit_intercept, v=v))
     _, _, H = sparse.gradient_hessian(coef)
     _, _, H_d = dense.gradient_hessian(coef)
-    np.testing.assert_allclose(H, H_d, rtol=rtol, atol=rtol * np.abs(H_d).max())
+    assert_reordered(H, H_d, (None, hessian_reorder_bound(X, s, coef, k=kk,
+                                                          fit_intercept=fit_intercept)))
 
 
 @pytest.mark.parametrize("solver", sorted(SOLVERS))
@@ -62,7 +65,11 @@ def test_fits_equal_dense(solver, k):
         params["l1_ratio"] = 0.5
     sparse = LogisticRegression(**params).fit(X, y, sample_weight=s)
     dense = LogisticRegression(**params).fit(X.toarray(), y, sample_weight=s)
-    assert np.abs(sparse.coef_ - dense.coef_).max() <= 1e-10 * np.abs(dense.coef_).max()
+    # sparse and dense sums round differently, and the solvers' paths carry that to the end:
+    # each fit is only as close to the optimum as its stopping rule guarantees
+    bound = sum(optimum_radius(m, X, y, s, C=0.5, l1_ratio=params.get("l1_ratio", 0.0))
+                for m in (sparse, dense))
+    assert np.abs(fitted_vector(sparse) - fitted_vector(dense)).max() <= bound
     np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X.toarray()),
                                rtol=1e-7, atol=1e-10)
     np.testing.assert_array_equal(sparse.predict(X.tocsc()), dense.predict(X.toarray()))
