@@ -78,23 +78,31 @@ class RowBlocks:
         return totals
 
 
+def root_CS(C, S):
+    """``sqrt(C S)`` as a product of roots: a normal number wherever C and S are, even where
+    ``C S`` itself would be subnormal (C = 1e-320: digits lost) or overflow. The penalty
+    terms divide by it twice, so each is finite wherever its exact value is."""
+    return math.sqrt(C) * math.sqrt(S)
+
+
 def scale_gradient(out, v, n_penalised, C, S):
     """``out / S + [v_W / (C S), 0]``: a pass's summed gradient (or Hessian product) with the
     data term's normalisation and the L2 term on the first ``n_penalised`` entries (none
     for ``C = inf``), in place."""
     out *= 1.0 / S
     if not math.isinf(C):
-        out[:n_penalised] += v[:n_penalised] / (C * S)
+        root = root_CS(C, S)
+        out[:n_penalised] += v[:n_penalised] / root / root
     return out
 
 
 def scale_loss(loss, coef, n_penalised, C, S):
     """``loss / S + ||W||^2 / (2 C S)`` for a pass's summed loss, as a Python float (the
-    pass's one host read)."""
+    pass's one host read); the penalty as ``||W / sqrt(2 C S)||^2`` (see ``root_CS``)."""
     loss = loss / S
     if not math.isinf(C):
-        w = coef[:n_penalised]
-        loss += (w @ w) / (2 * C * S)
+        w = coef[:n_penalised] / (math.sqrt(2.0) * root_CS(C, S))
+        loss += w @ w
     return float(loss)
 
 
@@ -163,7 +171,8 @@ class LogisticLoss:
         term ``l1 * ||W||_1`` that ``solvers.owlqn`` adds to this smooth objective."""
         if self.l1_ratio == 0 or math.isinf(self.C):
             return 0.0
-        return self.l1_ratio / (self.C * self.source.sum_weights)
+        root = root_CS(self.C, self.source.sum_weights)
+        return self.l1_ratio / root / root
 
     def _objective(self, coef, hessian):
         """One pass over X: ``(f, grad, state)``; with ``hessian``, ``state`` is what
@@ -223,5 +232,6 @@ class LogisticLoss:
         H *= 1.0 / S
         if not math.isinf(self._C_l2):
             diagonal = self.xp.arange(self.n_penalised)
-            H[diagonal, diagonal] += 1.0 / (self._C_l2 * S)
+            root = root_CS(self._C_l2, S)
+            H[diagonal, diagonal] += 1.0 / root / root
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), H

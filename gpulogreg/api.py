@@ -22,7 +22,9 @@ __all__ = ["gradient_step", "hessp", "loss_gradient"]
 
 def _objective(X, y, coef, intercept, sample_weight, C):
     """``(LogisticLoss, [coef, intercept] as float64 in the solver's namespace)``."""
-    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not C > 0:
+    if isinstance(C, bool) or not isinstance(C, numbers.Real):
+        raise TypeError(f"C must be a positive number (np.inf for no penalty); got {C!r}.")
+    if not C > 0:
         raise ValueError(f"C must be a positive number (np.inf for no penalty); got {C!r}.")
     xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
     X = _validation.check_X(X, xp, finite=not _backend.is_dask(xp))
@@ -30,26 +32,54 @@ def _objective(X, y, coef, intercept, sample_weight, C):
     y01 = _validation.check_y01(y, n, X.dtype, xp)
     sample_weight, C = _validation.check_sample_weight(sample_weight, n, X.dtype, xp, C=C)
     loss = LogisticLoss(source=rows_source(X, y01, sample_weight), C=C)
-    return loss, _stack(loss.xp, d, coef, intercept, "coef", "intercept")
+    return loss, _stack(loss.xp, d, coef, intercept, "coef", "intercept", X.dtype)
 
 
-def _stack(xp, d, coef, intercept, coef_name, intercept_name):
-    """``[coef, intercept]`` as one float64 vector of namespace ``xp`` (O(d): a copy is fine)."""
+def _stack(xp, d, coef, intercept, coef_name, intercept_name, dtype):
+    """``[coef, intercept]`` as one float64 vector of namespace ``xp`` (O(d): a copy is fine),
+    checked: real numbers, finite, and within the range of X's ``dtype`` (the scores are
+    computed in it)."""
     coef = _backend.to_namespace(coef if hasattr(coef, "shape") else np.asarray(coef), xp)
+    if coef.dtype.kind not in "iuf":  # bool, complex, strings, objects: not coefficients
+        raise TypeError(f"{coef_name} must be an array of real numbers; got dtype "
+                        f"{coef.dtype}.")
     if coef.shape != (d,):
         raise ValueError(f"{coef_name} must have shape ({d},), one entry per column of X; got "
                          f"shape {coef.shape}.")
-    if not isinstance(intercept, numbers.Real):  # a 0-d or 1-element array (any namespace)
-        intercept = (float(_backend.to_numpy(intercept).ravel()[0])
-                     if getattr(intercept, "size", 0) == 1 else math.nan)
-    if not math.isfinite(intercept):
+    value = intercept
+    if hasattr(value, "dtype") and getattr(value, "size", 0) == 1 \
+            and value.dtype.kind in "iuf":  # a 0-d or 1-element array (any namespace)
+        value = _backend.to_numpy(value).ravel()[0].item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{intercept_name} must be one real number; got {intercept!r}.")
+    if not math.isfinite(value):
         raise ValueError(f"{intercept_name} must be one finite number; got {intercept!r}.")
     x = xp.empty(d + 1, dtype=np.float64)
     x[:d] = coef
-    x[d] = intercept
+    x[d] = value
     if not bool(xp.isfinite(x[:d]).all()):
         raise ValueError(f"{coef_name} contains NaN or infinity.")
+    limit = float(np.finfo(dtype).max)
+    if float(abs(x).max()) > limit:
+        raise ValueError(f"{coef_name} and {intercept_name} must lie within the range of X's "
+                         f"dtype {np.dtype(dtype).name} (|value| <= {limit:.3g}), in which the "
+                         f"scores X @ {coef_name} + {intercept_name} are computed; got "
+                         f"|value| up to {float(abs(x).max()):.3g}. Pass X as float64.")
     return x
+
+
+def _finite(values, what):
+    """``values`` (Python floats and float64 arrays of one namespace) if all are finite; else
+    a ValueError: the exact value exceeds the range of its dtype at this point."""
+    for value in values:
+        finite = math.isfinite(value) if isinstance(value, float) else \
+            bool(_backend.get_namespace(value=value).isfinite(value).all())
+        if not finite:
+            raise ValueError(f"the {what} at this point exceeds the range of X's dtype (the "
+                             "scores X @ coef + intercept, or the penalty ||coef||^2 / (2 C S) "
+                             "with this C, are too large to represent); use smaller "
+                             "coefficients, a larger C, or float64 X.")
+    return values
 
 
 def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf):
@@ -70,7 +100,8 @@ def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf):
     grad_intercept : float
     """
     loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-    f, g = loss.loss_gradient(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
     d = loss.n_features
     return f, g[:d], float(g[d])
 
@@ -84,9 +115,10 @@ def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None,
     """
     loss, x = _objective(X, y, coef, intercept, sample_weight, C)
     d = loss.n_features
-    v = _stack(loss.xp, d, v_coef, v_intercept, "v_coef", "v_intercept")
-    _, _, product = loss.gradient_hessp(x)
-    out = product(v)
+    v = _stack(loss.xp, d, v_coef, v_intercept, "v_coef", "v_intercept", np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        _, _, product = loss.gradient_hessp(x)
+        (out,) = _finite((product(v),), "Hessian product")
     return out[:d], float(out[d])
 
 
@@ -101,7 +133,8 @@ def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=Non
         raise ValueError(f"learning_rate must be a positive finite number; got "
                          f"{learning_rate!r}.")
     loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-    f, g = loss.loss_gradient(x)
-    x = x - learning_rate * g
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
+        (x,) = _finite((x - learning_rate * g,), "step learning_rate * gradient")
     d = loss.n_features
     return x[:d], float(x[d]), f

@@ -18,7 +18,9 @@ def loss_and_gradient(X, y, w, b=0.0, sample_weight=None, C=np.inf, fit_intercep
     s = np.ones_like(y) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
     S = s.sum()
     z = X @ w + (b if fit_intercept else 0.0)
-    loss = np.sum(s * (np.logaddexp(0.0, z) - y * z)) / S + w @ w / (2 * C * S)
+    loss = np.sum(s * (np.logaddexp(0.0, z) - y * z)) / S
+    if np.isfinite(C):
+        loss += w @ w / (2 * C * S)
     r = s * (expit(z) - y)
     grad_w = X.T @ r / S + w / (C * S)
     grad = np.append(grad_w, r.sum() / S) if fit_intercept else grad_w

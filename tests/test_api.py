@@ -109,8 +109,59 @@ def test_dask_arrays_give_the_same_result():
      "learning_rate must be a positive"),
     (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, sample_weight=-y), ValueError,
      "sample_weight must be non-negative"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w + 1j), TypeError,
+     "coef must be an array of real numbers; got dtype complex128"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w.astype(str)), TypeError,
+     "coef must be an array of real numbers"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w > 0), TypeError,
+     "coef must be an array of real numbers; got dtype bool"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, True), TypeError,
+     "intercept must be one real number; got True"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, "0.5"), TypeError,
+     "intercept must be one real number"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, 1 + 2j), TypeError,
+     "intercept must be one real number"),
+    (lambda X, y, w: gpulogreg.hessp(X, y, w, 0.0, w, np.bool_(True)), TypeError,
+     "v_intercept must be one real number"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, C=True), TypeError,
+     "C must be a positive number"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X.astype(np.float32), y, w * 1e39), ValueError,
+     "coef and intercept must lie within the range of X's dtype float32"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X.astype(np.float32), y, w, 1e300), ValueError,
+     "coef and intercept must lie within the range of X's dtype float32"),
+    (lambda X, y, w: gpulogreg.loss_gradient(X, y, w, C=1e-320), ValueError,
+     "objective or its gradient at this point exceeds the range"),
+    (lambda X, y, w: gpulogreg.hessp(X, y, w, 0.0, w, C=1e-320), ValueError,
+     "Hessian product at this point exceeds the range"),
 ])
 def test_bad_input_is_a_clear_error(call, error, match):
     X, y, w, _, _ = problem(np)
     with pytest.raises(error, match=match):
         call(X, y, w)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_finite_wherever_the_exact_value_is(dtype):
+    """Extreme but representable inputs give the exact, finite values, with no warning
+    (pyproject turns RuntimeWarnings into errors): scores far beyond exp's range, and a C so
+    small that C S is subnormal (computed as C S, the penalty lost its digits or overflowed)."""
+    X, y, _, _, _ = problem(np, n=40, d=3)
+    X = X.astype(dtype)
+    big = float(np.finfo(dtype).max) / 1e4  # |z| up to ~1e34 (float32) / ~1e304 (float64)
+    w = np.array([big / 10, 0.0, 0.0])
+    f, g_w, g_b = gpulogreg.loss_gradient(X, y, w, 0.0)
+    f_ref, g_ref = loss_and_gradient(X, y, w, 0.0)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(np.append(g_w, g_b), g_ref, rtol=1e-6, atol=1e-12)
+    # C = 1e-320: C S = 4e-319 is subnormal; the exact penalty of w = 1e-160 is 0.0125...
+    X64 = X.astype(np.float64)
+    w = np.full(3, 1e-160)
+    f, g_w, _ = gpulogreg.loss_gradient(X64, y, w, C=1e-320)
+    f0, _ = loss_and_gradient(X64, y, w, 0.0)
+    from fractions import Fraction
+
+    exact = 3 * Fraction(1e-160) ** 2 / (2 * Fraction(1e-320) * len(y))  # of the doubles given
+    np.testing.assert_allclose(f - f0, float(exact), rtol=1e-12)
+    assert np.all(np.isfinite(g_w)) and np.all(g_w > 1e150)
+    new_w, new_b, _ = gpulogreg.gradient_step(X64, y, w, learning_rate=1e-170, C=1e-320)
+    assert np.all(np.isfinite(new_w)) and np.isfinite(new_b)
