@@ -8,13 +8,14 @@ import csv
 import io
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import _backend, _cpu
 from .estimator import LogisticRegression
-from .solvers import SOLVERS
+from .solvers import ALIASES, SOLVERS
 
 
 def _demo_data(dtype):
@@ -137,18 +138,19 @@ def _demo_throughput(namespaces):
               f"({row['floor GB/s']:.1f} GB/s copy bandwidth measured here)")
 
 
-def _read_table(path, target=None, shape=None, dtype="float64"):
+def _read_table(path, target=None, shape=None, dtype="float64", columns=None):
     """``(X, y, names)`` from a CSV with a header row, a 2-D ``.npy``, an ``.npz`` holding
     ``X`` (and ``y``), a Parquet file (with pyarrow), or with ``shape`` a raw binary file
     read as an ``np.memmap`` (never loaded whole). ``target`` names the label column (a
     header name, or a column index for ``.npy`` and raw files); ``y`` is None without one.
-    Errors are ``ValueError`` naming the file."""
+    ``names`` are the feature columns' names for files that have them (CSV, Parquet), else
+    None; ``columns`` (names) selects and orders the features of such files (others, such as
+    the target, are not read). Errors are ``ValueError`` naming the file."""
     path = Path(path)
     suffix = path.suffix.lower()
     try:
         if shape is not None:
             table = np.memmap(path, dtype=dtype, mode="r", shape=shape)
-            names = [str(i) for i in range(table.shape[1])]
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 if "X" not in data.files:
@@ -159,37 +161,127 @@ def _read_table(path, target=None, shape=None, dtype="float64"):
             table = np.load(path, allow_pickle=False)
             if table.ndim != 2:
                 raise ValueError(f"{path} holds a {table.ndim}-D array; expected a 2-D table")
-            names = [str(i) for i in range(table.shape[1])]
         elif suffix in (".csv", ".txt"):
-            with open(path, newline="") as f:
-                names = next(csv.reader(f), None)
-            if not names:
-                raise ValueError(f"{path} is empty; expected a header row of column names")
-            table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+            return _read_csv(path, target, columns)
         elif suffix in (".parquet", ".pq"):
-            return _read_parquet(path, target)
+            return _read_parquet(path, target, columns)
         else:
             raise ValueError(f"{path}: unknown data format {suffix!r}; use .csv (with a header "
                              "row), .npy, .npz, .parquet, or a raw binary file with --shape")
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     if target is None:
-        return table, None, names
-    if target not in names:
-        raise ValueError(f"--target {target!r} is not a column of {path}; its columns are "
-                         f"{names[:20]}{' ...' if len(names) > 20 else ''}")
-    column = names.index(target)
-    if column in (0, len(names) - 1):  # a view of the other columns: X is not copied
+        return table, None, None
+    positions = [str(i) for i in range(table.shape[1])]
+    if target not in positions:
+        raise ValueError(f"--target {target!r} is not a column index of {path}, which has "
+                         f"{table.shape[1]} columns (0 to {table.shape[1] - 1})")
+    column = positions.index(target)
+    if column in (0, len(positions) - 1):  # a view of the other columns: X is not copied
         features = slice(1, None) if column == 0 else slice(None, -1)
-        return table[:, features], np.asarray(table[:, column]), names[features]
+        return table[:, features], np.asarray(table[:, column]), None
     if isinstance(table, np.memmap):
         raise ValueError(f"--target {target}: for a raw file the label column must be the "
                          "first or the last, so that the features are read in place")
     features = [i for i in range(table.shape[1]) if i != column]
-    return table[:, features], table[:, column], [names[i] for i in features]
+    return table[:, features], table[:, column], None
 
 
-def _read_parquet(path, target):
+_CSV_BLOCK_ROWS = 1 << 14  # rows parsed to strings before they are converted to numbers
+
+
+def _check_header(path, names, target, columns=None):
+    """The header's names: none empty or repeated, ``target`` among them; return the indices
+    of the features: ``columns`` (names) in their order, else every column but the target."""
+    if not names or not any(names):
+        raise ValueError(f"{path} is empty; expected a header row of column names")
+    seen, repeated = set(), []
+    for name in names:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise ValueError(f"{path}: the header names {repeated} more than once; every column "
+                         "needs a name of its own")
+    if "" in names:
+        raise ValueError(f"{path}: column {names.index('') + 1} of the header has no name")
+    shown = f"{names[:20]}{' ...' if len(names) > 20 else ''}"
+    if target is not None and target not in names:
+        raise ValueError(f"--target {target!r} is not a column of {path}; its columns are "
+                         f"{shown}")
+    if columns is None:
+        return [i for i, name in enumerate(names) if name != target]
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {missing[:20]} the model was fitted on; "
+                         f"its columns are {shown}")
+    index = {name: i for i, name in enumerate(names)}
+    return [index[name] for name in columns]
+
+
+def _labels(values):
+    """Label strings as pandas would read them: integers if all are, else numbers if all
+    are, else the strings themselves."""
+    strings = np.array(values, dtype=str)
+    for kind in (np.int64, np.float64):
+        try:
+            return strings.astype(kind)
+        except (ValueError, OverflowError):
+            pass
+    return strings
+
+
+def _read_csv(path, target, columns=None):
+    """``(X, y, names)`` from a CSV file with a header row, read with Python's ``csv``
+    module (RFC 4180 quoting; no comment lines: a '#' is data), a block of rows at a time.
+    Every row must have as many fields as the header, every feature value must be a number;
+    the labels keep their own values (integers, numbers or strings); blank lines are
+    skipped."""
+    with open(path, newline="") as f:
+        reader = csv.reader(f, skipinitialspace=True)
+        names = [name.strip() for name in next(reader, [])]
+        features = _check_header(path, names, target, columns)
+        column = None if target is None else names.index(target)
+        blocks, labels, rows, lines = [], [], [], []
+
+        def convert():
+            table = np.array(rows, dtype=str).reshape(len(rows), len(names))
+            try:
+                blocks.append(table[:, features].astype(np.float64))
+            except ValueError:  # find the first field that is not a number, for the message
+                for line, row in zip(lines, rows):
+                    for i in features:
+                        try:
+                            float(row[i])
+                        except ValueError:
+                            raise ValueError(f"{path}, line {line}: column {names[i]!r} holds "
+                                             f"{row[i]!r}, not a number") from None
+                raise
+            if column is not None:
+                labels.extend(table[:, column].tolist())
+            rows.clear()
+            lines.clear()
+
+        for row in reader:
+            if not row or row == [""]:
+                continue
+            if len(row) != len(names):
+                raise ValueError(f"{path}, line {reader.line_num}: {len(row)} fields, but the "
+                                 f"header names {len(names)} columns")
+            rows.append([field.strip() for field in row])
+            lines.append(reader.line_num)
+            if len(rows) == _CSV_BLOCK_ROWS:
+                convert()
+        if rows:
+            convert()
+    if not blocks:
+        raise ValueError(f"{path} has a header but no data rows")
+    X = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    y = None if column is None else _labels(labels)
+    return X, y, [names[i] for i in features]
+
+
+def _read_parquet(path, target, columns=None):
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -200,10 +292,9 @@ def _read_parquet(path, target):
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise ValueError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
     names = list(table.column_names)
-    if target is not None and target not in names:
-        raise ValueError(f"--target {target!r} is not a column of {path}; its columns are "
-                         f"{names[:20]}{' ...' if len(names) > 20 else ''}")
-    features = [name for name in names if name != target]
+    features = [names[i] for i in _check_header(path, names, target, columns)]
+    if table.num_rows == 0:
+        raise ValueError(f"{path} has columns but no rows")
     try:
         X = np.column_stack([table.column(name).to_numpy().astype(np.float64)
                              for name in features])
@@ -268,7 +359,7 @@ def fit(args) -> int:
 
 
 def _fit(args) -> int:
-    X, y, _ = _read_table(args.data, args.target, args.shape, args.dtype)
+    X, y, names = _read_table(args.data, args.target, args.shape, args.dtype)
     if y is None:
         raise ValueError(f"{args.data}: no labels; name the label column with --target (or store "
                          "'y' in the .npz)")
@@ -277,6 +368,9 @@ def _fit(args) -> int:
                                verbose=int(args.verbose))
     start = time.perf_counter()
     model.fit(X, y)
+    if names is not None:  # predict selects these columns by name from files with a header
+        model.feature_names_in_ = np.array(names, dtype=object)
+        model.target_name_ = args.target
     path = model.save(args.output)
     print(f"fitted {X.shape[0]} rows x {X.shape[1]} features in "
           f"{time.perf_counter() - start:.3f} s ({int(model.n_iter_[0])} iterations, loss "
@@ -288,23 +382,34 @@ def predict(args) -> int:
     from .io import load
 
     model = load(args.model, device=args.device)
-    X, _, _ = _read_table(args.data, shape=args.shape, dtype=args.dtype)
+    fitted = getattr(model, "feature_names_in_", None)
+    X, _, _ = _read_table(args.data, shape=args.shape, dtype=args.dtype,
+                          columns=None if fitted is None else [str(n) for n in fitted])
     classes = _backend.to_numpy(model.classes_)
-    if not args.proba:
-        out, header = _backend.to_numpy(model.predict(X)), "label"
-    elif classes.shape[0] == 2:
-        out, header = _backend.to_numpy(model.predict_proba(X)[:, 1]), "proba"
-    else:  # one column per class
-        out = _backend.to_numpy(model.predict_proba(X))
-        header = ",".join(f"proba_{label}" for label in classes)
-    if args.output is None:
-        print(header)
-        rows = out if out.ndim == 2 else out[:, None]
-        print("\n".join(",".join(map(str, row)) for row in rows))
-    else:
-        np.savetxt(args.output, out, fmt="%s" if out.dtype.kind in "OU" else "%.17g",
-                   header=header, comments="", delimiter=",")
+    with warnings.catch_warnings():  # columns were matched by name above, or by position
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        if not args.proba:
+            out = _backend.to_numpy(model.predict(X))
+            header = [getattr(model, "target_name_", None) or "label"]
+        elif classes.shape[0] == 2:
+            out, header = _backend.to_numpy(model.predict_proba(X)[:, 1]), ["proba"]
+        else:  # one column per class
+            out = _backend.to_numpy(model.predict_proba(X))
+            header = [f"proba_{label}" for label in classes.tolist()]
+    rows = (out if out.ndim == 2 else out[:, None]).tolist()  # Python values: 1, 'spam', 0.25
+    with (contextlib.nullcontext(sys.stdout) if args.output is None else
+          _open_output(args.output)) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
     return 0
+
+
+def _open_output(path):
+    try:
+        return open(path, "w", newline="")
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def bench(args) -> int:
@@ -352,7 +457,7 @@ def main(argv=None) -> int:
                              help="where to fit: auto = CPU, and GPU too when available; "
                                   "cpu; cuda or cuda:N (a GPU index)")
     demo_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    demo_parser.add_argument("--solver", choices=sorted(SOLVERS), default="lbfgs")
+    demo_parser.add_argument("--solver", choices=sorted(set(SOLVERS) | set(ALIASES)), default="lbfgs")
     demo_parser.add_argument("--C", type=float, default=1.0,
                              help="inverse L2 strength (inf: no penalty)")
     demo_parser.add_argument("--tol", type=float, default=1e-4,
@@ -368,7 +473,7 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--target", help="the label column: a CSV header name, or a .npy "
                                              "column index")
     fit_parser.add_argument("-o", "--output", required=True, help="where to save the model")
-    fit_parser.add_argument("--solver", choices=sorted(SOLVERS), default="lbfgs")
+    fit_parser.add_argument("--solver", choices=sorted(set(SOLVERS) | set(ALIASES)), default="lbfgs")
     fit_parser.add_argument("--C", type=float, default=1.0, help="inverse penalty strength")
     fit_parser.add_argument("--l1-ratio", type=float, default=0.0,
                             help="L1 share of the penalty (0: L2; needs --solver owlqn)")
@@ -404,7 +509,7 @@ def main(argv=None) -> int:
     command = {"demo": demo, "fit": fit, "predict": predict, "bench": bench}[args.command]
     try:
         return command(args)
-    except (ValueError, TypeError) as exc:  # bad files and inputs: one line, no traceback
+    except (ValueError, TypeError, OSError) as exc:  # bad files and inputs: one line
         print(f"gpulogreg {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C: model files are written whole or not at all

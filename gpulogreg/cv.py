@@ -60,6 +60,44 @@ _LEGACY = (
 _SCORE_BYTES = 1 << 26  # test-row decision values are computed in pieces of about this size
 
 
+
+def _check_Cs(Cs):
+    """The grid of C: ``Cs`` values from 1e-4 to 1e4 for an int, else the given values, which
+    must be a non-empty 1-D list of positive numbers (``np.inf``: no penalty)."""
+    if isinstance(Cs, Integral):
+        return np.logspace(-4, 4, Cs)
+    try:
+        values = np.asarray(Cs)
+        if values.dtype.kind not in "iuf":
+            raise TypeError
+        values = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"Cs must be an int or a 1-D list of positive numbers; got {Cs!r}.") \
+            from None
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"Cs must be an int or a non-empty 1-D list of positive numbers; got "
+                         f"shape {values.shape}.")
+    if not np.all(values > 0):  # NaN fails this too
+        raise ValueError(f"Cs must hold positive numbers (np.inf: no penalty); got {Cs!r}.")
+    return values
+
+
+def _fold_rows(rows, n, which):
+    """A fold's rows as indices: a boolean mask of n entries, or indices in [0, n), as
+    scikit-learn accepts them from ``cv``."""
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if rows.shape != (n,):
+            raise ValueError(f"cv gave a boolean {which} mask of shape {rows.shape}; expected "
+                             f"({n},), one entry per row of X.")
+        return np.flatnonzero(rows)
+    if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
+        raise ValueError(f"cv must give {which} rows as 1-D integer indices or a boolean "
+                         f"mask; got dtype {rows.dtype}, shape {rows.shape}.")
+    if rows.size and not (-n <= rows.min() and rows.max() < n):
+        raise ValueError(f"cv gave {which} row indices outside 0..{n - 1}.")
+    return rows.astype(np.intp) % n
+
 class LogisticRegressionCV(LogisticRegression):
     """Logistic regression with built-in cross-validation of ``C``, scikit-learn 1.9's
     ``LogisticRegressionCV`` (same parameters, attributes, scores and choice of ``C_``),
@@ -179,8 +217,7 @@ class LogisticRegressionCV(LogisticRegression):
         """Fit every fold and C of the grid, choose ``C_`` by the folds' scores and set the
         final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
         l1_ratios, scoring, legacy = self._options()
-        Cs = np.logspace(-4, 4, self.Cs) if isinstance(self.Cs, Integral) else \
-            np.asarray(self.Cs, dtype=np.float64)
+        Cs = _check_Cs(self.Cs)
         # the data as LogisticRegression.fit validates it; C=1 gives the weights' scale
         data = self._prepare(X, y, sample_weight, 1.0)
         if _backend.is_dask(data.xp) or data.device[0] == "cuda" and \
@@ -193,7 +230,8 @@ class LogisticRegressionCV(LogisticRegression):
         check_classification_targets(y_host)  # the scorers need labels they can classify
         n, d = data.X.shape
         split_X = data.X if data.xp is np else np.empty((n, 0))
-        folds = [(np.asarray(train), np.sort(np.asarray(test))) for train, test in
+        folds = [(_fold_rows(train, n, "training"), np.sort(_fold_rows(test, n, "test")))
+                 for train, test in
                  check_cv(self.cv, y_host, classifier=True).split(split_X, y_host, **params)]
         xp, k = data.xp, data.model.k
         masks = xp.zeros((len(folds), n), dtype=bool)

@@ -47,10 +47,14 @@ def save(model, path):
 
     check_is_fitted(model)
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot save the model to {path}: it is a folder; name a "
+                                "file in it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} "
+                                "does not exist")
     arrays = {name: _backend.to_numpy(getattr(model, f"{name}_")) for name in _ARRAYS}
-    if arrays["classes"].dtype.kind not in "biufU":
-        raise TypeError(f"classes_ of dtype {arrays['classes'].dtype} cannot be stored without "
-                        "pickle; use numeric, boolean or string labels.")
+    arrays["classes"], labels_as_objects = _storable_labels(arrays["classes"])
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -65,8 +69,12 @@ def save(model, path):
         "loss": float(model.loss_),
         "grad_max": float(model.grad_max_),
     }
+    if labels_as_objects:
+        metadata["classes_as_objects"] = True
     if hasattr(model, "feature_names_in_"):
         metadata["feature_names_in"] = [str(name) for name in model.feature_names_in_]
+    if isinstance(getattr(model, "target_name_", None), str):  # the CLI's label column
+        metadata["target_name"] = model.target_name_
     prefix = f".{path.name}."
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # left by a killed save
         stale.unlink(missing_ok=True)
@@ -82,6 +90,24 @@ def save(model, path):
         os.unlink(tmp)
         raise
     return path
+
+
+def _storable_labels(classes):
+    """``(classes as a plain array, whether they were Python objects)``: numbers, booleans,
+    strings and bytes are stored as they are; an object array (pandas strings, categoricals)
+    of labels of one such type as an array of that type, restored as objects."""
+    if classes.dtype.kind in "biufUS":
+        return classes, False
+    values = classes.tolist()
+    types = {type(v) for v in values}
+    if classes.dtype.kind == "O" and len(types) == 1:
+        plain = np.array(values)
+        if plain.dtype.kind in "biufUS" and plain.shape == classes.shape:
+            return plain, True
+    kinds = ", ".join(sorted({type(v).__name__ for v in values}))
+    raise TypeError(f"classes_ of dtype {classes.dtype} ({kinds} labels) cannot be stored "
+                    "without pickle; labels must be numbers, booleans, strings or bytes (as "
+                    "arrays of those, or as str or bytes objects).")
 
 
 def _params_to_json(params):
@@ -138,7 +164,7 @@ def load(path, device="auto"):
     coef, intercept, classes = (arrays[name] for name in _ARRAYS)
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
         _invalid(path, "coef/intercept contain NaN or infinity")
-    if classes.dtype.kind not in "biufU" or not np.all(classes[1:] > classes[:-1]):
+    if classes.dtype.kind not in "biufUS" or not np.all(classes[1:] > classes[:-1]):
         _invalid(path, f"classes must be sorted distinct labels; got {classes!r}")
     names = metadata.get("feature_names_in")
     if names is not None and (not isinstance(names, list) or len(names) != coef.shape[1]
@@ -149,11 +175,15 @@ def load(path, device="auto"):
     with _backend.on_device(device, xp):
         estimator.coef_ = _backend.to_namespace(coef, xp)
         estimator.intercept_ = _backend.to_namespace(intercept, xp)
-        estimator.classes_ = (classes if classes.dtype.kind == "U"  # strings stay on the host
+        estimator.classes_ = (classes if classes.dtype.kind in "US"  # strings stay on the host
                               else _backend.to_namespace(classes, xp))
+    if metadata.get("classes_as_objects") is True:  # str or bytes objects, as fitted
+        estimator.classes_ = np.array(classes.tolist(), dtype=object)
     estimator.n_features_in_ = coef.shape[1]
     if names is not None:
         estimator.feature_names_in_ = np.array(names, dtype=object)
+    if isinstance(metadata.get("target_name"), str):
+        estimator.target_name_ = metadata["target_name"]
     estimator.n_iter_ = np.array([_number(metadata, "n_iter", int, 0)], dtype=np.int32)
     estimator.loss_ = _number(metadata, "loss", float, math.nan)
     estimator.grad_max_ = _number(metadata, "grad_max", float, math.nan)
@@ -211,7 +241,7 @@ def _read(path):
         arrays = {}
         for name, shape, kinds, itemsize in (("coef", (rows, d), "f", 8),
                                              ("intercept", (rows,), "f", 8),
-                                             ("classes", (k,), "biufU", _LABEL_BYTES)):
+                                             ("classes", (k,), "biufUS", _LABEL_BYTES)):
             arrays[name] = _member(path, archive, members, name, shape, kinds,
                                    itemsize * max(1, math.prod(shape)))
     coef, intercept = arrays["coef"], arrays["intercept"]

@@ -1,5 +1,7 @@
 """The command line: ``gpulogreg demo`` (the README's first command), ``fit`` and ``predict``."""
 
+import csv
+import io
 import subprocess
 import sys
 
@@ -157,7 +159,7 @@ def test_parquet_fit_and_predict(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.pq")]) == 0
     out = capsys.readouterr().out.split()
     reference = LogisticRegression(max_iter=1000).fit(X, labels)
-    assert out[0] == "label" and out[1:] == reference.predict(X).tolist()
+    assert out[0] == "kind" and out[1:] == reference.predict(X).tolist()
 
 
 def test_parquet_without_pyarrow_says_what_to_install(tmp_path, capsys, monkeypatch):
@@ -255,3 +257,114 @@ def test_fit_with_an_l1_penalty(csv_data, tmp_path, capsys):
     assert cli.main(["fit", str(path), "--target", "label", "--l1-ratio", "1", "-o",
                      str(tmp_path / "bad.npz")]) == 2
     assert "Use solver='owlqn'" in capsys.readouterr().err
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def _run(capsys, *args):
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_predict_selects_the_fitted_columns_by_name(tmp_path, capsys):
+    """Columns in another order, extra columns (the label itself, ids), or the very file the
+    model was fitted on: the same probabilities; a missing column is a one-line error."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(150, 2)) * 2
+    y = (X[:, 0] - X[:, 1] + rng.logistic(size=150) > 0).astype(int)
+    train = _write(tmp_path / "train.csv", "x1,x2,label\n" + "".join(
+        f"{a:.17g},{b:.17g},{c}\n" for (a, b), c in zip(X, y)))
+    assert _run(capsys, "fit", train, "--target", "label", "-o", tmp_path / "m.npz")[0] == 0
+    reference = LogisticRegression(max_iter=1000).fit(X, y).predict_proba(X)[:, 1]
+    swapped = _write(tmp_path / "swapped.csv", "id,x2,x1\n" + "".join(
+        f"{i},{b:.17g},{a:.17g}\n" for i, (a, b) in enumerate(X)))
+    for rows in (swapped, train):
+        code, out, _ = _run(capsys, "predict", tmp_path / "m.npz", rows, "--proba")
+        assert code == 0
+        lines = out.split()
+        assert lines[0] == "proba"
+        np.testing.assert_allclose(np.array(lines[1:], dtype=float), reference, rtol=1e-4)
+    code, out, err = _run(capsys, "predict", tmp_path / "m.npz",
+                          _write(tmp_path / "less.csv", "x2,x3\n1,2\n"))
+    assert code == 2 and "lacks the column(s) ['x1']" in err and err.count("\n") == 1
+    # files without names keep the positional rule
+    np.save(tmp_path / "rows.npy", X)
+    code, out, _ = _run(capsys, "predict", tmp_path / "m.npz", tmp_path / "rows.npy",
+                        "--proba")
+    np.testing.assert_allclose(np.array(out.split()[1:], dtype=float), reference, rtol=1e-4)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("a,label\n1,0,5\n2,1,6\n", "line 2: 3 fields, but the header names 2 columns"),
+    ("a,b,label\n1,0\n", "line 2: 2 fields, but the header names 3 columns"),
+    ("a,b,label\n", "has a header but no data rows"),
+    ("", "is empty; expected a header row"),
+    ("a,a,label\n1,2,0\n", "the header names ['a'] more than once"),
+    ("a,,label\n1,2,0\n", "column 2 of the header has no name"),
+    ("a,b,label\n1,x,0\n", "line 2: column 'b' holds 'x', not a number"),
+    ("a,b,label\n1,2,0\n#3,4,1\n", "line 3: column 'a' holds '#3', not a number"),
+])
+def test_csv_that_disagrees_with_its_header_is_an_error(tmp_path, capsys, text, match):
+    data = _write(tmp_path / "d.csv", text)
+    code, out, err = _run(capsys, "fit", data, "--target", "label", "-o", tmp_path / "m.npz")
+    assert code == 2 and match in err, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_csv_quoting_string_classes_and_labels_as_written(tmp_path, capsys):
+    """Quoted numbers are numbers, a '#' is data, three string classes fit the multinomial
+    model, and labels and probability columns keep the file's own values."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(240, 2))
+    names = np.array(["#red", "green, light", "blue"])
+    y = names[np.argmax(X @ rng.normal(size=(2, 3)) * 3 + rng.gumbel(size=(240, 3)), axis=1)]
+    path = tmp_path / "colours.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+        writer.writerow(["colour", "u", "v"])
+        writer.writerows([c, f"{a:.17g}", f"{b:.17g}"] for c, (a, b) in zip(y, X))
+    code, out, err = _run(capsys, "fit", path, "--target", "colour", "-o", tmp_path / "m.npz")
+    assert code == 0, err
+    reference = LogisticRegression(max_iter=1000).fit(X, y)
+    code, out, _ = _run(capsys, "predict", tmp_path / "m.npz", path)
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["colour"] and [r[0] for r in rows[1:]] == reference.predict(X).tolist()
+    code, out, _ = _run(capsys, "predict", tmp_path / "m.npz", path, "--proba")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == [f"proba_{c}" for c in sorted(names)]
+    np.testing.assert_allclose(np.array(rows[1:], dtype=float), reference.predict_proba(X),
+                               rtol=1e-4, atol=1e-6)
+    # integer labels print as the integers the file holds, not 1.0
+    ints = _write(tmp_path / "ints.csv", "a,label\n" + "".join(
+        f"{v:.17g},{int(v > 0)}\n" for v in X[:, 0]))
+    assert _run(capsys, "fit", ints, "--target", "label", "-o", tmp_path / "i.npz")[0] == 0
+    code, out, _ = _run(capsys, "predict", tmp_path / "i.npz", ints)
+    assert set(out.split()[1:]) == {"0", "1"}
+    code, out, _ = _run(capsys, "predict", tmp_path / "i.npz", ints, "--proba",
+                        "-o", tmp_path / "p.csv")
+    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "proba"
+
+
+def test_saga_on_the_command_line(csv_data, tmp_path, capsys):
+    path, X, y = csv_data
+    code, _, err = _run(capsys, "fit", path, "--target", "label", "--solver", "saga",
+                        "--l1-ratio", "1", "--C", "0.05", "-o", tmp_path / "m.npz")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder"])
+def test_saving_where_no_file_can_be_is_a_clear_error(csv_data, tmp_path, capsys, where):
+    path, X, y = csv_data
+    target = tmp_path / "nope" / "m.npz" if where == "missing folder" else tmp_path
+    code, _, err = _run(capsys, "fit", path, "--target", "label", "-o", target)
+    assert code == 2 and err.count("\n") == 1 and ".tmp" not in err
+    assert f"cannot save the model to {target}" in err
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(OSError, match="cannot save the model to") as caught:
+        model.save(target)
+    assert ".tmp" not in str(caught.value)

@@ -176,3 +176,46 @@ def test_cupy_equals_numpy(cp):
     assert gpu.C_ == ours.C_
     np.testing.assert_allclose(gpu.scores_, ours.scores_, atol=1e-9)
     np.testing.assert_allclose(to_numpy(gpu.coef_), ours.coef_, rtol=1e-7, atol=1e-9)
+
+
+def test_cv_as_boolean_masks_equals_cv_as_indices():
+    """scikit-learn accepts (train, test) pairs as index arrays or boolean masks; both choose
+    the same C_ with the same scores (and match scikit-learn's own fit on the masks)."""
+    X, y = DATA["iris"]
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X, y))
+    n = len(y)
+    masks = [(np.isin(np.arange(n), train), np.isin(np.arange(n), test))
+             for train, test in splits]
+    by_index = LogisticRegressionCV(Cs=CS, cv=splits, **EXACT).fit(X, y)
+    by_mask = LogisticRegressionCV(Cs=CS, cv=masks, **EXACT).fit(X, y)
+    assert by_mask.C_ == by_index.C_
+    np.testing.assert_array_equal(by_mask.scores_, by_index.scores_)
+    sk, _ = fit_both(X, y, cv=masks)
+    np.testing.assert_allclose(by_mask.scores_, sk.scores_, atol=1e-6)
+
+
+@pytest.mark.parametrize("cv, match", [
+    ([(np.ones(5, bool), np.ones(5, bool))], "boolean training mask of shape"),
+    ([(np.arange(100), np.array([0.5, 1.5]))], "cv must give test rows as 1-D integer"),
+    ([(np.arange(100), np.array([10_000]))], "test row indices outside"),
+])
+def test_bad_cv_splits_are_clear_errors(cv, match):
+    X, y = DATA["iris"]
+    with pytest.raises(ValueError, match=match):
+        LogisticRegressionCV(cv=cv, **EXACT).fit(X, y)
+
+
+@pytest.mark.parametrize("Cs, error, match", [
+    ([], ValueError, r"Cs must be an int or a non-empty 1-D list"),
+    ([0.0, 1.0], ValueError, "Cs must hold positive numbers"),
+    ([np.nan], ValueError, "Cs must hold positive numbers"),
+    ([-1.0], ValueError, "Cs must hold positive numbers"),
+    ([[0.1, 1.0]], ValueError, r"non-empty 1-D list of positive numbers; got shape \(1, 2\)"),
+    (["a", "b"], TypeError, "Cs must be an int or a 1-D list of positive numbers"),
+    ([1 + 1j], TypeError, "Cs must be an int or a 1-D list"),
+])
+def test_bad_Cs_are_clear_errors(Cs, error, match):
+    X, y = DATA["iris"]
+    with pytest.raises(error, match=match):
+        LogisticRegressionCV(Cs=Cs, **EXACT).fit(X, y)
+    assert LogisticRegressionCV(Cs=[np.inf], **EXACT).fit(X, y).C_ == np.inf

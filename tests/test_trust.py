@@ -352,3 +352,49 @@ def test_fuzz_finite_or_a_clear_error(solver, dtype, x_exp, w_exp, C, n, d, seed
     assert np.isfinite(proba).all()
     assert not [w for w in seen if not issubclass(w.category, ConvergenceWarning)], \
         [str(w.message) for w in seen]
+
+
+@pytest.mark.parametrize("labels", [
+    np.array(["ham", "spam"], dtype=object),  # a pandas Series of strings
+    np.array([b"ham", b"spam"]),
+    np.array([b"ham", b"spam"], dtype=object),
+    np.array([3, 7], dtype=object),
+])
+def test_save_keeps_every_label_set_with_a_safe_encoding(tmp_path, labels):
+    from gpulogreg import load
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = labels[(X[:, 0] > 0).astype(int)]
+    model = LogisticRegression().fit(X, y)
+    model.save(tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    assert loaded.classes_.dtype == model.classes_.dtype
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_save_of_a_pandas_categorical_target(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from gpulogreg import load
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    y = pd.Series(np.where(X[:, 1] > 0, "yes", "no")).astype("category")
+    model = LogisticRegression().fit(X, y)
+    model.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(load(tmp_path / "m.npz").predict(X), model.predict(X))
+
+
+def test_labels_without_a_safe_encoding_say_which_work(tmp_path):
+    import datetime
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 2))
+    model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    model.classes_ = np.array([datetime.date(2020, 1, 1), datetime.date(2021, 1, 1)],
+                              dtype=object)
+    with pytest.raises(TypeError, match="date labels.*must be numbers, booleans, strings or "
+                                        "bytes"):
+        model.save(tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
