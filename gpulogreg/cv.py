@@ -27,7 +27,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _backend, _models
 from ._batch import ModelBatch
 from ._loss import RowBlocks
-from .estimator import LogisticRegression, _coef_intercept, _guarded
+from .estimator import LogisticRegression, _check_hessian_fits, _coef_intercept, _guarded
 from .solvers import ALIASES, ITERATE
 
 # scikit-learn 1.9's FutureWarnings for the defaults it is about to change, word for word
@@ -238,6 +238,7 @@ class LogisticRegressionCV(LogisticRegression):
         for f, (train, _) in enumerate(folds):
             masks[f, xp.asarray(train)] = True
         problems = [(f, C * scale) for f in range(len(folds)) for C in Cs]
+        _check_hessian_fits(self.solver, (d + self.fit_intercept) * k, xp, len(problems))
         with _backend.on_device(data.device, xp, data.X):
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)

@@ -228,6 +228,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         learning_rate = getattr(self, "learning_rate", None)
         options = {} if learning_rate is None else {"learning_rate": learning_rate}
         minimize = SOLVERS[ALIASES.get(self.solver, self.solver)]
+        _check_hessian_fits(self.solver, loss.n_params, data.xp)
         with _guarded(source, data):
             result = minimize(loss, self._initial_coef(loss) if x0 is None else x0,
                               tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
@@ -337,6 +338,23 @@ class _Data(NamedTuple):
     model: Any
     xp: Any
     device: tuple
+
+
+def _check_hessian_fits(solver, n_params, xp, count=1):
+    """newton-cholesky forms ``count`` dense (p x p) float64 Hessians, p = (d + 1) k, and a
+    Cholesky factor beside each: refuse, before allocating, where that exceeds the device's
+    whole memory (wide X, such as sparse text features), saying which solvers fit."""
+    if solver != "newton-cholesky":
+        return
+    need = 2 * count * 8 * n_params ** 2
+    info = _backend.memory_info(xp)
+    if info is not None and need > info[1]:
+        raise MemoryError(
+            f"solver='newton-cholesky' forms the dense Hessian of all {n_params:,} "
+            f"coefficients and its Cholesky factor: {need / 2**30:,.1f} GiB, more than the "
+            f"{info[1] / 2**30:,.1f} GiB of memory on {_backend.device_name(xp)}. It suits "
+            "up to a few thousand features; for wide X use solver='lbfgs' or 'newton-cg' "
+            "(memory linear in the number of features).")
 
 
 @contextlib.contextmanager

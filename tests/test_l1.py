@@ -146,3 +146,18 @@ def test_float32_l1_reaches_the_float64_objective():
         return loss.loss(np.append(w, m.intercept_.astype(np.float64))) + loss.l1 * abs(w).sum()
 
     assert 0 <= objective(model) - objective(exact) <= 1e-5 * objective(exact)
+
+
+def test_float32_l1_with_a_tol_below_its_resolution_stops_soon():
+    """float32 resolves max|pseudo-gradient| to ~1e-9 here (after ~165 iterations); tol=1e-10
+    stops 30 iterations without halving it later, with a warning, not ~200 (the rounding
+    noise of the pseudo-gradient set a new 1% best every few dozen iterations)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = X_BC.astype(np.float32)
+    reachable = LogisticRegression(solver="owlqn", l1_ratio=1, C=0.5, tol=1e-8,
+                                   max_iter=10_000).fit(X, Y_BC)
+    with pytest.warns(ConvergenceWarning, match="stalled"):
+        model = LogisticRegression(solver="owlqn", l1_ratio=1, C=0.5, tol=1e-10,
+                                   max_iter=10_000).fit(X, Y_BC)
+    assert model.n_iter_[0] <= reachable.n_iter_[0] + 100

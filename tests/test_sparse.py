@@ -153,3 +153,22 @@ def test_cupyx_csr_equals_scipy(cp):
     np.testing.assert_allclose(to_numpy(gpu.coef_), host.coef_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(to_numpy(gpu.predict_proba(csp.csr_matrix(X))),
                                host.predict_proba(X), atol=1e-10)
+
+
+@pytest.mark.parametrize("estimator", ["LogisticRegression", "LogisticRegressionCV"])
+def test_newton_cholesky_on_very_wide_x_refuses_before_allocating(estimator):
+    """10^6 sparse columns: the dense Hessian would take 7.3 TiB. The error says so, and which
+    solvers fit, before anything that size is allocated."""
+    X = sp.random(50, 10**6, density=1e-5, format="csr", random_state=0)
+    y = np.arange(50) % 2
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryError, match=r"dense Hessian.*use solver='lbfgs' or "
+                                              r"'newton-cg'"):
+            if estimator == "LogisticRegression":
+                LogisticRegression(solver="newton-cholesky").fit(X, y)
+            else:
+                LogisticRegressionCV(solver="newton-cholesky", Cs=2, cv=2).fit(X, y)
+        assert tracemalloc.get_traced_memory()[1] < 200 * 2**20
+    finally:
+        tracemalloc.stop()

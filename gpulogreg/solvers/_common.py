@@ -94,15 +94,17 @@ def blowup_fraction(f0, f_new):
 
 class Stall:
     """Counts iterations that improve nothing resolvable: the objective falls by no more than
-    its rounding and max|gradient| is not 1% below its best. ``patience`` of them in a row
-    means tol is below what the data's dtype resolves (e.g. float32 asked for 1e-10)."""
+    its rounding and max|gradient| is not below ``progress`` times its best (1% below by
+    default). ``patience`` of them in a row means tol is below what the data's dtype
+    resolves (e.g. float32 asked for 1e-10)."""
 
-    def __init__(self, eps, grad_max, patience):
+    def __init__(self, eps, grad_max, patience, progress=0.99):
         self.eps, self.best, self.patience, self.count = eps, grad_max, patience, 0
+        self.progress = progress
 
     def update(self, f_old, f_new, grad_max):
         """Record one accepted step; True when the solver should stop."""
-        if grad_max < 0.99 * self.best:
+        if grad_max < self.progress * self.best:
             self.best, self.count = grad_max, 0
         elif not f_old - f_new > rounding_slack(self.eps, f_old):
             self.count += 1
