@@ -9,6 +9,7 @@ compiler errors at the real files. The tests compile that same text with nvcc.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -135,3 +136,78 @@ def softmax_residual(Z, y, s=None, want_p=False):
            (Z, y, s if has_weight else y, np.int32(has_weight), R, l, R if P is None else P,
             np.int32(want_p), np.int64(n), np.int32(k)))
     return R, l, P
+
+
+# The one-pass passes (logistic_grad.cu): X read once for loss + gradient or a Hessian
+# product of the binomial model. Off by default (``ONE_PASS``, or GPULOGREG_ONE_PASS=1):
+# their logic runs on the CPU in the tests, but they have not yet been measured on a GPU
+# against the cuBLAS + fused-elementwise path, which stays the default until they are.
+ONE_PASS = os.environ.get("GPULOGREG_ONE_PASS", "0") not in ("", "0")
+ONE_PASS_BLOCK = 256  # ONE_PASS_BLOCK of logistic_grad.cuh
+ONE_PASS_TILE = 32  # rows per tile (ONE_PASS_TILE)
+# Widest X they take: their shared memory is d + 832 doubles per block (39 KB at 4096,
+# under the 48 KB a block gets without opting in); wider X stays on cuBLAS, whose GEMVs
+# read X at full bandwidth there (DESIGN.md section 4).
+ONE_PASS_MAX_FEATURES = 4096
+_BLOCKS_PER_SM = 4
+
+
+def one_pass_usable(X) -> bool:
+    """True when the one-pass kernels take this X: enabled, a C-contiguous float32/float64
+    CuPy array of at most ``ONE_PASS_MAX_FEATURES`` columns."""
+    return (ONE_PASS and X.ndim == 2 and X.dtype in _SUFFIX and X.flags.c_contiguous
+            and X.shape[1] <= ONE_PASS_MAX_FEATURES and X.shape[0] > 0)
+
+
+def _one_pass(name, X, v, args):
+    """Launch a one-pass kernel: one block per ONE_PASS_TILE rows, at most a few per SM
+    (each then walks several tiles), and return the blocks' partial sums added in a fixed
+    order (float64): ``[grad or product (d), sum r, sum loss]``."""
+    import cupy
+
+    n, d = X.shape
+    device = cupy.cuda.Device()
+    sms = device.attributes["MultiProcessorCount"]
+    grid = int(min(-(-n // ONE_PASS_TILE), _BLOCKS_PER_SM * sms))
+    part = cupy.empty((grid, d + 2), dtype=np.float64)
+    shared = (d + ONE_PASS_TILE * 8 + ONE_PASS_TILE + 2 * ONE_PASS_BLOCK) * 8
+    kernel = _function("logistic_grad.cu", f"gpulogreg_logistic_{name}_{_SUFFIX[X.dtype]}")
+    kernel((grid,), (ONE_PASS_BLOCK,), (X, np.int64(n), np.int32(d), v, *args, part),
+           shared_mem=shared)
+    return part.sum(axis=0)
+
+
+def _with_intercept(v, d):
+    """``v`` (d or d + 1 entries) as the kernels' d + 1 float64 entries, 0 as the missing
+    intercept; on the device, with no host read."""
+    import cupy
+
+    out = cupy.zeros(d + 1, dtype=np.float64)
+    out[:v.shape[0]] = v
+    return out
+
+
+def logistic_grad(X, y, s, coef, p_out=None):
+    """One pass over a C-contiguous CuPy X (n, d): ``(sum s l, [X^T r, sum r])`` with
+    ``r = s (sigmoid(X w + b) - y)`` for ``coef = [w, b]`` (or ``w``: b = 0), float64 on the
+    device (a 0-d array and a d + 1 vector); with ``p_out`` (n, X's dtype) it also stores
+    ``s sigma (1 - sigma)``."""
+    import cupy
+
+    y = cupy.ascontiguousarray(y, dtype=X.dtype)
+    has_s = s is not None
+    s = cupy.ascontiguousarray(s, dtype=X.dtype) if has_s else y
+    sums = _one_pass("grad", X, _with_intercept(coef, X.shape[1]), (y, s, np.int32(has_s), y if p_out is None else p_out,
+                                       np.int32(p_out is not None)))
+    d = X.shape[1]
+    return sums[d + 1], sums[:d + 1]
+
+
+def logistic_hessp(X, p, v):
+    """One pass over a C-contiguous CuPy X: ``[X^T q, sum q]`` with ``q = p (X v_w + v_b)``
+    for ``v = [v_w, v_b]`` (or ``v_w``), ``p`` the stored curvature (weights included): a
+    float64 d + 1 vector."""
+    import cupy
+
+    p = cupy.ascontiguousarray(p, dtype=X.dtype)
+    return _one_pass("hessp", X, _with_intercept(v, X.shape[1]), (p,))[:X.shape[1] + 1]

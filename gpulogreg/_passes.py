@@ -20,8 +20,10 @@ multinomial softmax probabilities) in an array of the source's namespace, indexe
 
 Every pass has one reference implementation here, in plain ``xp`` code; overrides are
 chosen per block and tested against it: the fused CUDA kernels for CuPy blocks (in the
-models), the numba kernels of ``_cpu`` for C-contiguous NumPy blocks when the loss
-asks for them (``compiled``: decided once per problem, from the size of the whole X).
+models), the one-pass CUDA kernels of ``logistic_grad.cu`` for binomial C-contiguous CuPy
+blocks when ``_kernels.ONE_PASS`` is on (off by default until measured on a GPU), the
+numba kernels of ``_cpu`` for C-contiguous NumPy blocks when the loss asks for them
+(``compiled``: decided once per problem, from the size of the whole X).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import sys
 
 import numpy as np
 
-from . import _backend, _cpu
+from . import _backend, _cpu, _kernels
 from ._models import Binomial
 
 
@@ -47,6 +49,13 @@ class _Pass:
         self.model = Binomial() if model is None else model
         self.k = self.model.k
         self.n_params = (n_features + self.fit_intercept) * self.k
+
+    def _one_pass(self, xp, X):
+        """Whether this CuPy block goes to the one-pass kernels (``_kernels.ONE_PASS``, off
+        by default until measured on a GPU): binomial, fused kernels allowed, and an X they
+        take (C-contiguous, at most ``ONE_PASS_MAX_FEATURES`` columns)."""
+        return (self.k == 1 and getattr(self, "fused", None) is not False
+                and _backend.is_gpu(xp) and _kernels.one_pass_usable(X))
 
     def linear(self, X, v):
         """``X @ V_w + v_b`` in X's dtype: an n-vector for k = 1, else (n, k)."""
@@ -102,6 +111,9 @@ class LossGradient(_Pass):
             return _cpu.multinomial_loss_gradient(X, y, s, self.coef, self.k,
                                                   self.fit_intercept, p_out)
         xp = _backend.get_namespace(X=X)
+        if self._one_pass(xp, X):
+            loss, grad = _kernels.logistic_grad(X, y, s, self.coef, p_out)
+            return loss, grad[:self.n_params]
         Z = self.linear(X, self.coef)
         R, l = self.model.residual_and_loss(Z, y, s, xp, self.fused, p_out)
         return l.sum(dtype=np.float64), self.transpose(X, R)
@@ -128,6 +140,8 @@ class HessianProduct(_Pass):
             return (_cpu.multinomial_hessp(X, self.p[rows], s, self.v, self.k,
                                            self.fit_intercept),)
         xp = _backend.get_namespace(X=X)
+        if self.p is not None and self._one_pass(xp, X):
+            return (_kernels.logistic_hessp(X, self.p[rows], self.v)[:self.n_params],)
         c = self.p[rows] if self.p is not None else \
             self.model.curvature(self.linear(X, self.coef), s, xp)
         T = self.model.curvature_times(c, self.linear(X, self.v), s, xp)

@@ -36,6 +36,15 @@ __host__ __device__ inline T logistic_loss_term(T z, T y, T e) {
     return ((z > T(0) ? z : T(0)) - y * z) + gl_log1p(e);
 }
 
+// The curvature sigma(z) (1 - sigma(z)) = q (1 - q), with q = e / (1 + e) as above (the
+// product is symmetric in z, so the same q serves both signs).
+template <typename T>
+__host__ __device__ inline T curvature_term(T z) {
+    const T e = gl_exp(-gl_abs(z));
+    const T q = e / (T(1) + e);
+    return q * (T(1) - q);
+}
+
 // Both at once from one exp: r = s (sigmoid(z) - y), l = s (log(1 + e^z) - y z).
 // The weight s must be in [0, 1]: gpulogreg rescales sample weights to a maximum of 1 (and C
 // by the same factor) before any pass, so |s l| <= |l| stays finite in float32 even where

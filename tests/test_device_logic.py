@@ -173,3 +173,56 @@ def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake, mon
     loss = LogisticLoss(source=StreamedRows(X, y, s, chunk_rows=256), C=0.7)
     assert not loss.compiled
     check_equal(cp, loss, LogisticLoss(X, y, s, C=0.7), passes=1)
+
+
+def test_one_pass_dispatch_runs_the_kernels_phases(fake, monkeypatch, tmp_path):
+    """With the switch on, a binomial CuPy block goes to the one-pass kernels (here their own
+    phases, run on the host by the harness of test_kernels, behind the stand-in): the loss,
+    gradient, stored curvature and Hessian products equal the general path's, with and
+    without an intercept; with the switch off, or fused=False, the kernels are not called."""
+    from test_kernels import build_host_check, run_one_pass
+
+    from reference import assert_reordered, reorder_bound
+
+    exe = build_host_check(tmp_path)
+    cp = fake()
+    calls = []
+
+    def one_pass_on_host(name, X, v, args):
+        calls.append(name)
+        X = np.asarray(X)
+        if name == "grad":
+            y, s, has_s, p_out, has_p_out = args
+            part, p = run_one_pass(exe, 0, X, np.asarray(y), np.asarray(s) if has_s else None,
+                                   np.asarray(v), None, 3, want_p=bool(has_p_out))
+            if has_p_out:
+                p_out[...] = p
+        else:
+            part, _ = run_one_pass(exe, 1, X, None, None, np.asarray(v), np.asarray(args[0]), 3)
+        return cp.asarray(part.sum(axis=0))
+
+    monkeypatch.setattr(_kernels, "_one_pass", one_pass_on_host)
+    monkeypatch.setattr(_kernels, "ONE_PASS", True)
+    X, y, s = problem(n=301)
+    rng = np.random.default_rng(2)
+    for fit_intercept in (True, False):
+        coef = rng.normal(size=D + fit_intercept) / 3
+        v = rng.normal(size=D + fit_intercept)
+        one = LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s),
+                           fit_intercept=fit_intercept, C=2.0)
+        general = LogisticLoss(X, y, s, fit_intercept=fit_intercept, C=2.0)
+        calls.clear()
+        f, g, hessp = one.gradient_hessp(cp.asarray(coef))
+        Hv = hessp(cp.asarray(v))
+        assert calls == ["grad", "hessp"]
+        f_ref, g_ref, hessp_ref = general.gradient_hessp(coef)
+        assert_reordered((f, np.asarray(g)), (f_ref, g_ref),
+                         reorder_bound(X, s, coef, fit_intercept=fit_intercept))
+        assert_reordered(np.asarray(Hv), hessp_ref(v),
+                         reorder_bound(X, s, coef, fit_intercept=fit_intercept, v=v))
+    calls.clear()
+    coef = cp.asarray(rng.normal(size=D + 1))
+    LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s), fused=False).loss_gradient(coef)
+    monkeypatch.setattr(_kernels, "ONE_PASS", False)
+    LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s)).loss_gradient(coef)
+    assert calls == []

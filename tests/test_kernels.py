@@ -124,15 +124,21 @@ def reference(z, y, s):
     return s * r, s * l
 
 
-@pytest.fixture(scope="module")
-def host_math(tmp_path_factory):
-    """Build tests/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
+def build_host_check(folder):
+    """tests/kernel_host_check.cu built with nvcc as a host program in ``folder``."""
     if NVCC is None:
         pytest.skip("nvcc not found on PATH")
-    exe = tmp_path_factory.mktemp("host") / "host_check"
+    exe = Path(folder) / "host_check"
     src = Path(__file__).with_name("kernel_host_check.cu")
     subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(src)],
                    check=True, capture_output=True)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def host_math(tmp_path_factory):
+    """Build tests/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
+    exe = build_host_check(tmp_path_factory.mktemp("host"))
 
     def run(z, y, s):
         lines = "".join(f"{float(a)!r} {float(b)!r} {float(c)!r}\n" for a, b, c in zip(z, y, s))
@@ -375,3 +381,109 @@ def test_gpu_kernel_past_2_31_elements(cp):
         r_ref, l_ref = _models.residual_and_loss(z[rows], y[rows], None, cp)
         cp.testing.assert_allclose(r[rows], r_ref, rtol=1e-6, atol=1e-7)
         cp.testing.assert_allclose(l[rows], l_ref, rtol=1e-6, atol=1e-7)
+
+
+# --- the one-pass kernels (logistic_grad.cu), executed phase by phase on the host -----------
+
+TILE = 32  # ONE_PASS_TILE of logistic_grad.cuh: rows per tile
+
+
+def run_one_pass(exe, mode, X, y, s, v, p, grid, want_p=False):
+    """The phases of ``logistic_grad.cuh`` over a simulated grid of ``grid`` blocks (mode 0:
+    loss + gradient, 1: Hessian product; ``v`` with the intercept last): the blocks'
+    partial sums (grid, d + 2) and, with ``want_p``, the stored curvature."""
+    n, d = X.shape
+    bits = 32 if X.dtype == np.float32 else 64
+    header = f"{mode} {bits} {n} {d} {grid} {int(s is not None)} {int(want_p)}\n"
+    ones = np.ones(n)
+    body = "\n".join(" ".join(repr(float(x)) for x in np.asarray(a).ravel()) for a in
+                     (X, ones if y is None else y, ones if s is None else s, v,
+                      ones if p is None else p))
+    out = subprocess.run([str(exe), "one_pass"], input=header + body + "\n",
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    part = np.array([line.split() for line in out[:grid]], dtype=np.float64)
+    return part, (np.array(out[grid].split(), dtype=np.float64) if want_p else None)
+
+
+@pytest.fixture(scope="module")
+def host_one_pass(host_math, tmp_path_factory):
+    """``run_one_pass`` with the harness built for this module; ``v`` and ``v_b`` apart."""
+    exe = next(tmp_path_factory.getbasetemp().glob("host*/host_check"))
+
+    def run(mode, X, y, s, v, v_b, p, grid, want_p=False):
+        return run_one_pass(exe, mode, X, y, s, np.append(v, v_b), p, grid, want_p)
+
+    return run
+
+
+def one_pass_reference(mode, X, y, s, v, v_b, p):
+    """Per row, what the kernel sums: ``[r_i x_i, r_i, l_i]`` in float64, with the per-row
+    step in X's dtype from the float64 score rounded to it (the kernel's arithmetic), by the
+    xp reference of the models."""
+    z = X.astype(np.float64) @ v + v_b
+    if mode == 1:
+        r, l = p.astype(np.float64) * z, np.zeros_like(z)
+    else:
+        r, l = _models.residual_and_loss(z.astype(X.dtype), y, s, np)
+        r, l = r.astype(np.float64), l.astype(np.float64)
+    return np.column_stack([r[:, None] * X.astype(np.float64), r, l])
+
+
+ONE_PASS_SHAPES = [(1, 1), (1, 33), (31, 1), (33, 7), (70, 33), (97, 1000), (257, 64)]
+
+
+@pytest.mark.parametrize("n, d", ONE_PASS_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", [0, 1], ids=["loss_gradient", "hessp"])
+def test_host_one_pass_partials_match_numpy(host_one_pass, n, d, dtype, mode):
+    """Each simulated block's partial sums are the float64 sums of exactly its tiles' rows
+    (tiles b, b + G, ...): the indexing, tiling, bounds and reduction of the kernel, for
+    n = 1, d = 1, d not a multiple of 32, d = 1000, n not a multiple of the tile, grids
+    with more blocks than tiles, weights and the stored curvature."""
+    rng = np.random.default_rng(n * 1000 + d)
+    X = (rng.normal(size=(n, d)) * 2).astype(dtype)
+    y = (rng.random(n) < 0.5).astype(dtype)
+    s = rng.uniform(0.05, 1.0, size=n).astype(dtype) if n % 2 else None
+    v = rng.normal(size=d) / np.sqrt(d)
+    v_b = 0.3
+    p = rng.uniform(0.0, 0.25, size=n).astype(dtype)
+    rows = one_pass_reference(mode, X, y, s, v, v_b, p)
+    tiles = -(-n // TILE)
+    u = np.finfo(dtype).eps
+    for grid in (1, 3, tiles + 2):
+        part, p_out = host_one_pass(mode, X, y, s, v, v_b, p, grid, want_p=mode == 0)
+        for block in range(grid):
+            mine = np.zeros(n, dtype=bool)
+            for tile in range(block, tiles, grid):
+                mine[tile * TILE:(tile + 1) * TILE] = True
+            expected = rows[mine].sum(axis=0)
+            # double sums of <= n terms in another order, plus the per-row step's few ulps
+            # in X's dtype (exp, log1p: libm against NumPy's)
+            scale = np.abs(rows[mine]).sum(axis=0)
+            bound = (n + d) * np.finfo(np.float64).eps * scale + 8 * u * scale
+            assert np.all(np.abs(part[block] - expected) <= bound), (grid, block)
+        total = part.sum(axis=0)
+        assert np.all(np.abs(total - rows.sum(axis=0))
+                      <= (n + d) * 2e-16 * np.abs(rows).sum(axis=0) + 8 * u * np.abs(rows).sum(axis=0))
+        if mode == 0:
+            z64 = X.astype(np.float64) @ v + v_b
+            expected = _models.hessian_weight(z64.astype(dtype), s, np).astype(np.float64)
+            # the kernel's z sums in another order (d u of sum |x_j v_j|), then rounds to X's
+            # dtype (up to an ulp of z more where that differs); |dp/dz| <= 0.1
+            dz = d * np.finfo(np.float64).eps * (np.abs(X) @ np.abs(v)) + u * np.abs(z64)
+            assert np.all(np.abs(p_out - expected) <= 4 * u * expected + 0.1 * dz
+                          + np.finfo(dtype).tiny)
+
+
+def test_host_one_pass_is_deterministic_and_grid_sums_agree(host_one_pass):
+    """The same grid gives bitwise-equal partials; other grids give the same totals to
+    rounding (the caller adds the partials in a fixed order)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 45))
+    y = (rng.random(200) < 0.4).astype(np.float64)
+    v = rng.normal(size=45) / 7
+    first, _ = host_one_pass(0, X, y, None, v, -0.2, None, 4)
+    again, _ = host_one_pass(0, X, y, None, v, -0.2, None, 4)
+    assert np.array_equal(first, again)
+    other, _ = host_one_pass(0, X, y, None, v, -0.2, None, 2)
+    np.testing.assert_allclose(other.sum(axis=0), first.sum(axis=0), rtol=1e-13, atol=1e-13)
