@@ -161,14 +161,29 @@ def parse_device(device, name="device"):
     return "cuda", None if match.group(1) is None else int(match.group(1))
 
 
+def array_device(X):
+    """The ``cupy.cuda.Device`` holding a CuPy array or a ``cupyx`` sparse matrix (whose own
+    ``device`` raises NotImplementedError: its values array's)."""
+    return (X.data if is_sparse(X) else X).device
+
+
+def device_of(X):
+    """A context that makes the GPU holding ``X`` (a CuPy array or ``cupyx`` sparse matrix)
+    current, so that every allocation and kernel of a public call runs where X lives,
+    whatever device is current; a no-op for any other X."""
+    if X is not None and is_gpu(_namespace_of(X)):
+        return array_device(X)
+    return contextlib.nullcontext()
+
+
 def on_device(device, xp, X=None):
     """A context that makes the GPU named by ``device`` (from :func:`parse_device`) current;
-    for "auto" with a CuPy X, X's own GPU (so every allocation and kernel of the fit runs
-    where X lives, whatever device is current); else a no-op. A clear ValueError when no GPU
-    is there, or when a CuPy X lives on another GPU than the one named."""
+    for "auto" or "cuda" (no index) with a CuPy X, X's own GPU (``device_of``); else a
+    no-op. A clear ValueError when no GPU is there, or when a CuPy X lives on another GPU
+    than the one named."""
     kind, index = device
-    if kind == "auto" and X is not None and is_gpu(xp):
-        return X.device
+    if kind in ("auto", "cuda") and index is None and X is not None and is_gpu(xp):
+        return device_of(X)
     if kind != "cuda":
         return contextlib.nullcontext()
     if not gpu_available():
@@ -181,9 +196,9 @@ def on_device(device, xp, X=None):
     if not 0 <= index < cupy.cuda.runtime.getDeviceCount():
         raise ValueError(f"device='cuda:{index}' names no GPU: this machine has "
                          f"{cupy.cuda.runtime.getDeviceCount()}.")
-    if X is not None and is_gpu(xp) and X.device.id != index:
-        raise ValueError(f"device='cuda:{index}' but X lives on cuda:{X.device.id}; move it "
-                         "with cupy.asarray under that device, or use device='auto'.")
+    if X is not None and is_gpu(xp) and array_device(X).id != index:
+        raise ValueError(f"device='cuda:{index}' but X lives on cuda:{array_device(X).id}; "
+                         "move it with cupy.asarray under that device, or use device='auto'.")
     return cupy.cuda.Device(index)
 
 
@@ -232,13 +247,22 @@ def cholesky_solve(A, b, xp):
     """Solve ``A x = b`` for a symmetric positive definite ``A`` (small, float64) by Cholesky,
     in namespace ``xp``; ``None`` when ``A`` is not positive definite (or not finite)."""
     if is_gpu(xp):
+        import cupyx
         from cupyx.scipy.linalg import solve_triangular
+
+        errors = cupyx.errstate(linalg="raise")  # CuPy's default, 'ignore', returns garbage
     else:
         from scipy.linalg import solve_triangular
+
+        errors = contextlib.nullcontext()
     try:
-        L = xp.linalg.cholesky(A)
+        with errors:
+            L = xp.linalg.cholesky(A)
     except np.linalg.LinAlgError:
         return None
-    if not bool(xp.isfinite(L).all()):  # CuPy may return NaN instead of raising
+    # and whatever a library leaves where it does not raise: NaN, or a factor whose
+    # diagonal is not positive (one host read)
+    diagonal = xp.diagonal(L)
+    if not bool(xp.isfinite(L).all() & (diagonal > 0).all()):
         return None
     return solve_triangular(L.T, solve_triangular(L, b, lower=True), lower=False)

@@ -16,10 +16,12 @@ Hessian per problem costs ``n d^2`` each, which no stacking saves.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import _cpu
-from ._loss import LogisticLoss, RowBlocks, scale_gradient, scale_loss
+from . import _backend, _cpu
+from ._loss import LogisticLoss, RowBlocks, root_CS, scale_gradient
 from ._passes import BatchPass
 
 
@@ -36,9 +38,13 @@ class _Member:
         """The summed gradient (or product) scaled as ``LogisticLoss`` scales it."""
         return scale_gradient(out, v, self.n_penalised, self.C, self.sum_weights)
 
-    def scale_loss(self, loss, coef):
-        """The summed loss as ``LogisticLoss`` turns it into the objective."""
-        return scale_loss(loss, coef, self.n_penalised, self.C, self.sum_weights)
+    def penalty(self, coef):
+        """``||W||^2 / (2 C S)`` as a 0-d array of the solver's namespace (no host read), as
+        ``_loss.scale_loss`` computes it."""
+        if math.isinf(self.C):
+            return self.xp.zeros((), dtype=np.float64)
+        w = coef[:self.n_penalised] / (math.sqrt(2.0) * root_CS(self.C, self.sum_weights))
+        return w @ w
 
 
 class _Curvature:
@@ -54,14 +60,21 @@ class ModelBatch:
     the source's namespace: row i is in fold f's training set when ``masks[f, i]``."""
 
     def __init__(self, source, model, masks, problems):
+        if _backend.is_sparse(source.X) and source.X.format == "csc":
+            # each piece of rows of a CSC matrix rescans all its nonzeros: CSR once (a copy
+            # of the nonzeros, made once per batch rather than once per piece and pass)
+            source = RowBlocks(source.X.tocsr(), source.y, source.sample_weight,
+                               fit_intercept=source.fit_intercept)
         self.source, self.model, self.masks = source, model, masks
         self.xp = source.xp
         self.n_features = source.n_features
         self.fit_intercept = source.fit_intercept
         self.n_params = source.n_params * model.k
         s = source.sample_weight
-        sums = [float(masks[f].sum(dtype=np.float64) if s is None else
-                      (s * masks[f]).sum(dtype=np.float64)) for f in range(masks.shape[0])]
+        # every fold's sum of weights in one device-to-host transfer
+        sums = (masks.sum(axis=1, dtype=np.float64) if s is None else
+                (masks * s).sum(axis=1, dtype=np.float64))
+        sums = _backend.to_numpy(sums).tolist()
         self.members = [_Member(self, fold, C, sums[fold]) for fold, C in problems]
         self.compiled = _cpu.batch_usable(masks.shape[1], len(problems))
 
@@ -119,13 +132,20 @@ class ModelBatch:
                               self.xp, compiled=self.compiled)
             losses, G = self.source.reduce(pass_)
             k = self.model.k
+            # every objective of the round in one device-to-host transfer: the summed losses
+            # scaled and penalised on the device, as LogisticLoss does one at a time
+            if gradients:
+                xp = self.xp
+                sums = xp.asarray([members[j].sum_weights for j in gradients])
+                penalties = xp.stack([members[j].penalty(pending[j][1]) for j in gradients])
+                objectives = _backend.to_numpy(losses / sums + penalties).tolist()
             for i, j in enumerate(gradients + products):
                 method, x = pending[j][0], pending[j][-1]
                 out = G[:, i * k:(i + 1) * k].reshape(-1)
                 if method == "hessp":
                     answers[j] = members[j].scale(out, x)
                     continue
-                f = members[j].scale_loss(losses[i], x)
+                f = objectives[i]
                 g = members[j].scale(out, x)
                 answers[j] = (f, g) if method == "loss_gradient" else (f, g, _Curvature(x.copy()))
         for j in hessians:

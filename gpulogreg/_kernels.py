@@ -197,8 +197,9 @@ def logistic_grad(X, y, s, coef, p_out=None):
     y = cupy.ascontiguousarray(y, dtype=X.dtype)
     has_s = s is not None
     s = cupy.ascontiguousarray(s, dtype=X.dtype) if has_s else y
-    sums = _one_pass("grad", X, _with_intercept(coef, X.shape[1]), (y, s, np.int32(has_s), y if p_out is None else p_out,
-                                       np.int32(p_out is not None)))
+    sums = _one_pass("grad", X, _with_intercept(coef, X.shape[1]),
+                     (y, s, np.int32(has_s), y if p_out is None else p_out,
+                      np.int32(p_out is not None)))
     d = X.shape[1]
     return sums[d + 1], sums[:d + 1]
 

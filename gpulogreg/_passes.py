@@ -234,6 +234,22 @@ def _symmetrise(H, d, k, fit_intercept, xp):
 # A model batch's per-row temporaries (scores, weights, residuals of every model) are at
 # most about this many bytes each: the pass walks a block in pieces of that many rows.
 _BATCH_PIECE_BYTES = 1 << 25
+# On a GPU a piece may take this share of the free device memory (when that is more): a
+# kernel launch per piece wants many rows, and the temporaries scale with the number of
+# models, never with d (X's rows are a view, or a sparse slice of their own nonzeros).
+_BATCH_GPU_SHARE = 1 / 16
+
+
+def batch_piece_rows(xp, cols, d, itemsize):
+    """Rows per piece of a model batch with ``cols`` score columns: on the CPU pieces whose
+    temporaries and rows of X stay near ``_BATCH_PIECE_BYTES`` (cache-sized, measured); on
+    a GPU as many rows as ``_BATCH_GPU_SHARE`` of its free memory holds of the temporaries,
+    so that a wide X (d = 10^5) is not cut into pieces of a few dozen rows."""
+    if not _backend.is_gpu(xp):
+        return max(1, _BATCH_PIECE_BYTES // (max(cols, d) * itemsize))
+    info = _backend.memory_info(xp)
+    budget = max(_BATCH_PIECE_BYTES, int(info[0] * _BATCH_GPU_SHARE) if info else 0)
+    return max(1, budget // (3 * max(cols, 1) * itemsize))  # Z, R and the weights
 
 
 class BatchPass(_Pass):
@@ -272,8 +288,7 @@ class BatchPass(_Pass):
         self.shapes = ((len(gradients),), (P, self.n_out))
         # blocks as big as a piece: fewer hand-overs between numba's threads and BLAS's
         # (each spins a while after its call, slowing the other down)
-        self.min_block_rows = max(1, _BATCH_PIECE_BYTES // (max(self.V.shape[1] * k,
-                                                                 n_features) * 8))
+        self.min_block_rows = batch_piece_rows(xp, self.V.shape[1] * k, n_features, 8)
 
     def __call__(self, rows, X, y, s):
         xp = _backend.get_namespace(X=X)
@@ -283,7 +298,7 @@ class BatchPass(_Pass):
         G = xp.zeros((P, self.n_out), dtype=np.float64)
         V = self.V.astype(X.dtype)
         cols = V.shape[1] * k
-        step = max(1, _BATCH_PIECE_BYTES // (max(cols, d) * X.dtype.itemsize))
+        step = batch_piece_rows(xp, cols, d, X.dtype.itemsize)
         start_row = rows.start or 0
         for start in range(0, X.shape[0], step):
             Xp = X[start:start + step]

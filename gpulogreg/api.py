@@ -99,11 +99,12 @@ def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf):
     grad_coef : (d,) float64 array in the namespace of the computation (CuPy for CuPy X).
     grad_intercept : float
     """
-    loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-        f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
-    d = loss.n_features
-    return f, g[:d], float(g[d])
+    with _backend.device_of(X):  # a CuPy X: everything on its GPU, whichever is current
+        loss, x = _objective(X, y, coef, intercept, sample_weight, C)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
+        d = loss.n_features
+        return f, g[:d], float(g[d])
 
 
 def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None, C=np.inf):
@@ -113,13 +114,14 @@ def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None,
     ``p = s sigma(z) (1 - sigma(z))``. Returns ``(Hv_coef (d,) float64 array, Hv_intercept
     float)``; arguments as for :func:`loss_gradient`.
     """
-    loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-    d = loss.n_features
-    v = _stack(loss.xp, d, v_coef, v_intercept, "v_coef", "v_intercept", np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-        _, _, product = loss.gradient_hessp(x)
-        (out,) = _finite((product(v),), "Hessian product")
-    return out[:d], float(out[d])
+    with _backend.device_of(X):
+        loss, x = _objective(X, y, coef, intercept, sample_weight, C)
+        d = loss.n_features
+        v = _stack(loss.xp, d, v_coef, v_intercept, "v_coef", "v_intercept", np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            _, _, product = loss.gradient_hessp(x)
+            (out,) = _finite((product(v),), "Hessian product")
+        return out[:d], float(out[d])
 
 
 def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=None, C=np.inf):
@@ -132,9 +134,10 @@ def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=Non
             or not 0 < learning_rate < math.inf:
         raise ValueError(f"learning_rate must be a positive finite number; got "
                          f"{learning_rate!r}.")
-    loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-        f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
-        (x,) = _finite((x - learning_rate * g,), "step learning_rate * gradient")
-    d = loss.n_features
-    return x[:d], float(x[d]), f
+    with _backend.device_of(X):
+        loss, x = _objective(X, y, coef, intercept, sample_weight, C)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
+            (x,) = _finite((x - learning_rate * g,), "step learning_rate * gradient")
+        d = loss.n_features
+        return x[:d], float(x[d]), f

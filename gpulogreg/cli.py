@@ -18,6 +18,9 @@ from .estimator import LogisticRegression
 from .solvers import ALIASES, SOLVERS
 
 
+SOLVER_NAMES = sorted(set(SOLVERS) | set(ALIASES))  # saga, as scikit-learn users spell it
+
+
 def _demo_data(dtype):
     """scikit-learn's bundled breast-cancer set, split 75/25 and standardised on the train part."""
     from sklearn.datasets import load_breast_cancer
@@ -457,7 +460,7 @@ def main(argv=None) -> int:
                              help="where to fit: auto = CPU, and GPU too when available; "
                                   "cpu; cuda or cuda:N (a GPU index)")
     demo_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    demo_parser.add_argument("--solver", choices=sorted(set(SOLVERS) | set(ALIASES)), default="lbfgs")
+    demo_parser.add_argument("--solver", choices=SOLVER_NAMES, default="lbfgs")
     demo_parser.add_argument("--C", type=float, default=1.0,
                              help="inverse L2 strength (inf: no penalty)")
     demo_parser.add_argument("--tol", type=float, default=1e-4,
@@ -473,7 +476,7 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--target", help="the label column: a CSV header name, or a .npy "
                                              "column index")
     fit_parser.add_argument("-o", "--output", required=True, help="where to save the model")
-    fit_parser.add_argument("--solver", choices=sorted(set(SOLVERS) | set(ALIASES)), default="lbfgs")
+    fit_parser.add_argument("--solver", choices=SOLVER_NAMES, default="lbfgs")
     fit_parser.add_argument("--C", type=float, default=1.0, help="inverse penalty strength")
     fit_parser.add_argument("--l1-ratio", type=float, default=0.0,
                             help="L1 share of the penalty (0: L2; needs --solver owlqn)")

@@ -218,28 +218,28 @@ class LogisticRegressionCV(LogisticRegression):
         final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
         l1_ratios, scoring, legacy = self._options()
         Cs = _check_Cs(self.Cs)
-        # the data as LogisticRegression.fit validates it; C=1 gives the weights' scale
-        data = self._prepare(X, y, sample_weight, 1.0)
-        if _backend.is_dask(data.xp) or data.device[0] == "cuda" and \
-                not _backend.is_gpu(data.xp):
-            raise ValueError("LogisticRegressionCV fits NumPy or CuPy arrays in memory; for "
-                             "Dask or streamed X use LogisticRegression per C.")
-        scale = data.C  # C * max(weights): the factor the weights were divided by
-        classes = _backend.to_numpy(data.classes)
-        y_host = classes[_backend.to_numpy(data.y).astype(np.intp)]
-        check_classification_targets(y_host)  # the scorers need labels they can classify
-        n, d = data.X.shape
-        split_X = data.X if data.xp is np else np.empty((n, 0))
-        folds = [(_fold_rows(train, n, "training"), np.sort(_fold_rows(test, n, "test")))
-                 for train, test in
-                 check_cv(self.cv, y_host, classifier=True).split(split_X, y_host, **params)]
-        xp, k = data.xp, data.model.k
-        masks = xp.zeros((len(folds), n), dtype=bool)
-        for f, (train, _) in enumerate(folds):
-            masks[f, xp.asarray(train)] = True
-        problems = [(f, C * scale) for f in range(len(folds)) for C in Cs]
-        _check_hessian_fits(self.solver, (d + self.fit_intercept) * k, xp, len(problems))
-        with _backend.on_device(data.device, xp, data.X):
+        with self._on_device(X, y, sample_weight):  # X's GPU, from validation on
+            # the data as LogisticRegression.fit validates it; C=1 gives the weights' scale
+            data = self._prepare(X, y, sample_weight, 1.0)
+            if _backend.is_dask(data.xp) or data.device[0] == "cuda" and \
+                    not _backend.is_gpu(data.xp):
+                raise ValueError("LogisticRegressionCV fits NumPy or CuPy arrays in memory; for "
+                                 "Dask or streamed X use LogisticRegression per C.")
+            scale = data.C  # C * max(weights): the factor the weights were divided by
+            classes = _backend.to_numpy(data.classes)
+            y_host = classes[_backend.to_numpy(data.y).astype(np.intp)]
+            check_classification_targets(y_host)  # the scorers need labels they can classify
+            n, d = data.X.shape
+            split_X = data.X if data.xp is np else np.empty((n, 0))
+            folds = [(_fold_rows(train, n, "training"), np.sort(_fold_rows(test, n, "test")))
+                     for train, test in
+                     check_cv(self.cv, y_host, classifier=True).split(split_X, y_host, **params)]
+            xp, k = data.xp, data.model.k
+            masks = xp.zeros((len(folds), n), dtype=bool)
+            for f, (train, _) in enumerate(folds):
+                masks[f, xp.asarray(train)] = True
+            problems = [(f, C * scale) for f in range(len(folds)) for C in Cs]
+            _check_hessian_fits(self.solver, (d + self.fit_intercept) * k, xp, len(problems))
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)
             batch = ModelBatch(source, data.model, masks, problems)
@@ -256,42 +256,41 @@ class LogisticRegressionCV(LogisticRegression):
                 paths[f, c, :, :d] = _backend.to_numpy(W).T
                 paths[f, c, :, d] = _backend.to_numpy(b)
             scores = _fold_scores(data, paths, folds, classes, y_host, sample_weight, scoring)
-        n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(len(folds),
-                                                                                 len(Cs))
-        unconverged = sum(not r.converged for r in results)
-        if unconverged:
-            warnings.warn(f"{self.solver} failed to converge for {unconverged} of "
-                          f"{len(results)} (fold, C) fits (max_iter={self.max_iter}, "
-                          f"tol={self.tol:g}).\n\nIncrease the number of iterations to "
-                          "improve the convergence, or scale the data.", ConvergenceWarning,
-                          stacklevel=2)
-        if self.refit:
-            best = int(np.argmax(scores.sum(axis=0)))
-            C_best = Cs[best]
-            start = paths[:, best].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
-            x0 = xp.asarray(np.ascontiguousarray(
-                start.T if self.fit_intercept else start[:, :d].T).reshape(-1))
-            with _backend.on_device(data.device, xp, data.X):
-                result, _ = self._solve(data, C_best * scale, x0=x0)
-            if not result.converged:
-                warnings.warn(f"{self.solver} failed to converge refitting C={C_best:g} "
-                              f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g})."
-                              "\n\nIncrease the number of iterations to improve the "
-                              f"convergence (max_iter={self.max_iter}).", ConvergenceWarning,
+            n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(len(folds),
+                                                                                     len(Cs))
+            unconverged = sum(not r.converged for r in results)
+            if unconverged:
+                warnings.warn(f"{self.solver} failed to converge for {unconverged} of "
+                              f"{len(results)} (fold, C) fits (max_iter={self.max_iter}, "
+                              f"tol={self.tol:g}).\n\nIncrease the number of iterations to "
+                              "improve the convergence, or scale the data.", ConvergenceWarning,
                               stacklevel=2)
-            self._set_solution(data, result.x, C_best)
-            self.loss_, self.grad_max_ = result.fun, result.grad_max
-            C_chosen, l1_ratio_chosen = C_best, (None if l1_ratios is None else
-                                                 np.asarray(l1_ratios)[0])
-        else:
-            best_per_fold = scores.argmax(axis=1)
-            w = np.mean([paths[f, c] for f, c in enumerate(best_per_fold)], axis=0)
-            self.classes_ = data.classes
-            self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(data.X.dtype)
-            self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(data.X.dtype)
-            self.n_features_in_ = d
-            self.loss_ = self.grad_max_ = math.nan
-            C_chosen, l1_ratio_chosen = float(np.mean(Cs[best_per_fold])), 0.0
+            if self.refit:
+                best = int(np.argmax(scores.sum(axis=0)))
+                C_best = Cs[best]
+                start = paths[:, best].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
+                x0 = xp.asarray(np.ascontiguousarray(
+                    start.T if self.fit_intercept else start[:, :d].T).reshape(-1))
+                result, _ = self._solve(data, C_best * scale, x0=x0)
+                if not result.converged:
+                    warnings.warn(f"{self.solver} failed to converge refitting C={C_best:g} "
+                                  f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g})."
+                                  "\n\nIncrease the number of iterations to improve the "
+                                  f"convergence (max_iter={self.max_iter}).", ConvergenceWarning,
+                                  stacklevel=2)
+                self._set_solution(data, result.x, C_best)
+                self.loss_, self.grad_max_ = result.fun, result.grad_max
+                C_chosen, l1_ratio_chosen = C_best, (None if l1_ratios is None else
+                                                     np.asarray(l1_ratios)[0])
+            else:
+                best_per_fold = scores.argmax(axis=1)
+                w = np.mean([paths[f, c] for f, c in enumerate(best_per_fold)], axis=0)
+                self.classes_ = data.classes
+                self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(data.X.dtype)
+                self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(data.X.dtype)
+                self.n_features_in_ = d
+                self.loss_ = self.grad_max_ = math.nan
+                C_chosen, l1_ratio_chosen = float(np.mean(Cs[best_per_fold])), 0.0
         self._set_cv_attributes(Cs, l1_ratios, paths, scores, n_iter, classes, C_chosen,
                                 l1_ratio_chosen, legacy)
         return self

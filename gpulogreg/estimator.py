@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 import warnings
@@ -18,6 +19,16 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from . import _backend, _models, _validation
 from ._loss import LogisticLoss, rows_source
 from .solvers import ALIASES, SOLVERS
+
+
+def _on_x_device(method):
+    """Run ``method(self, X, ...)`` with the GPU holding a CuPy X current (a no-op for
+    other X): validation, products, the elementwise steps and the outputs on X's GPU."""
+    @functools.wraps(method)
+    def on_x_device(self, X, *args, **kwargs):
+        with _backend.device_of(X):
+            return method(self, X, *args, **kwargs)
+    return on_x_device
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -154,22 +165,30 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Fit on X (n, d) and class labels y (n,), optionally weighted per sample: two
         classes fit the binomial model, three or more the multinomial one."""
         C, l1_ratio = self._effective_penalty()
-        data = self._prepare(X, y, sample_weight, C)
-        start = time.perf_counter()
-        with _backend.on_device(data.device, data.xp, data.X):
+        with self._on_device(X, y, sample_weight):
+            data = self._prepare(X, y, sample_weight, C)
+            start = time.perf_counter()
             result, loss = self._solve(data, data.C, l1_ratio=l1_ratio)
-        if self.verbose:
-            print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
-                  f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
-                  f"evaluations, {time.perf_counter() - start:.3f} s", flush=True)
-        if not result.converged:
-            warnings.warn(_convergence_message(self, result, data.X.dtype), ConvergenceWarning,
-                          stacklevel=2)
-        self._set_solution(data, result.x, C)
+            if self.verbose:
+                print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
+                      f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
+                      f"evaluations, {time.perf_counter() - start:.3f} s", flush=True)
+            if not result.converged:
+                warnings.warn(_convergence_message(self, result, data.X.dtype),
+                              ConvergenceWarning, stacklevel=2)
+            self._set_solution(data, result.x, C)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_ = result.fun
         self.grad_max_ = result.grad_max
         return self
+
+    def _on_device(self, X, y=None, sample_weight=None):
+        """The device a fit runs on, as a context (``_backend.on_device``): a CuPy X's own GPU
+        (or the one ``device`` names), current for everything from validation to the fitted
+        attributes, so they live where X does."""
+        device = _backend.parse_device(self.device)
+        xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
+        return _backend.on_device(device, xp, X)
 
     def _prepare(self, X, y, sample_weight, C):
         """Validate the data (``_check_feature_names`` included) and return it as a
@@ -255,6 +274,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         return save(self, path)
 
+    @_on_x_device
     def decision_function(self, X):
         """The raw scores ``X @ coef_.T + intercept_``: shape (n,) for two classes (positive
         means ``classes_[1]``), else (n, k), one column per class."""
@@ -271,11 +291,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             from . import _dask
 
             return _dask.decision_function(X, coef, self.intercept_)
-        with _backend.on_device(("auto", None), xp, X):  # a CuPy X: computed on its GPU
-            coef = _backend.to_namespace(coef, xp)
-            intercept = _backend.to_namespace(self.intercept_, xp)
-            return X @ coef.astype(X.dtype) + intercept.astype(X.dtype)
+        coef = _backend.to_namespace(coef, xp)
+        intercept = _backend.to_namespace(self.intercept_, xp)
+        return X @ coef.astype(X.dtype) + intercept.astype(X.dtype)
 
+    @_on_x_device
     def predict_proba(self, X):
         """Probabilities of each class of ``classes_``, shape (n, k) (k = 2 for two)."""
         z = self.decision_function(X)
@@ -285,6 +305,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         p1 = _models.sigmoid(z, xp)
         return xp.stack([1 - p1, p1], axis=1)
 
+    @_on_x_device
     def predict_log_proba(self, X):
         """Log-probabilities, shape (n, k), computed stably: ``-log(1 + e^{-+z})`` for two
         classes, ``z_c - log sum e^z`` for more (never the log of a probability)."""
@@ -295,6 +316,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tail = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^t) = max(t, 0) + tail for t = +-z
         return xp.stack([-(xp.maximum(z, 0) + tail), -(xp.maximum(-z, 0) + tail)], axis=1)
 
+    @_on_x_device
     def predict(self, X):
         """The predicted class label of each row of X."""
         z = self.decision_function(X)
@@ -313,6 +335,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         classes = _backend.to_namespace(self.classes_, xp)
         return classes[index(z)]  # labels keep classes_'s dtype
 
+    @_on_x_device
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""
         pred = self.predict(X)

@@ -8,7 +8,18 @@ The model, made to fail where hardware would:
   stream's ``wait_event`` on an event recorded after it. So a kernel that reads a device
   buffer without waiting for its copy sees stale data, and a host write into a pinned
   buffer whose copy has not run yet corrupts that copy;
-- allocations (device and pinned), copies and synchronisations are recorded in ``log``.
+- allocations (device and pinned), copies and synchronisations are recorded in ``log``;
+- every array belongs to the device current when it was made, and an operation on arrays
+  of another device than the current one raises "Peer access is unavailable" (what CuPy
+  does on machines without peer access between the GPUs);
+- host reads of device values (``float()``, ``bool()``, ``int()``, ``.item()``,
+  ``.get()``, ``.tolist()``) are recorded as ("sync", None), as each costs a
+  device-to-host transfer; reductions give 0-d arrays, as CuPy's do;
+- ``cupyx.scipy.sparse`` matrices (CSR, CSC) raise NotImplementedError on ``.device``, as
+  CuPy's do; their values array has one;
+- ``linalg.cholesky`` of a matrix that is not positive definite returns a finite factor
+  with a negative diagonal instead of raising, as CuPy does by default
+  (``linalg='ignore'``), unless ``cupyx.errstate(linalg='raise')`` is in force.
 
 A logic check, not a GPU check. It cannot see a missing wait on the compute stream (that
 stream is eager here); nor a missing host wait before a pinned buffer is written again,
@@ -99,8 +110,61 @@ def make(free_bytes=1 << 30, fail_pinned=False):
     compute = Stream(cp, eager=True)
     cp._stack = [compute]
 
+    def check_devices(*objects):
+        current = cp.device_stack[-1]
+        for obj in objects:
+            if isinstance(obj, (list, tuple)):
+                check_devices(*obj)
+            elif isinstance(obj, dict):
+                check_devices(*obj.values())
+            elif isinstance(obj, ndarray) and obj.device_id != current:
+                raise RuntimeError(f"Peer access is unavailable: an array of cuda:"
+                                   f"{obj.device_id} used while cuda:{current} is current")
+
+    def host(obj):
+        if isinstance(obj, ndarray):
+            return obj.view(np.ndarray)
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(host(o) for o in obj)
+        return obj
+
+    def device(result):
+        if isinstance(result, tuple):
+            return tuple(device(r) for r in result)
+        if isinstance(result, np.ndarray) and not isinstance(result, ndarray):
+            return result.view(ndarray)
+        if isinstance(result, np.generic):
+            return np.asarray(result).view(ndarray)  # CuPy reductions give 0-d arrays
+        return result
+
+    def synced(read):
+        def method(self, *args):
+            cp.log.events.append(("sync", None))
+            return read(self.view(np.ndarray), *args)
+        return method
+
     class ndarray(np.ndarray):  # noqa: N801 - mirrors cupy.ndarray
         """Device memory: NumPy storage; ``set`` is an asynchronous copy on a stream."""
+
+        def __array_finalize__(self, obj):
+            self.device_id = getattr(obj, "device_id", cp.device_stack[-1])
+
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            check_devices(inputs, kwargs)
+            if "out" in kwargs:
+                kwargs["out"] = host(kwargs["out"])
+            return device(getattr(ufunc, method)(*host(inputs), **kwargs))
+
+        def __array_function__(self, func, types, args, kwargs):
+            check_devices(args, kwargs)
+            return device(func(*host(args), **{k: host(v) for k, v in kwargs.items()}))
+
+        __float__ = synced(np.ndarray.__float__)
+        __int__ = synced(np.ndarray.__int__)
+        __index__ = synced(np.ndarray.__index__)
+        __bool__ = synced(np.ndarray.__bool__)
+        item = synced(np.ndarray.item)
+        tolist = synced(np.ndarray.tolist)
 
         def set(self, src, stream=None):
             stream = stream or cp._stack[-1]
@@ -110,11 +174,20 @@ def make(free_bytes=1 << 30, fail_pinned=False):
 
         def get(self):
             cp._stack[-1].synchronize()
-            return np.array(self)
+            cp.log.events.append(("sync", None))
+            return np.array(self.view(np.ndarray))
 
         @property
         def device(self):
-            return Device(cp, getattr(self, "_device_id", 0))
+            return Device(cp, self.device_id)
+
+        @property
+        def _device_id(self):  # the name earlier tests set
+            return self.device_id
+
+        @_device_id.setter
+        def _device_id(self, value):
+            self.device_id = value
 
     def device_array(shape, dtype=np.float64):
         cp.log.events.append(("device", int(np.prod(shape)) * np.dtype(dtype).itemsize))
@@ -142,7 +215,65 @@ def make(free_bytes=1 << 30, fail_pinned=False):
     cp.get_default_pinned_memory_pool = lambda: types.SimpleNamespace(
         free_all_blocks=lambda: cp.log.events.append(("free pinned", None)))
 
+    linalg_mode = ["ignore"]
+
+    def cholesky(A):
+        check_devices(A)
+        try:
+            return device(np.linalg.cholesky(host(A)))
+        except np.linalg.LinAlgError:
+            if linalg_mode[-1] == "raise":
+                raise
+            # what cuSOLVER's potrf leaves: a finite factor, a non-positive diagonal entry
+            L = np.tril(host(A)).copy()
+            L[np.diag_indices_from(L)] = -1.0
+            return device(L)
+
+    cp.linalg = types.SimpleNamespace(cholesky=cholesky, LinAlgError=np.linalg.LinAlgError)
+
     cupyx = types.ModuleType("cupyx")
+
+    class errstate:  # noqa: N801 - mirrors cupyx.errstate
+        def __init__(self, linalg="ignore"):
+            self.linalg = linalg
+
+        def __enter__(self):
+            linalg_mode.append(self.linalg)
+
+        def __exit__(self, *exc):
+            linalg_mode.pop()
+
+    cupyx.errstate = errstate
+    cupyx.linalg_mode = linalg_mode
+    import scipy.linalg
+
+    def solve_triangular(A, b, lower=False):
+        check_devices(A, b)
+        return device(scipy.linalg.solve_triangular(host(A), host(b), lower=lower))
+
+    cupyx.scipy = types.ModuleType("cupyx.scipy")
+    cupyx.scipy.linalg = types.ModuleType("cupyx.scipy.linalg")
+    cupyx.scipy.linalg.solve_triangular = solve_triangular
+    cupyx.scipy.sparse = types.ModuleType("cupyx.scipy.sparse")
+
+    class csr_matrix:  # noqa: N801 - only what device placement reads
+        format = "csr"
+
+        def __init__(self, dense):
+            import scipy.sparse
+
+            host_matrix = scipy.sparse.csr_matrix(np.asarray(dense))
+            self.shape, self.nnz = host_matrix.shape, host_matrix.nnz
+            self.data = asarray(host_matrix.data)
+            self.indices = asarray(host_matrix.indices)
+            self.indptr = asarray(host_matrix.indptr)
+
+        @property
+        def device(self):
+            raise NotImplementedError("device is not supported for sparse matrices")
+
+    cupyx.scipy.sparse.csr_matrix = csr_matrix
+    cupyx.scipy.sparse.issparse = lambda a: isinstance(a, csr_matrix)
 
     def empty_pinned(shape, dtype=np.float64):
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize

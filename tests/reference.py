@@ -151,8 +151,9 @@ def reorder_bound(X, sample_weight=None, coef=None, *, k=1, fit_intercept=True, 
     Per row, the scores ``z = x w + b`` sum d terms, so their rounding is at most
     ``d u (|x| |w| + |b|)``; a residual moves by at most twice that (its slope is <= 1 in
     each score), and the n rows' contributions are then summed:
-    ``(n + d) u (1 + 2 (|x| |w| + |b|)) |x_j|`` per row bounds every rounding there is. For ``H v``, p <= 1/4 times ``x v``, whose rounding is
-    bounded the same way. The penalty is computed identically on both sides."""
+    ``(n + d) u (1 + 2 (|x| |w| + |b|)) |x_j|`` per row bounds every rounding there is.
+    For ``H v``, p <= 1/4 times ``x v``, whose rounding is bounded the same way. The
+    penalty's few operations are left to ``assert_reordered``'s ulps."""
     X = X.toarray() if hasattr(X, "toarray") else to_numpy(X)
     u = np.finfo(X.dtype).eps  # products accumulate in X's dtype or better
     X = np.abs(X.astype(np.float64))

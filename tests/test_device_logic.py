@@ -10,7 +10,7 @@ import pytest
 import fake_cupy
 from gpulogreg import LogisticRegression, _backend, _kernels, _stream
 from gpulogreg._loss import LogisticLoss
-from gpulogreg._models import residual_and_loss
+from gpulogreg._models import residual_and_loss, softmax_residual_and_loss
 from gpulogreg._stream import StreamedRows, stage
 
 D = 7
@@ -24,12 +24,23 @@ def fake(monkeypatch):
         cp, cupyx = fake_cupy.make(**kwargs)
         monkeypatch.setitem(sys.modules, "cupy", cp)
         monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+        for name in ("scipy", "scipy.linalg", "scipy.sparse"):
+            module = cupyx
+            for part in name.split("."):
+                module = getattr(module, part)
+            monkeypatch.setitem(sys.modules, f"cupyx.{name}", module)
         monkeypatch.setattr(_backend, "gpu_status", lambda: (True, ""))
-        # the fused kernel's reference: the stand-in has no CUDA compiler
+        # the fused kernels' reference: the stand-in has no CUDA compiler
         monkeypatch.setattr(_kernels, "sigmoid_residual",
                             lambda z, y, s=None: residual_and_loss(z, y, s, np))
+        monkeypatch.setattr(_kernels, "softmax_residual", softmax_reference)
         return cp
     return install
+
+
+def softmax_reference(Z, y, s=None, want_p=False):
+    R, l, P = softmax_residual_and_loss(Z, y, s, np)
+    return R, l, (P if want_p else None)
 
 
 def problem(n=3001, seed=0):
@@ -226,3 +237,129 @@ def test_one_pass_dispatch_runs_the_kernels_phases(fake, monkeypatch, tmp_path):
     monkeypatch.setattr(_kernels, "ONE_PASS", False)
     LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s)).loss_gradient(coef)
     assert calls == []
+
+
+# --- issue 23's review of the device logic (no GPU needed to find these) -------------------
+
+def test_cupyx_sparse_x_is_placed_by_its_values_device(fake):
+    """cupyx sparse matrices raise on ``.device``: placement asks their values array."""
+    cp = fake()
+    import cupyx.scipy.sparse as gpu_sparse
+
+    with cp.cuda.Device(1):
+        X = gpu_sparse.csr_matrix(np.eye(3))
+    with pytest.raises(NotImplementedError):
+        X.device
+    assert _backend.array_device(X).id == 1
+    for device in (("auto", None), ("cuda", None)):
+        with _backend.on_device(device, cp, X):
+            assert cp.cuda.Device().id == 1
+    with pytest.raises(ValueError, match="X lives on cuda:1"):
+        _backend.on_device(("cuda", 0), cp, X)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_x_on_another_gpu_than_the_current_one(fake, classes):
+    """X on cuda:1 while cuda:0 is current: the stand-in refuses any kernel mixing devices
+    (as CuPy does without peer access). Every public call computes on X's GPU, and the
+    fitted attributes live there."""
+    cp = fake()
+    import gpulogreg
+    from gpulogreg import LogisticRegressionCV
+
+    rng = np.random.default_rng(0)
+    X_host = rng.normal(size=(300, 4))
+    y_host = np.argmax(X_host[:, :classes] + rng.gumbel(size=(300, classes)), axis=1)
+    with cp.cuda.Device(1):
+        X, y = cp.asarray(X_host), cp.asarray(y_host)
+    assert cp.cuda.Device().id == 0 and X.device.id == 1
+    with pytest.raises(RuntimeError, match="Peer access"):  # the stand-in does catch it
+        X + 1
+    for device in ("auto", "cuda"):
+        model = LogisticRegression(device=device).fit(X, y)
+        assert model.coef_.device.id == 1 and model.intercept_.device.id == 1
+        for method in ("decision_function", "predict_proba", "predict_log_proba", "predict"):
+            assert getattr(model, method)(X).device.id == 1
+        assert 0.5 < model.score(X, y) <= 1
+    reference = LogisticRegression().fit(X_host, y_host)
+    np.testing.assert_allclose(np.asarray(model.coef_), reference.coef_, rtol=1e-6, atol=1e-9)
+    cv = LogisticRegressionCV(Cs=3, cv=3, l1_ratios=(0,), use_legacy_attributes=False,
+                              scoring="accuracy").fit(X, y)
+    assert cv.coef_.device.id == 1 and cv.predict(X).device.id == 1
+    if classes == 2:
+        w = rng.normal(size=4)
+        with cp.cuda.Device(1):
+            yf = y.astype(np.float64)
+        f, g, b = gpulogreg.loss_gradient(X, yf, w, 0.1, C=2.0)
+        assert g.device.id == 1
+        hv, _ = gpulogreg.hessp(X, yf, w, 0.1, w, 0.0)
+        new_w, _, _ = gpulogreg.gradient_step(X, yf, w, 0.1, learning_rate=0.5)
+        assert hv.device.id == 1 and new_w.device.id == 1
+        f_ref, g_ref, _ = gpulogreg.loss_gradient(X_host, y_host.astype(float), w, 0.1, C=2.0)
+        np.testing.assert_allclose(np.asarray(g), g_ref, rtol=1e-12)
+
+
+def test_a_cholesky_that_does_not_raise_is_still_caught(fake):
+    """CuPy's cholesky returns a factor for a matrix that is not positive definite (its
+    default linalg='ignore'): the solve must see it (errstate, or the factor's diagonal)."""
+    cp = fake()
+    A = cp.asarray(np.array([[1.0, 2.0], [2.0, 1.0]]))  # eigenvalues 3 and -1
+    b = cp.asarray(np.ones(2))
+    assert bool(cp.isfinite(cp.linalg.cholesky(A)).all())  # no error, a finite "factor"
+    assert _backend.cholesky_solve(A, b, cp) is None
+    good = cp.asarray(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    np.testing.assert_allclose(np.asarray(_backend.cholesky_solve(good, b, cp)), [1 / 3, 1 / 3])
+    import cupyx
+
+    with cupyx.errstate(linalg="ignore"):  # even where the caller set 'ignore'
+        assert _backend.cholesky_solve(A, b, cp) is None
+
+
+def test_a_model_batch_round_reads_the_device_once(fake):
+    """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
+    transfer, and the folds' weight sums in one at the start: not one per problem."""
+    from gpulogreg._batch import ModelBatch
+    from gpulogreg._loss import RowBlocks
+    from gpulogreg._models import Binomial
+
+    cp = fake()
+    X, y, s = problem(n=500)
+    masks = np.stack([np.arange(500) % 5 != f for f in range(5)])
+    problems = [(f, C) for f in range(5) for C in np.logspace(-2, 2, 10)]
+    source = RowBlocks(cp.asarray(X), cp.asarray(y), cp.asarray(s))
+    start = cp.log.count("sync")
+    batch = ModelBatch(source, Binomial(), cp.asarray(masks), problems)
+    assert cp.log.count("sync") - start == 1
+    rng = np.random.default_rng(0)
+    pending = {j: ("loss_gradient", cp.asarray(rng.normal(size=D + 1))) for j in range(50)}
+    start = cp.log.count("sync")
+    answers = batch._answer(pending)
+    assert cp.log.count("sync") - start == 1
+    for j in (0, 17, 49):
+        fold, C = problems[j]
+        alone = LogisticLoss(X, y, s * masks[fold], C=C)
+        f_ref, g_ref = alone.loss_gradient(np.asarray(pending[j][1]))
+        np.testing.assert_allclose(answers[j][0], f_ref, rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(answers[j][1]), g_ref, rtol=1e-10, atol=1e-14)
+
+
+def test_model_batch_pieces_are_sized_for_the_device(fake, monkeypatch):
+    """A wide X on a GPU is walked in pieces sized by the free device memory and the number
+    of models, not by d (41 rows at d = 10^5 before); the CPU keeps its cache-sized pieces.
+    A CSC X is turned into CSR once per batch, not rescanned per piece."""
+    import scipy.sparse as sp
+
+    from gpulogreg import _passes
+    from gpulogreg._batch import ModelBatch
+    from gpulogreg._loss import RowBlocks
+    from gpulogreg._models import Binomial
+
+    cp = fake(free_bytes=8 << 30)
+    gpu_rows = _passes.batch_piece_rows(cp, 100, 100_000, 8)
+    assert gpu_rows >= (8 << 30) // 16 // (3 * 100 * 8)
+    assert _passes.batch_piece_rows(np, 100, 100_000, 8) == (1 << 25) // (100_000 * 8)
+    X = sp.random(300, 50, density=0.1, format="csc", random_state=0)
+    y = (np.arange(300) % 2).astype(float)
+    masks = np.stack([np.arange(300) % 3 != f for f in range(3)])
+    batch = ModelBatch(RowBlocks(X, y), Binomial(), masks, [(0, 1.0), (2, 0.5)])
+    assert batch.source.X.format == "csr"
