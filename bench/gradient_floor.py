@@ -8,6 +8,10 @@ For each d, with n = elements // d rows: the median time of
          GPU the fused sigmoid-residual kernel, on the CPU the compiled numba pass)
   ours numpy  the same with the NumPy reference passes (CPU, where the compiled one runs)
   hessp, hessp numpy  one Hessian-vector product (p stored by the gradient pass)
+  1-pass, hessp 1-pass  the same with the one-pass kernels of kernels/logistic_grad.cu (GPU,
+         C order, d <= 4096; off by default in the library until measured: here switched on),
+         with "1-pass err", their largest difference from the two-pass gradient relative to
+         its largest entry
   grad+hess   loss, gradient and the (d+1)^2 Hessian in one pass (newton-cholesky)
   naive  the textbook expression X.T @ (1/(1+exp(-(X@w+b))) - y) / n (gradient only)
   naive+loss  the same plus the loss mean(logaddexp(0, z) - y z), sharing z
@@ -27,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from gpulogreg import _backend  # noqa: E402
+from gpulogreg import _backend, _kernels  # noqa: E402
 from gpulogreg._bench import copy_bandwidth, timer  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
 
@@ -76,6 +80,17 @@ def bench_one(xp, dtype, d, elements, warmup, repeat):
     row["ours"] = time_ms(lambda: loss.loss_gradient(coef), warmup, repeat)
     _, _, hessp = loss.gradient_hessp(coef)
     row["hessp"] = time_ms(lambda: float(hessp(coef)[0]), warmup, repeat)
+    if _backend.is_gpu(xp) and d <= _kernels.ONE_PASS_MAX_FEATURES:
+        _kernels.ONE_PASS = True
+        try:
+            one = LogisticLoss(X, y, C=np.inf)
+            row["1-pass"] = time_ms(lambda: one.loss_gradient(coef), warmup, repeat)
+            _, _, hessp_one = one.gradient_hessp(coef)
+            row["hessp 1-pass"] = time_ms(lambda: float(hessp_one(coef)[0]), warmup, repeat)
+            g_one, g_two = one.loss_gradient(coef)[1], loss.loss_gradient(coef)[1]
+            row["1-pass err"] = float(abs(g_one - g_two).max() / abs(g_two).max())
+        finally:
+            _kernels.ONE_PASS = False
     if loss.compiled:  # the NumPy reference passes, for comparison
         reference = LogisticLoss(X, y, C=np.inf)
         reference.compiled = False
@@ -120,8 +135,9 @@ def main(argv=None):
     for dtype in args.dtype:
         rows = [bench_one(xp, np.dtype(dtype), d, elements, args.warmup, args.repeat)
                 for d in args.dims]
-        cols = [c for c in ("ours", "ours numpy", "hessp", "hessp numpy", "grad+hess", "naive",
-                            "naive+loss", "torch") if c in rows[0]]
+        cols = [c for c in ("ours", "1-pass", "ours numpy", "hessp", "hessp 1-pass",
+                            "hessp numpy", "grad+hess", "naive", "naive+loss", "torch")
+                if c in rows[0]]
         print(f"\n{dtype}\n| d | n | X GB | copy GB/s | floor ms | "
               + " | ".join(f"{c} ms (x floor)" for c in cols) + " |")
         print("|---" * (5 + len(cols)) + "|")
@@ -129,6 +145,9 @@ def main(argv=None):
             print(f"| {r['d']} | {r['n']} | {r['GB']:.2f} | {r['copy GB/s']:.0f} | "
                   f"{r['floor']:.2f} | "
                   + " | ".join(f"{r[c]:.2f} ({r[c] / r['floor']:.2f}x)" for c in cols) + " |")
+        if "1-pass err" in rows[0]:
+            print("\n1-pass vs two-pass gradient, max |difference| / max |gradient|: "
+                  + ", ".join(f"d={r['d']}: {r['1-pass err']:.1e}" for r in rows))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ float64 optimum, for each gpulogreg solver and its peers, every problem measured
 
 Peers on the CPU: scikit-learn lbfgs, newton-cholesky and newton-cg; torch.optim.LBFGS and
 glum when installed (same objective: mean log-loss + ||w||^2 / (2 C n)). On ``--device cuda``
-our solvers run on CuPy against torch.optim.LBFGS on the same GPU (and scikit-learn on the
-CPU). The optimum f* is the best objective of our newton-cholesky and scikit-learn's at
+our solvers run on CuPy against torch.optim.LBFGS and scikit-learn 1.9's lbfgs on CuPy arrays
+(``array_api_dispatch=True``) on the same GPU (and scikit-learn on the CPU). The optimum f* is the best objective of our newton-cholesky and scikit-learn's at
 tol=1e-10, evaluated in float64 (float32 data are widened for it); the sweep over tol is
 gpulogreg/_bench.py's (no early stop credited, no tight tol charged).
 
@@ -105,6 +105,17 @@ def torch_lbfgs_fit(X, y, C, tol):
     return w.detach().cpu().numpy(), float(b.detach().cpu())
 
 
+def sklearn_array_api_fit(X, y, C, tol):
+    """scikit-learn's lbfgs on the GPU: CuPy arrays under ``array_api_dispatch=True`` (set
+    SCIPY_ARRAY_API=1 before Python starts, as scikit-learn asks)."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression as Sk
+
+    with sklearn.config_context(array_api_dispatch=True):
+        m = Sk(C=C, solver="lbfgs", tol=tol, max_iter=100_000).fit(X, y)
+    return _backend.to_numpy(m.coef_[0]), float(_backend.to_numpy(m.intercept_)[0])
+
+
 def installed(module):
     try:
         __import__(module)
@@ -132,6 +143,7 @@ def methods_for(device, Xm, solvers):
             out[f"ours {solver} (cupy)"] = (ours_fit(solver), *Xm)
         if installed("torch"):
             out["torch L-BFGS (cuda)"] = (torch_lbfgs_fit, *Xm)
+        out["sklearn lbfgs (cupy, array API)"] = (sklearn_array_api_fit, *Xm)
         X, y = (a.get() for a in Xm)
     else:
         X, y = Xm
