@@ -90,7 +90,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``"auto"`` computes where X lives. ``"cpu"`` requires host data. ``"cuda"`` (or
         ``"cuda:N"``) with a NumPy X (or ``np.memmap``) keeps X on the host and streams
         row chunks through that GPU, for X larger than GPU memory; the fitted attributes
-        are then CuPy arrays. With a CuPy X it must name X's GPU.
+        are then CuPy arrays. With a CuPy X, ``"cuda"`` computes on X's GPU and
+        ``"cuda:N"`` must name it.
     chunk_rows : int or None, default=None
         Rows per streamed chunk with ``device="cuda"`` (default: two chunks fill half of
         the free GPU memory).
