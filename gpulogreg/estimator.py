@@ -264,10 +264,34 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if self.warm_start and getattr(self, "coef_", None) is not None \
                 and self.coef_.shape == (k, d):
             Wb = x0.reshape(-1, k)
-            Wb[:d] = _backend.to_namespace(self.coef_, xp).T
+            Wb[:d] = _backend.to_namespace(self._dense_coef(), xp).T
             if self.fit_intercept:
                 Wb[d] = _backend.to_namespace(self.intercept_, xp)
         return x0
+
+    def sparsify(self):
+        """Store ``coef_`` as a sparse CSR matrix (SciPy's, or ``cupyx``'s for a GPU model),
+        as scikit-learn's ``sparsify``: worth it where most coefficients are zero (L1).
+        Predictions are unchanged; ``densify`` undoes it. Returns self."""
+        check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before sparsifying.")
+        if not _backend.is_sparse(self.coef_):
+            if _backend.is_gpu(_backend.get_namespace(coef=self.coef_)):
+                import cupyx.scipy.sparse as sparse
+            else:
+                import scipy.sparse as sparse
+            self.coef_ = sparse.csr_matrix(self.coef_)
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a dense array again (the default), as scikit-learn's
+        ``densify``. Returns self."""
+        check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before densifying.")
+        self.coef_ = self._dense_coef()
+        return self
+
+    def _dense_coef(self):
+        """``coef_`` as a dense array, whether or not ``sparsify`` made it sparse."""
+        return self.coef_.toarray() if _backend.is_sparse(self.coef_) else self.coef_
 
     def save(self, path):
         """Write the fitted model to ``path`` (.npz, no pickle); read it with ``gpulogreg.load``."""
@@ -287,7 +311,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input.")
-        coef = self.coef_[0] if self.coef_.shape[0] == 1 else self.coef_.T
+        coef = self._dense_coef()
+        coef = coef[0] if coef.shape[0] == 1 else coef.T
         if lazy:
             from . import _dask
 

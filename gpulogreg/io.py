@@ -53,13 +53,15 @@ def save(model, path):
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} "
                                 "does not exist")
-    arrays = {name: _backend.to_numpy(getattr(model, f"{name}_")) for name in _ARRAYS}
+    arrays = {name: _backend.to_numpy(getattr(model, f"{name}_")) for name in _ARRAYS
+              if name != "coef"}
+    arrays["coef"] = _backend.to_numpy(model._dense_coef())  # stored dense even if sparsified
     arrays["classes"], labels_as_objects = _storable_labels(arrays["classes"])
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "gpulogreg_version": __version__,
-        "namespace": "cupy" if _backend.is_gpu(_backend.get_namespace(coef=model.coef_))
+        "namespace": "cupy" if _backend.is_gpu(_backend.get_namespace(coef=model.intercept_))
         else "numpy",
         # a LogisticRegressionCV is stored as the LogisticRegression it ended with
         "params": _params_to_json(getattr(model, "_saved_params", model.get_params)()),

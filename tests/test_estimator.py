@@ -288,3 +288,32 @@ def test_gpu_model_predicts_host_data(cp, cancer):
 def test_mixed_devices_are_a_type_error(cp):
     with pytest.raises(TypeError, match="y is a NumPy"):
         LogisticRegression().fit(cp.asarray(X_OK), Y_OK)
+
+
+def test_sparsify_and_densify_as_scikit_learn(tmp_path):
+    """scikit-learn's SparseCoefMixin: coef_ as CSR and back, predictions unchanged, for a
+    binary and a multiclass L1 model; save() stores it dense; unfitted is NotFittedError."""
+    import scipy.sparse as sp
+    from sklearn.datasets import load_iris
+    from sklearn.exceptions import NotFittedError
+
+    import gpulogreg
+
+    X, y = load_iris(return_X_y=True)
+    for labels in (y == 2, y):
+        model = LogisticRegression(solver="owlqn", l1_ratio=1, C=0.1, tol=1e-10,
+                                   max_iter=10_000).fit(X, labels)
+        dense_coef, proba = model.coef_.copy(), model.predict_proba(X)
+        assert model.sparsify() is model and sp.issparse(model.coef_)
+        assert model.coef_.format == "csr" and model.coef_.nnz == np.count_nonzero(dense_coef)
+        np.testing.assert_array_equal(model.predict_proba(X), proba)
+        np.testing.assert_array_equal(model.decision_function(X),
+                                      LogisticRegression().set_params(**model.get_params())
+                                      .fit(X, labels).decision_function(X))
+        model.save(tmp_path / "m.npz")
+        np.testing.assert_array_equal(gpulogreg.load(tmp_path / "m.npz").coef_, dense_coef)
+        model.set_params(warm_start=True).fit(X, labels)  # warm start from a sparse coef_
+        assert model.densify() is model and isinstance(model.coef_, np.ndarray)
+        np.testing.assert_allclose(model.coef_, dense_coef, rtol=1e-6, atol=1e-8)  # converged
+    with pytest.raises(NotFittedError, match="must be fitted before sparsifying"):
+        LogisticRegression().sparsify()
