@@ -26,24 +26,37 @@ from ._passes import BatchPass
 
 
 class _Member:
-    """What a solver reads of its objective (``eps``), plus problem j's scaling."""
+    """What a solver reads of its objective (``eps``, and for OWL-QN ``l1`` and
+    ``n_penalised``), plus problem j's scaling: its C and, for an elastic-net problem, the
+    L1 share ``l1_ratio`` (the smooth objective then holds the L2 share, as
+    ``LogisticLoss``'s does)."""
 
-    def __init__(self, batch, fold, C, sum_weights):
+    def __init__(self, batch, fold, C, sum_weights, l1_ratio=0.0):
         self.eps = batch.source.eps
         self.xp = batch.xp
         self.fold, self.C, self.sum_weights = fold, float(C), float(sum_weights)
+        self.l1_ratio = float(l1_ratio)
+        self._C_l2 = self.C / (1 - self.l1_ratio) if self.l1_ratio < 1 else math.inf
         self.n_penalised = batch.n_features * batch.model.k
+
+    @property
+    def l1(self):
+        """``l1_ratio / (C S)``, as ``LogisticLoss.l1``."""
+        if self.l1_ratio == 0 or math.isinf(self.C):
+            return 0.0
+        root = root_CS(self.C, self.sum_weights)
+        return self.l1_ratio / root / root
 
     def scale(self, out, v):
         """The summed gradient (or product) scaled as ``LogisticLoss`` scales it."""
-        return scale_gradient(out, v, self.n_penalised, self.C, self.sum_weights)
+        return scale_gradient(out, v, self.n_penalised, self._C_l2, self.sum_weights)
 
     def penalty(self, coef):
-        """``||W||^2 / (2 C S)`` as a 0-d array of the solver's namespace (no host read), as
-        ``_loss.scale_loss`` computes it."""
-        if math.isinf(self.C):
+        """``||W||^2 / (2 C_l2 S)`` as a 0-d array of the solver's namespace (no host read),
+        as ``_loss.scale_loss`` computes it."""
+        if math.isinf(self._C_l2):
             return self.xp.zeros((), dtype=np.float64)
-        w = coef[:self.n_penalised] / (math.sqrt(2.0) * root_CS(self.C, self.sum_weights))
+        w = coef[:self.n_penalised] / (math.sqrt(2.0) * root_CS(self._C_l2, self.sum_weights))
         return w @ w
 
 
@@ -55,7 +68,7 @@ class _Curvature:
 
 
 class ModelBatch:
-    """Problems ``(fold, C)`` on the rows of ``source`` (an in-memory or streamed source,
+    """Problems ``(fold, C)`` or ``(fold, C, l1_ratio)`` on the rows of ``source`` (an in-memory or streamed source,
     whose blocks are slices of the whole X); ``masks`` is a (n_folds, n) boolean array of
     the source's namespace: row i is in fold f's training set when ``masks[f, i]``."""
 
@@ -75,7 +88,9 @@ class ModelBatch:
         sums = (masks.sum(axis=1, dtype=np.float64) if s is None else
                 (masks * s).sum(axis=1, dtype=np.float64))
         sums = _backend.to_numpy(sums).tolist()
-        self.members = [_Member(self, fold, C, sums[fold]) for fold, C in problems]
+        # a problem is (fold, C) or, with an elastic-net share, (fold, C, l1_ratio)
+        self.members = [_Member(self, problem[0], problem[1], sums[problem[0]], *problem[2:])
+                        for problem in problems]
         self.compiled = _cpu.batch_usable(masks.shape[1], len(problems))
 
     def solve(self, steps):
@@ -160,4 +175,4 @@ class ModelBatch:
             weights *= src.sample_weight
         return LogisticLoss(source=RowBlocks(src.X, src.y, weights,
                                              fit_intercept=src.fit_intercept),
-                            C=member.C, model=self.model)
+                            C=member.C, model=self.model, l1_ratio=member.l1_ratio)

@@ -242,8 +242,32 @@ _PENALTY_DEPRECATED = (
     "penalty=None.")
 
 
-# solvers that handle the non-smooth L1 term (scikit-learn users' "saga" runs OWL-QN)
-L1_SOLVERS = ("owlqn", "saga")
+# solvers that handle the non-smooth L1 term (scikit-learn users' "saga" runs OWL-QN, and
+# "liblinear" too for its L1 penalty)
+L1_SOLVERS = ("owlqn", "saga", "liblinear")
+
+
+def check_solver(solver, penalty, dual):
+    """scikit-learn's rules for which solver takes which penalty (None: no penalty) and
+    ``dual``, in its words (owlqn, ours, takes what saga takes)."""
+    if penalty in ("l1", "elasticnet") and solver not in L1_SOLVERS:
+        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} "
+                         "penalty. Use solver='owlqn' (or 'saga', which runs it) for L1 and "
+                         "elastic-net penalties.")
+    if dual and solver != "liblinear":
+        raise ValueError(f"Solver {solver} supports only dual=False, got dual=True")
+    if solver == "liblinear":
+        if penalty == "elasticnet":
+            raise ValueError("Only 'saga' solver supports elasticnet penalty, got "
+                             "solver=liblinear.")
+        if penalty is None:
+            raise ValueError("C=np.inf as well as penalty=None is not supported for the "
+                             "liblinear solver")
+        if penalty == "l1" and dual:
+            raise ValueError("Unsupported set of arguments: The combination of penalty='l1' "
+                             "and loss='logistic_regression' are not supported when "
+                             "dual=True, Parameters: penalty='l1', "
+                             "loss='logistic_regression', dual=True")
 
 
 def check_params(params):
@@ -251,6 +275,7 @@ def check_params(params):
     (the estimator has already run those constraints); returns ``(C, l1_ratio)`` to minimise
     with: C is ``inf`` for no penalty, ``l1_ratio`` the L1 share of the penalty (0: L2)."""
     penalty, l1_ratio, C, solver = (params[k] for k in ("penalty", "l1_ratio", "C", "solver"))
+    given_l1_ratio = l1_ratio
     if penalty == "deprecated":
         if l1_ratio is None:
             warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will trigger an "
@@ -265,12 +290,15 @@ def check_params(params):
         if penalty == "elasticnet" and l1_ratio is None:
             raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
         l1_ratio = {"l1": 1.0, "l2": 0.0, None: 0.0}.get(penalty, l1_ratio)
-    if penalty in ("l1", "elasticnet") and solver not in L1_SOLVERS:
-        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} "
-                         "penalty. Use solver='owlqn' (or 'saga', which runs it) for L1 and "
-                         "elastic-net penalties.")
-    if params["dual"]:
-        raise ValueError(f"Solver {solver} supports only dual=False, got dual=True")
+    check_solver(solver, penalty, params["dual"])
+    if penalty != "elasticnet" and given_l1_ratio is not None and 0 < given_l1_ratio < 1:
+        warnings.warn(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+                      f"(penalty={penalty})", UserWarning, stacklevel=4)
+    if (params["penalty"] == "l2" and given_l1_ratio != 0) or (
+            params["penalty"] == "l1" and given_l1_ratio != 1):
+        warnings.warn(f"Inconsistent values: penalty={params['penalty']} with "
+                      f"l1_ratio={given_l1_ratio}. penalty is deprecated. Please use "
+                      "l1_ratio only.", UserWarning, stacklevel=4)
     if params["penalty"] is None and C != 1.0:
         warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
                       UserWarning, stacklevel=4)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -24,7 +24,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import _backend, _models
+from . import _backend, _models, _validation
 from ._batch import ModelBatch
 from ._loss import RowBlocks
 from .estimator import LogisticRegression, _check_hessian_fits, _coef_intercept, _guarded
@@ -197,12 +197,16 @@ class LogisticRegressionCV(LogisticRegression):
         else:
             penalty = self.penalty
             warnings.warn(_PENALTY, FutureWarning, stacklevel=3)
-        if penalty != "l2":
-            raise ValueError(f"gpulogreg's LogisticRegressionCV searches C with an L2 penalty "
-                             f"only, got {penalty} penalty: use l1_ratios=(0,), or fit "
-                             "LogisticRegression(solver='owlqn', l1_ratio=...) per C.")
-        if self.dual:
-            raise ValueError(f"Solver {self.solver} supports only dual=False, got dual=True")
+        _validation.check_solver(self.solver, penalty, self.dual)
+        if penalty == "elasticnet":
+            values = [] if l1_ratios is None else list(l1_ratios)
+            if not values or any(isinstance(v, bool) or not isinstance(v, Real)
+                                 or not 0 <= v <= 1 for v in values):
+                raise ValueError(f"l1_ratios must be an array-like of numbers between 0 and 1; "
+                                 f"got (l1_ratios={l1_ratios!r})")
+        elif l1_ratios is not None and self.penalty != "deprecated":
+            warnings.warn(f"l1_ratios parameter is only used when penalty is 'elasticnet'. "
+                          f"Got (penalty={penalty})", UserWarning, stacklevel=3)
         scoring = self.scoring
         if isinstance(scoring, str) and scoring == "warn":
             warnings.warn(_SCORING, FutureWarning, stacklevel=3)
@@ -211,13 +215,18 @@ class LogisticRegressionCV(LogisticRegression):
         if isinstance(legacy, str):  # "warn"
             warnings.warn(_LEGACY.format(name=type(self).__name__), FutureWarning, stacklevel=3)
             legacy = True
-        return l1_ratios, scoring, legacy
+        return l1_ratios, penalty, scoring, legacy
 
     def fit(self, X, y, sample_weight=None, **params):
         """Fit every fold and C of the grid, choose ``C_`` by the folds' scores and set the
         final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
-        l1_ratios, scoring, legacy = self._options()
+        l1_ratios, penalty, scoring, legacy = self._options()
         Cs = _check_Cs(self.Cs)
+        # the l1_ratios_ axis (one entry, None, without l1_ratios) and the L1 share each fits:
+        # its value for elastic-net, else that of the penalty (l1: 1, l2: 0), as scikit-learn
+        labels = [None] if l1_ratios is None else list(l1_ratios)
+        shares = [float(r) if penalty == "elasticnet" else 1.0 if penalty == "l1" else 0.0
+                  for r in labels]
         with self._on_device(X, y, sample_weight):  # X's GPU, from validation on
             # the data as LogisticRegression.fit validates it; C=1 gives the weights' scale
             data = self._prepare(X, y, sample_weight, 1.0)
@@ -238,26 +247,34 @@ class LogisticRegressionCV(LogisticRegression):
             masks = xp.zeros((len(folds), n), dtype=bool)
             for f, (train, _) in enumerate(folds):
                 masks[f, xp.asarray(train)] = True
-            problems = [(f, C * scale) for f in range(len(folds)) for C in Cs]
-            _check_hessian_fits(self.solver, (d + self.fit_intercept) * k, xp, len(problems))
+            # every (fold, l1 share, C) in one model batch, in that order
+            grid = [(f, a, c) for f in range(len(folds)) for a in range(len(shares))
+                    for c in range(len(Cs))]
+            problems = [(f, Cs[c] * scale, shares[a]) for f, a, c in grid]
+            names = [self._our_solver(k, share) for share in shares]
+            for name in set(names):
+                _check_hessian_fits(name, (d + self.fit_intercept) * k, xp,
+                                    len(problems) // len(shares) * names.count(name))
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)
             batch = ModelBatch(source, data.model, masks, problems)
-            iterate = ITERATE[ALIASES.get(self.solver, self.solver)]
             with _guarded(source, data):
                 results = batch.solve([
-                    iterate(member, xp.zeros(batch.n_params), tol=self.tol,
-                            max_iter=self.max_iter, verbose=max(0, self.verbose - 1))
-                    for member in batch.members])
-            # paths[f, c] = [W; b] of fold f, C c, scikit-learn's parametrisation: (k, d + 1)
-            paths = np.empty((len(folds), len(Cs), k, d + 1))
-            for (f, c), res in zip(np.ndindex(len(folds), len(Cs)), results):
+                    self._steps(names[a], member, xp.zeros(batch.n_params),
+                                verbose=max(0, self.verbose - 1))
+                    for (_, a, _), member in zip(grid, batch.members)])
+            # paths[f, a, c] = [W; b] of fold f, l1 share a, C c, in scikit-learn's
+            # parametrisation: (k, d + 1)
+            shape = (len(folds), len(shares), len(Cs))
+            paths = np.empty(shape + (k, d + 1))
+            for (f, a, c), res in zip(grid, results):
                 W, b = _coef_intercept(res.x, d, k, self.fit_intercept, math.isinf(Cs[c]))
-                paths[f, c, :, :d] = _backend.to_numpy(W).T
-                paths[f, c, :, d] = _backend.to_numpy(b)
-            scores = _fold_scores(data, paths, folds, classes, y_host, sample_weight, scoring)
-            n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(len(folds),
-                                                                                     len(Cs))
+                paths[f, a, c, :, :d] = _backend.to_numpy(W).T
+                paths[f, a, c, :, d] = _backend.to_numpy(b)
+            scores = _fold_scores(data, paths.reshape((len(folds), -1) + paths.shape[3:]),
+                                  folds, classes, y_host, sample_weight,
+                                  scoring).reshape(shape)
+            n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(shape)
             unconverged = sum(not r.converged for r in results)
             if unconverged:
                 warnings.warn(f"{self.solver} failed to converge for {unconverged} of "
@@ -265,13 +282,15 @@ class LogisticRegressionCV(LogisticRegression):
                               f"tol={self.tol:g}).\n\nIncrease the number of iterations to "
                               "improve the convergence, or scale the data.", ConvergenceWarning,
                               stacklevel=2)
+            # scikit-learn ranks the grid with C first, then l1_ratio (its ties, its choice)
+            by_C = scores.transpose(0, 2, 1).reshape(len(folds), -1)  # (folds, Cs * shares)
             if self.refit:
-                best = int(np.argmax(scores.sum(axis=0)))
-                C_best = Cs[best]
-                start = paths[:, best].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
+                c, a = np.unravel_index(int(np.argmax(by_C.sum(axis=0))), (len(Cs), len(shares)))
+                C_best = Cs[c]
+                start = paths[:, a, c].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
                 x0 = xp.asarray(np.ascontiguousarray(
                     start.T if self.fit_intercept else start[:, :d].T).reshape(-1))
-                result, _ = self._solve(data, C_best * scale, x0=x0)
+                result, _ = self._solve(data, C_best * scale, x0=x0, l1_ratio=shares[a])
                 if not result.converged:
                     warnings.warn(f"{self.solver} failed to converge refitting C={C_best:g} "
                                   f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g})."
@@ -280,44 +299,49 @@ class LogisticRegressionCV(LogisticRegression):
                                   stacklevel=2)
                 self._set_solution(data, result.x, C_best)
                 self.loss_, self.grad_max_ = result.fun, result.grad_max
-                C_chosen, l1_ratio_chosen = C_best, (None if l1_ratios is None else
-                                                     np.asarray(l1_ratios)[0])
+                C_chosen, l1_ratio_chosen = C_best, labels[a]
             else:
-                best_per_fold = scores.argmax(axis=1)
-                w = np.mean([paths[f, c] for f, c in enumerate(best_per_fold)], axis=0)
+                best = [np.unravel_index(i, (len(Cs), len(shares))) for i in by_C.argmax(axis=1)]
+                w = np.mean([paths[f, a, c] for f, (c, a) in enumerate(best)], axis=0)
                 self.classes_ = data.classes
                 self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(data.X.dtype)
                 self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(data.X.dtype)
                 self.n_features_in_ = d
                 self.loss_ = self.grad_max_ = math.nan
-                C_chosen, l1_ratio_chosen = float(np.mean(Cs[best_per_fold])), 0.0
-        self._set_cv_attributes(Cs, l1_ratios, paths, scores, n_iter, classes, C_chosen,
-                                l1_ratio_chosen, legacy)
+                C_chosen = float(np.mean([Cs[c] for c, _ in best]))
+                l1_ratio_chosen = float(np.mean([labels[a] for _, a in best])) \
+                    if penalty == "elasticnet" else 0.0
+        self._set_cv_attributes(Cs, l1_ratios, penalty, paths, scores, n_iter, classes,
+                                C_chosen, l1_ratio_chosen, legacy)
         return self
 
-    def _set_cv_attributes(self, Cs, l1_ratios, paths, scores, n_iter, classes, C, l1_ratio,
-                           legacy):
-        """scikit-learn 1.9's attribute layout, legacy or new."""
-        k = paths.shape[2]
-        dof = paths.shape[3] - (0 if self.fit_intercept else 1)
-        paths = paths[..., :dof]  # (folds, Cs, k, dof)
+    def _set_cv_attributes(self, Cs, l1_ratios, penalty, paths, scores, n_iter, classes, C,
+                           l1_ratio, legacy):
+        """scikit-learn 1.9's attribute layout, legacy or new, from ``paths`` (folds,
+        l1_ratios, Cs, k, d + 1), ``scores`` and ``n_iter`` (folds, l1_ratios, Cs)."""
+        k = paths.shape[3]
+        dof = paths.shape[4] - (0 if self.fit_intercept else 1)
+        paths = paths[..., :dof]
         self.Cs_ = Cs
         self.l1_ratios_ = np.asarray([None] if l1_ratios is None else l1_ratios)
         keys = classes[1:] if k == 1 else classes
         if legacy:
-            # an l1_ratios axis (of one) after the Cs only when l1_ratios were given
-            axis = (slice(None), slice(None)) + ((None,) if l1_ratios is not None else ())
-            self.coefs_paths_ = {key: paths[:, :, i][axis] for i, key in enumerate(keys)}
-            self.scores_ = {key: scores[axis].copy() for key in keys}
+            # (folds, Cs, l1_ratios, ...), the l1_ratios axis only when l1_ratios were given
+            def layout(a):
+                a = np.swapaxes(a, 1, 2)
+                return a if l1_ratios is not None else a[:, :, 0]
+            self.coefs_paths_ = {key: layout(paths[..., i, :]) for i, key in enumerate(keys)}
+            self.scores_ = {key: layout(scores).copy() for key in keys}
             self.C_ = np.full(len(keys), C)
             self.l1_ratio_ = np.asarray([l1_ratio] * len(keys))
-            self.n_iter_ = n_iter[axis][None]
+            self.n_iter_ = layout(n_iter)[None]
         else:
-            self.coefs_paths_ = paths[:, None]  # (folds, l1_ratios, Cs, classes, dof)
-            self.scores_ = scores[:, None]
+            self.coefs_paths_ = paths  # (folds, l1_ratios, Cs, classes, dof)
+            self.scores_ = scores
             self.C_ = float(C)
-            self.l1_ratio_ = 0.0
-            self.n_iter_ = n_iter[:, None]
+            self.l1_ratio_ = (float(l1_ratio) if l1_ratios is not None else
+                              1.0 if self.penalty == "l1" else 0.0)
+            self.n_iter_ = n_iter
 
     def _saved_params(self):
         """What ``save`` stores: the parameters of the ``LogisticRegression`` this fit ended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import time
@@ -17,8 +18,9 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _models, _validation
-from ._loss import LogisticLoss, rows_source
-from .solvers import ALIASES, SOLVERS
+from ._loss import InterceptAsFeature, LogisticLoss, rows_source
+from .solvers import ALIASES, ITERATE, LIBLINEAR, SOLVERS
+from .solvers._common import run
 
 
 def _on_x_device(method):
@@ -62,12 +64,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Stop when ``max|gradient| <= tol``.
     fit_intercept : bool, default=True
         Fit an (unpenalised) intercept ``b``; X is never augmented with a ones column.
-    intercept_scaling, random_state, n_jobs
+    intercept_scaling : float, default=1
+        For ``solver="liblinear"`` only, as there: the value of the constant feature whose
+        weight, penalised like the others, is the intercept divided by it.
+    random_state, n_jobs
         Accepted for compatibility; as in scikit-learn with these solvers, they have no
         effect (``n_jobs`` warns, as there).
     class_weight : dict, "balanced" or None, default=None
         Multiplies each sample's weight by its class's weight (scikit-learn's rule).
-    solver : {"lbfgs", "newton-cg", "newton-cholesky", "gd", "owlqn", "saga"}, default="lbfgs"
+    solver : {"lbfgs", "newton-cg", "newton-cholesky", "gd", "owlqn", "saga", "sag", \
+"liblinear"}, default="lbfgs"
         ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
         ``"owlqn"``: orthant-wise L-BFGS for L1 and elastic-net penalties (``"saga"``, the
         name scikit-learn users know, runs it: the same objective, another algorithm);
@@ -75,7 +81,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``"newton-cholesky"``: Newton with the exact (d+1)x(d+1) Hessian from the same
         pass over X as the gradient, solved by Cholesky (for n >> d; no copy of X, unlike
         scikit-learn's; on a 2-core CPU newton-cg was faster on every measured shape);
-        ``"gd"``: gradient descent with Armijo backtracking.
+        ``"gd"``: gradient descent with Armijo backtracking;
+        ``"sag"`` runs newton-cg (the same objective), ``"saga"`` newton-cg for L2 and no
+        penalty; ``"liblinear"`` minimises liblinear's objective (binary only; the intercept
+        penalised as the weight of a constant feature of value ``intercept_scaling``) with
+        newton-cg for L2 and OWL-QN for L1, so ``coef_`` equals scikit-learn's liblinear.
     max_iter : int, default=100
         Maximum number of solver iterations (0 returns the starting point); a
         ``ConvergenceWarning`` says when it was hit.
@@ -119,7 +129,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
-        "solver": [StrOptions(set(SOLVERS) | set(ALIASES))],
+        "solver": [StrOptions(set(SOLVERS) | set(ALIASES) | {LIBLINEAR})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -247,13 +257,41 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         loss = LogisticLoss(source=source, C=C, model=data.model, l1_ratio=l1_ratio)
         learning_rate = getattr(self, "learning_rate", None)
         options = {} if learning_rate is None else {"learning_rate": learning_rate}
-        minimize = SOLVERS[ALIASES.get(self.solver, self.solver)]
-        _check_hessian_fits(self.solver, loss.n_params, data.xp)
+        name = self._our_solver(loss.k, l1_ratio)
+        _check_hessian_fits(name, loss.n_params, data.xp)
+        x0 = self._initial_coef(loss) if x0 is None else x0
         with _guarded(source, data):
-            result = minimize(loss, self._initial_coef(loss) if x0 is None else x0,
-                              tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
-                              **options)
+            steps = self._steps(name, loss, x0, options)
+            result = run(steps, loss)
         return result, loss
+
+    def _our_solver(self, k, l1_ratio):
+        """The solver of ours that runs ``self.solver`` for k classes and this penalty:
+        ``"saga"`` runs OWL-QN for L1 and elastic-net and the smooth path (``"sag"``'s) for
+        L2 or none; ``"liblinear"`` (binary only, as there) OWL-QN for L1, else newton-cg."""
+        if self.solver == LIBLINEAR:
+            if k > 1:
+                raise ValueError("The 'liblinear' solver does not support multiclass "
+                                 "classification (n_classes >= 3). Either use another solver "
+                                 "or wrap the estimator in a OneVsRestClassifier to keep "
+                                 "applying a one-versus-rest scheme.")
+            return "owlqn" if l1_ratio > 0 else ALIASES["sag"]
+        if self.solver == "saga" and l1_ratio == 0:
+            return ALIASES["sag"]
+        return ALIASES.get(self.solver, self.solver)
+
+    def _steps(self, name, objective, x0, options=None, verbose=None):
+        """Solver ``name``'s generator of evaluation requests on ``objective`` from ``x0``
+        (``[W; b]``); for ``"liblinear"`` with an intercept, on liblinear's objective
+        (``InterceptAsFeature``: the solver runs in ``[w, b / intercept_scaling]``), its
+        Result's x brought back to ``[w, b]``."""
+        kwargs = dict(tol=self.tol, max_iter=self.max_iter,
+                      verbose=self.verbose if verbose is None else verbose, **(options or {}))
+        if self.solver != LIBLINEAR or not self.fit_intercept:
+            return ITERATE[name](objective, x0, **kwargs)
+        feature = InterceptAsFeature(objective, self.intercept_scaling)
+        return _in_coef(feature, feature.steps(ITERATE[name](feature, feature.from_coef(x0),
+                                                             **kwargs)))
 
     def _initial_coef(self, loss):
         """Zeros, or with ``warm_start`` the previous fit, in the solver's namespace (float64),
@@ -389,6 +427,12 @@ class _Data(NamedTuple):
     device: tuple
 
 
+def _in_coef(feature, steps):
+    """``steps`` (``InterceptAsFeature.steps``) with its Result's x as ``[w, b]``."""
+    result = yield from steps
+    return dataclasses.replace(result, x=feature.to_coef(result.x))
+
+
 def _check_hessian_fits(solver, n_params, xp, count=1):
     """newton-cholesky forms ``count`` dense (p x p) float64 Hessians, p = (d + 1) k, and a
     Cholesky factor beside each: refuse, before allocating, where that exceeds the device's
@@ -448,10 +492,23 @@ def _blockwise(function, Z, xp):
 
 
 def _convergence_message(model, result, dtype):
-    """scikit-learn's ConvergenceWarning text when max_iter ran out; otherwise why we stopped."""
+    """scikit-learn 1.9's ConvergenceWarning text for the solver name the user gave when
+    max_iter ran out (then how far we got); otherwise why we stopped."""
     if result.n_iter >= model.max_iter:
+        detail = f"(max|gradient| = {result.grad_max:.3g} > tol = {model.tol:g})"
+        sklearn_text = {
+            "newton-cg": f"newton-cg failed to converge at loss = {result.fun}. Increase the "
+                         "number of iterations.",
+            "newton-cholesky": f"Newton solver did not converge after {result.n_iter} "
+                               "iterations.",
+            "sag": "The max_iter was reached which means the coef_ did not converge",
+            "saga": "The max_iter was reached which means the coef_ did not converge",
+            "liblinear": "Liblinear failed to converge, increase the number of iterations.",
+        }.get(model.solver)
+        if sklearn_text is not None:
+            return f"{sklearn_text} {detail}"
         return (f"{model.solver} failed to converge after {result.n_iter} iteration(s) "
-                f"(max|gradient| = {result.grad_max:.3g} > tol = {model.tol:g}).\n\n"
+                f"{detail}.\n\n"
                 "Increase the number of iterations to improve the convergence "
                 f"(max_iter={model.max_iter}).\nYou might also want to scale the data, or "
                 "raise tol.")

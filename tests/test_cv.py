@@ -106,7 +106,7 @@ def test_legacy_attributes_have_sklearn_shapes():
             np.testing.assert_array_equal(ours.Cs_, sk.Cs_)
 
 
-def test_defaults_warn_as_sklearn_and_l1_is_refused():
+def test_defaults_warn_as_sklearn_and_l1_needs_an_l1_solver():
     X, y = DATA["iris"]
     with pytest.warns(FutureWarning) as record:
         LogisticRegressionCV(Cs=2, cv=2).fit(X, y)
@@ -114,9 +114,13 @@ def test_defaults_warn_as_sklearn_and_l1_is_refused():
     for start in ("The default value for l1_ratios", "The default value of the parameter "
                   "'scoring'", "The fitted attributes of LogisticRegressionCV"):
         assert any(m.startswith(start) for m in messages), (start, messages)
-    with pytest.raises(ValueError, match="searches C with an L2 penalty only"):
+    with pytest.raises(ValueError, match="Solver lbfgs supports only 'l2' or None penalties, "
+                                         "got elasticnet penalty"):
         LogisticRegressionCV(l1_ratios=(0.5,), **{k: v for k, v in EXACT.items()
                                                 if k != "l1_ratios"}).fit(X, y)
+    with pytest.raises(ValueError, match="l1_ratios must be an array-like of numbers between "
+                                         "0 and 1"):
+        LogisticRegressionCV(l1_ratios=(0.5, 2), solver="saga").fit(X, y)
     with pytest.raises(ValueError, match="are not in class_weight"):
         LogisticRegressionCV(class_weight={7: 1.0}, scoring="accuracy", **EXACT).fit(X, y)
 
@@ -219,3 +223,78 @@ def test_bad_Cs_are_clear_errors(Cs, error, match):
     with pytest.raises(error, match=match):
         LogisticRegressionCV(Cs=Cs, **EXACT).fit(X, y)
     assert LogisticRegressionCV(Cs=[np.inf], **EXACT).fit(X, y).C_ == np.inf
+
+
+# Cs where scikit-learn's saga reaches the optimum in seconds (scores agree to ~1e-9 then):
+# at C = 0.01 its intercepts stop short (objective 6e-8 above ours, scores 1e-2 apart), at
+# C = 10 it runs 10^5 epochs
+L1_GRID = {"Cs": (0.1, 1.0), "tol": 1e-10, "max_iter": 100_000, "scoring": "neg_log_loss",
+           "cv": 3}
+L1_DATA = {"breast_cancer": DATA["breast_cancer"][0][:, :10], "wine": DATA["wine"][0]}
+
+
+def sklearn_saga_cv(X, y, legacy, refit=True, **params):
+    """scikit-learn's LogisticRegressionCV run to its optimum: saga, tight tol."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SkLogisticRegressionCV(solver="saga", use_legacy_attributes=legacy, refit=refit,
+                                      **L1_GRID, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine"])
+@pytest.mark.parametrize("legacy", [False, True])
+def test_l1_ratio_grid_chooses_sklearns_C_and_l1_ratio(name, legacy):
+    """An elastic-net grid: every (C, l1_ratio, fold) in one model batch (owlqn), the same
+    C_, l1_ratio_ as scikit-learn's with the same splits, scores within 1e-6, every
+    attribute in scikit-learn's shape in both layouts."""
+    X, y = L1_DATA[name], DATA[name][1]
+    ratios = (0.0, 0.5, 1.0)
+    sk = sklearn_saga_cv(X, y, legacy, l1_ratios=ratios)
+    ours = LogisticRegressionCV(solver="saga", use_legacy_attributes=legacy, l1_ratios=ratios,
+                                **L1_GRID).fit(X, y)
+    assert np.all(ours.C_ == sk.C_) and np.all(ours.l1_ratio_ == sk.l1_ratio_)
+    np.testing.assert_array_equal(ours.l1_ratios_, sk.l1_ratios_)
+    if legacy:
+        assert list(ours.coefs_paths_) == list(sk.coefs_paths_)
+        for key in sk.coefs_paths_:
+            assert ours.coefs_paths_[key].shape == sk.coefs_paths_[key].shape
+            np.testing.assert_allclose(ours.scores_[key], sk.scores_[key], atol=1e-6)
+        assert ours.n_iter_.shape == sk.n_iter_.shape
+    else:
+        assert ours.coefs_paths_.shape == sk.coefs_paths_.shape
+        np.testing.assert_allclose(ours.scores_, sk.scores_, atol=1e-6)
+        np.testing.assert_allclose(ours.coefs_paths_, sk.coefs_paths_, rtol=1e-4, atol=1e-5)
+        assert ours.n_iter_.shape == sk.n_iter_.shape
+        assert isinstance(ours.C_, float) and isinstance(ours.l1_ratio_, float)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(ours.coef_ == 0, sk.coef_ == 0)
+
+
+def test_l1_ratio_grid_without_refit_and_pure_l1():
+    X, y = L1_DATA["breast_cancer"], DATA["breast_cancer"][1]
+    ratios = np.array([0.2, 0.8])  # an array: scikit-learn indexes it with an array here
+    sk = sklearn_saga_cv(X, y, False, refit=False, l1_ratios=ratios)
+    ours = LogisticRegressionCV(solver="saga", use_legacy_attributes=False, refit=False,
+                                l1_ratios=ratios, **L1_GRID).fit(X, y)
+    assert ours.C_ == pytest.approx(sk.C_) and ours.l1_ratio_ == pytest.approx(sk.l1_ratio_)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-4, atol=1e-5)
+    sk = sklearn_saga_cv(X, y, False, l1_ratios=(1,))
+    ours = LogisticRegressionCV(solver="saga", use_legacy_attributes=False, l1_ratios=(1,),
+                                **L1_GRID).fit(X, y)
+    assert ours.C_ == sk.C_ and ours.l1_ratio_ == sk.l1_ratio_ == 1.0
+    np.testing.assert_array_equal(ours.coef_ == 0, sk.coef_ == 0)
+
+
+@pytest.mark.parametrize("solver", ["liblinear", "sag", "newton-cg", "newton-cholesky"])
+def test_every_solver_name_in_the_cv(solver):
+    """scikit-learn's solver names run in the CV too (liblinear with its own objective)."""
+    X, y = L1_DATA["breast_cancer"], DATA["breast_cancer"][1]
+    params = {**L1_GRID, "scoring": "accuracy", "l1_ratios": (0,),
+              "use_legacy_attributes": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = SkLogisticRegressionCV(solver=solver, **{**params, "tol": 1e-10}).fit(X, y)
+    ours = LogisticRegressionCV(solver=solver, **params).fit(X, y)
+    assert ours.C_ == sk.C_
+    np.testing.assert_allclose(ours.scores_, sk.scores_, atol=1e-6)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-4, atol=1e-5)

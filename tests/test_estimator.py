@@ -238,7 +238,7 @@ BAD_FIT = [
     ("tol NaN", {"tol": np.nan}, X_OK, Y_OK, None, ValueError, "The 'tol' parameter of LogisticRegression must be a float in the range [0.0, inf)"),
     ("max_iter negative", {"max_iter": -1}, X_OK, Y_OK, None, ValueError, "The 'max_iter' parameter of LogisticRegression must be an int in the range [0, inf)"),
     ("max_iter float", {"max_iter": 10.5}, X_OK, Y_OK, None, ValueError, "The 'max_iter' parameter of LogisticRegression must be an int"),
-    ("solver unknown", {"solver": "sag"}, X_OK, Y_OK, None, ValueError, "The 'solver' parameter of LogisticRegression must be a str among"),
+    ("solver unknown", {"solver": "sgd"}, X_OK, Y_OK, None, ValueError, "The 'solver' parameter of LogisticRegression must be a str among"),
     ("fit_intercept", {"fit_intercept": "yes"}, X_OK, Y_OK, None, ValueError, "The 'fit_intercept' parameter of LogisticRegression must be an instance of 'bool'"),
     ("penalty l1", {"penalty": "l1"}, X_OK, Y_OK, None, ValueError, "Solver lbfgs supports only 'l2' or None penalties, got l1 penalty"),
     ("l1_ratio", {"l1_ratio": 0.5}, X_OK, Y_OK, None, ValueError, "Solver lbfgs supports only 'l2' or None penalties, got elasticnet penalty"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from . import gradient_descent, lbfgs, newton_cg, newton_cholesky, owlqn
 from ._common import DivergenceError, Result
 
-__all__ = ["ALIASES", "ITERATE", "SOLVERS", "DivergenceError", "Result"]
+__all__ = ["ALIASES", "ITERATE", "LIBLINEAR", "SOLVERS", "DivergenceError", "Result"]
 
 _MODULES = {
     "gd": gradient_descent,
@@ -26,7 +26,11 @@ _MODULES = {
     "owlqn": owlqn,  # L-BFGS for L1 and elastic-net penalties
 }
 # scikit-learn's names that the estimator accepts for ours: "saga" (its L1 and elastic-net
-# solver) runs OWL-QN on the same objective
-ALIASES = {"saga": "owlqn"}
+# solver) runs OWL-QN on the same objective (the estimator runs "sag"'s solver for L2 or no
+# penalty), "sag" (smooth objectives only) newton-cg, the
+# fastest of ours on every shape measured on a CPU (README, "Which solver"); "liblinear"
+# runs these on liblinear's objective (its intercept penalised), see the estimator
+ALIASES = {"saga": "owlqn", "sag": "newton-cg"}
+LIBLINEAR = "liblinear"
 SOLVERS = {name: module.minimize for name, module in _MODULES.items()}
 ITERATE = {name: module.iterate for name, module in _MODULES.items()}

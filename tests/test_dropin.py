@@ -1,0 +1,143 @@
+"""Drop-in for scikit-learn's LogisticRegression: every solver name and every penalty it
+accepts give scikit-learn's coefficients (and zero patterns for L1), with sample and class
+weights; scikit-learn's errors and warnings word for word."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+from gpulogreg import LogisticRegression
+
+
+def standardized(X):
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _data():
+    out = {}
+    # few enough features that the unpenalised problem has an optimum too (not separable)
+    for name, load, d in (("breast_cancer", load_breast_cancer, 8), ("wine", load_wine, 5)):
+        X, y = load(return_X_y=True)
+        out[name] = standardized(X)[:, :d], y
+    return out
+
+
+DATA = _data()
+WEIGHTS = {
+    "unweighted": {},
+    "sample_weight": {"sample_weight": "uniform"},
+    "class_weight": {"class_weight": "balanced"},
+}
+# scikit-learn's solver names and the penalties each accepts (l1_ratio; C=inf: none)
+PENALTIES = {"l2": {"C": 0.3}, "none": {"C": np.inf}, "l1": {"C": 0.3, "l1_ratio": 1.0},
+             "elasticnet": {"C": 0.3, "l1_ratio": 0.5}}
+ACCEPTS = {"lbfgs": ("l2", "none"), "newton-cg": ("l2", "none"),
+           "newton-cholesky": ("l2", "none"), "sag": ("l2", "none"),
+           "saga": ("l2", "none", "l1", "elasticnet"), "liblinear": ("l2", "l1")}
+CASES = [(solver, penalty, data, weights) for solver, penalties in ACCEPTS.items()
+         for penalty in penalties for data in DATA for weights in WEIGHTS
+         if not (solver == "liblinear" and data == "wine")]  # liblinear: binary only
+_REFERENCES = {}
+
+
+def fit_kwargs(data, weights):
+    X, y = DATA[data]
+    kwargs = dict(WEIGHTS[weights])
+    if kwargs.get("sample_weight") == "uniform":
+        kwargs["sample_weight"] = np.random.default_rng(0).uniform(0.2, 3.0, size=len(y))
+    sample_weight = kwargs.pop("sample_weight", None)
+    return X, y, sample_weight, kwargs
+
+
+def reference(solver, penalty, data, weights):
+    """scikit-learn run to its exact optimum: its liblinear for liblinear's objective, its
+    newton-cholesky for the smooth ones, saga run long for L1 and elastic-net."""
+    objective = "liblinear" if solver == "liblinear" else \
+        "saga" if penalty in ("l1", "elasticnet") else "newton-cholesky"
+    key = (objective, penalty, data, weights)
+    if key not in _REFERENCES:
+        X, y, s, kwargs = fit_kwargs(data, weights)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _REFERENCES[key] = SkLogisticRegression(
+                solver=objective, tol=1e-12 if objective != "saga" else 1e-10,
+                max_iter=1_000_000, **PENALTIES[penalty], **kwargs).fit(X, y, sample_weight=s)
+    return _REFERENCES[key]
+
+
+@pytest.mark.parametrize("solver, penalty, data, weights", CASES,
+                         ids=["-".join(case) for case in CASES])
+def test_every_solver_name_and_penalty_gives_scikit_learns_coefficients(solver, penalty, data,
+                                                                        weights):
+    X, y, s, kwargs = fit_kwargs(data, weights)
+    ours = LogisticRegression(solver=solver, tol=1e-10, max_iter=100_000,
+                              **PENALTIES[penalty], **kwargs).fit(X, y, sample_weight=s)
+    exact = reference(solver, penalty, data, weights)
+    atol = 1e-6 * np.abs(exact.coef_).max()  # scikit-learn's own stopping leaves about this
+    np.testing.assert_allclose(ours.coef_, exact.coef_, rtol=1e-5, atol=atol)
+    np.testing.assert_allclose(ours.intercept_, exact.intercept_, rtol=1e-5, atol=atol)
+    if penalty in ("l1", "elasticnet"):
+        np.testing.assert_array_equal(ours.coef_ == 0, exact.coef_ == 0)
+
+
+def sklearn_outcome(cls, params, X, y, fit_params=None):
+    """What ``cls(**params).fit(X, y)`` raises or warns: ``(error text or None, warning
+    texts)``, warnings of the ConvergenceWarning, UserWarning and FutureWarning kinds."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cls(**params).fit(X, y, **(fit_params or {}))
+            error = None
+        except ValueError as exc:
+            error = str(exc)
+    texts = [str(w.message) for w in caught
+             if issubclass(w.category, (ConvergenceWarning, UserWarning, FutureWarning))]
+    return error, texts
+
+
+X_BIN, Y_BIN = DATA["breast_cancer"]
+X_MULTI, Y_MULTI = DATA["wine"]
+
+
+@pytest.mark.parametrize("params, multiclass", [
+    ({"solver": "liblinear", "l1_ratio": 1, "dual": True}, False),
+    ({"solver": "liblinear", "C": np.inf}, False),
+    ({"solver": "liblinear"}, True),
+    ({"solver": "liblinear", "l1_ratio": 0.5}, False),
+    ({"solver": "lbfgs", "dual": True}, False),
+    ({"solver": "newton-cg", "l1_ratio": 1}, False),
+], ids=["liblinear-l1-dual", "liblinear-no-penalty", "liblinear-multiclass",
+        "liblinear-elasticnet", "lbfgs-dual", "newton-cg-l1"])
+def test_errors_are_scikit_learns(params, multiclass):
+    X, y = (X_MULTI, Y_MULTI) if multiclass else (X_BIN, Y_BIN)
+    sk_error, _ = sklearn_outcome(SkLogisticRegression, params, X, y)
+    assert sk_error is not None
+    with pytest.raises(ValueError) as caught:
+        LogisticRegression(**params).fit(X, y)
+    assert str(caught.value).startswith(sk_error.split(" Use solver=")[0])
+
+
+@pytest.mark.parametrize("params", [
+    {"penalty": "l2", "l1_ratio": 0.5},
+    {"penalty": "l1", "l1_ratio": 0.5, "solver": "liblinear"},
+    {"solver": "sag", "max_iter": 1},
+    {"solver": "saga", "max_iter": 1},
+    {"solver": "saga", "max_iter": 1, "l1_ratio": 1},
+    {"solver": "newton-cg", "max_iter": 1},
+    {"solver": "newton-cholesky", "max_iter": 1},
+    {"solver": "liblinear", "max_iter": 1},
+    {"solver": "lbfgs", "max_iter": 1},
+], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+def test_warnings_are_scikit_learns(params):
+    """The same warnings, in the same order; a convergence warning starts with scikit-learn's
+    text (the numbers in it are each solver's own) and then says how far we got."""
+    _, sk_texts = sklearn_outcome(SkLogisticRegression, params, X_BIN, Y_BIN)
+    _, ours = sklearn_outcome(LogisticRegression, params, X_BIN, Y_BIN)
+    assert len(ours) == len(sk_texts), (ours, sk_texts)
+    for mine, theirs in zip(ours, sk_texts):
+        stem = theirs.split(" at loss = ")[0].split(" after ")[0].split(" (status=")[0]
+        assert mine.startswith(stem), (mine, theirs)
