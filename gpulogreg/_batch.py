@@ -68,9 +68,10 @@ class _Curvature:
 
 
 class ModelBatch:
-    """Problems ``(fold, C)`` or ``(fold, C, l1_ratio)`` on the rows of ``source`` (an in-memory or streamed source,
-    whose blocks are slices of the whole X); ``masks`` is a (n_folds, n) boolean array of
-    the source's namespace: row i is in fold f's training set when ``masks[f, i]``."""
+    """Problems ``(fold, C)`` or ``(fold, C, l1_ratio)`` on the rows of ``source`` (an
+    in-memory or streamed source, whose blocks are slices of the whole X); ``masks`` is a
+    (n_folds, n) boolean array of the source's namespace: row i is in fold f's training set
+    when ``masks[f, i]``."""
 
     def __init__(self, source, model, masks, problems):
         if _backend.is_sparse(source.X) and source.X.format == "csc":

@@ -16,6 +16,12 @@ import numpy as np
 
 from . import _backend
 
+try:  # fit runs inside scikit-learn 1.9's with_callbacks wrapper: one more frame to the user
+    from sklearn.callback import with_callbacks as _with_callbacks  # noqa: F401
+    FIT_FRAMES = 1
+except ImportError:  # pragma: no cover - scikit-learn < 1.9
+    FIT_FRAMES = 0
+
 # Rows per block when scanning X for NaN/inf after the cheap whole-array test
 # failed: bounds the temporary boolean array, whatever the size of X.
 _FINITE_SCAN_ROWS = 1 << 16
@@ -280,32 +286,32 @@ def check_params(params):
         if l1_ratio is None:
             warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will trigger an "
                           "error in 1.10. Use 0<=l1_ratio<=1 instead.", FutureWarning,
-                          stacklevel=4)
+                          stacklevel=4 + FIT_FRAMES)
             l1_ratio = 0
         penalty = "l2" if l1_ratio == 0 else "l1" if l1_ratio == 1 else "elasticnet"
         if C == math.inf:
             penalty = None
     else:
-        warnings.warn(_PENALTY_DEPRECATED, FutureWarning, stacklevel=4)
+        warnings.warn(_PENALTY_DEPRECATED, FutureWarning, stacklevel=4 + FIT_FRAMES)
         if penalty == "elasticnet" and l1_ratio is None:
             raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
         l1_ratio = {"l1": 1.0, "l2": 0.0, None: 0.0}.get(penalty, l1_ratio)
     check_solver(solver, penalty, params["dual"])
     if penalty != "elasticnet" and given_l1_ratio is not None and 0 < given_l1_ratio < 1:
         warnings.warn(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
-                      f"(penalty={penalty})", UserWarning, stacklevel=4)
+                      f"(penalty={penalty})", UserWarning, stacklevel=4 + FIT_FRAMES)
     if (params["penalty"] == "l2" and given_l1_ratio != 0) or (
             params["penalty"] == "l1" and given_l1_ratio != 1):
         warnings.warn(f"Inconsistent values: penalty={params['penalty']} with "
                       f"l1_ratio={given_l1_ratio}. penalty is deprecated. Please use "
-                      "l1_ratio only.", UserWarning, stacklevel=4)
+                      "l1_ratio only.", UserWarning, stacklevel=4 + FIT_FRAMES)
     if params["penalty"] is None and C != 1.0:
         warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=4 + FIT_FRAMES)
     if params["n_jobs"] is not None:
         warnings.warn(f"'n_jobs' has no effect (as in scikit-learn since 1.8, where it will be "
                       f"removed in 1.10). You provided 'n_jobs={params['n_jobs']}', please "
-                      "leave it unspecified.", FutureWarning, stacklevel=4)
+                      "leave it unspecified.", FutureWarning, stacklevel=4 + FIT_FRAMES)
     if params["learning_rate"] is not None and solver != "gd":
         raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
                          "chooses its own steps. Leave learning_rate=None.")

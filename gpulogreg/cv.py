@@ -27,8 +27,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _backend, _models, _validation
 from ._batch import ModelBatch
 from ._loss import RowBlocks
-from .estimator import LogisticRegression, _check_hessian_fits, _coef_intercept, _guarded
-from .solvers import ALIASES, ITERATE
+from .estimator import (LogisticRegression, _check_hessian_fits, _coef_intercept, _FitTasks,
+                        _guarded, with_callbacks)
 
 # scikit-learn 1.9's FutureWarnings for the defaults it is about to change, word for word
 _L1_RATIOS_DEFAULT = (
@@ -185,18 +185,19 @@ class LogisticRegressionCV(LogisticRegression):
         """Validate the parameters as scikit-learn 1.9 does (same errors and FutureWarnings);
         return ``(l1_ratios, scoring, use_legacy_attributes)`` after the defaults."""
         self._validate_params()
+        level = 3 + _validation.FIT_FRAMES  # warnings point at the user's call of fit
         l1_ratios = self.l1_ratios
         if isinstance(l1_ratios, str):  # "warn"
-            warnings.warn(_L1_RATIOS_DEFAULT, FutureWarning, stacklevel=3)
+            warnings.warn(_L1_RATIOS_DEFAULT, FutureWarning, stacklevel=level)
             l1_ratios = None
         if self.penalty == "deprecated":
             if self.l1_ratios is None:
-                warnings.warn(_L1_RATIOS_NONE, FutureWarning, stacklevel=3)
+                warnings.warn(_L1_RATIOS_NONE, FutureWarning, stacklevel=level)
             penalty = "l2" if l1_ratios is None or np.all(np.asarray(l1_ratios) == 0) else (
                 "l1" if np.all(np.asarray(l1_ratios) == 1) else "elasticnet")
         else:
             penalty = self.penalty
-            warnings.warn(_PENALTY, FutureWarning, stacklevel=3)
+            warnings.warn(_PENALTY, FutureWarning, stacklevel=level)
         _validation.check_solver(self.solver, penalty, self.dual)
         if penalty == "elasticnet":
             values = [] if l1_ratios is None else list(l1_ratios)
@@ -206,17 +207,18 @@ class LogisticRegressionCV(LogisticRegression):
                                  f"got (l1_ratios={l1_ratios!r})")
         elif l1_ratios is not None and self.penalty != "deprecated":
             warnings.warn(f"l1_ratios parameter is only used when penalty is 'elasticnet'. "
-                          f"Got (penalty={penalty})", UserWarning, stacklevel=3)
+                          f"Got (penalty={penalty})", UserWarning, stacklevel=level)
         scoring = self.scoring
         if isinstance(scoring, str) and scoring == "warn":
-            warnings.warn(_SCORING, FutureWarning, stacklevel=3)
+            warnings.warn(_SCORING, FutureWarning, stacklevel=level)
             scoring = None
         legacy = self.use_legacy_attributes
         if isinstance(legacy, str):  # "warn"
-            warnings.warn(_LEGACY.format(name=type(self).__name__), FutureWarning, stacklevel=3)
+            warnings.warn(_LEGACY.format(name=type(self).__name__), FutureWarning, stacklevel=level)
             legacy = True
         return l1_ratios, penalty, scoring, legacy
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, **params):
         """Fit every fold and C of the grid, choose ``C_`` by the folds' scores and set the
         final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
@@ -258,11 +260,20 @@ class LogisticRegressionCV(LogisticRegression):
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)
             batch = ModelBatch(source, data.model, masks, problems)
+            # callbacks: a task per (fold, l1_ratio, C) model, all running at once, then one
+            # for the refit; each with a subtask per iteration
+            tasks = _FitTasks(self, X, y, sample_weight, len(problems) + self.refit,
+                              sequential=False)
+            contexts = [tasks.task(tasks.root, f"fold {f}, l1_ratio {labels[a]}, C {Cs[c]:g}",
+                                   j, self.max_iter) for j, (f, a, c) in enumerate(grid)]
             with _guarded(source, data):
                 results = batch.solve([
                     self._steps(names[a], member, xp.zeros(batch.n_params),
-                                verbose=max(0, self.verbose - 1))
-                    for (_, a, _), member in zip(grid, batch.members)])
+                                verbose=max(0, self.verbose - 1),
+                                on_step=tasks.iterations(context, data, Cs[c]))
+                    for (_, a, c), member, context in zip(grid, batch.members, contexts)])
+            for (_, _, c), res, context in zip(grid, results, contexts):
+                tasks.end(context, data, res.x, Cs[c])
             # paths[f, a, c] = [W; b] of fold f, l1 share a, C c, in scikit-learn's
             # parametrisation: (k, d + 1)
             shape = (len(folds), len(shares), len(Cs))
@@ -281,7 +292,7 @@ class LogisticRegressionCV(LogisticRegression):
                               f"{len(results)} (fold, C) fits (max_iter={self.max_iter}, "
                               f"tol={self.tol:g}).\n\nIncrease the number of iterations to "
                               "improve the convergence, or scale the data.", ConvergenceWarning,
-                              stacklevel=2)
+                              stacklevel=2 + _validation.FIT_FRAMES)
             # scikit-learn ranks the grid with C first, then l1_ratio (its ties, its choice)
             by_C = scores.transpose(0, 2, 1).reshape(len(folds), -1)  # (folds, Cs * shares)
             if self.refit:
@@ -290,16 +301,20 @@ class LogisticRegressionCV(LogisticRegression):
                 start = paths[:, a, c].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
                 x0 = xp.asarray(np.ascontiguousarray(
                     start.T if self.fit_intercept else start[:, :d].T).reshape(-1))
-                result, _ = self._solve(data, C_best * scale, x0=x0, l1_ratio=shares[a])
+                context = tasks.task(tasks.root, "refit", len(problems), self.max_iter)
+                result, _ = self._solve(data, C_best * scale, x0=x0, l1_ratio=shares[a],
+                                        on_step=tasks.iterations(context, data, C_best))
+                tasks.end(context, data, result.x, C_best)
                 if not result.converged:
                     warnings.warn(f"{self.solver} failed to converge refitting C={C_best:g} "
                                   f"(max|gradient| = {result.grad_max:.3g} > tol = {self.tol:g})."
                                   "\n\nIncrease the number of iterations to improve the "
                                   f"convergence (max_iter={self.max_iter}).", ConvergenceWarning,
-                                  stacklevel=2)
+                                  stacklevel=2 + _validation.FIT_FRAMES)
                 self._set_solution(data, result.x, C_best)
                 self.loss_, self.grad_max_ = result.fun, result.grad_max
                 C_chosen, l1_ratio_chosen = C_best, labels[a]
+                tasks.end(tasks.root, data, result.x, C_best)
             else:
                 best = [np.unravel_index(i, (len(Cs), len(shares))) for i in by_C.argmax(axis=1)]
                 w = np.mean([paths[f, a, c] for f, (c, a) in enumerate(best)], axis=0)
@@ -311,6 +326,7 @@ class LogisticRegressionCV(LogisticRegression):
                 C_chosen = float(np.mean([Cs[c] for c, _ in best]))
                 l1_ratio_chosen = float(np.mean([labels[a] for _, a in best])) \
                     if penalty == "elasticnet" else 0.0
+                tasks.end(tasks.root)
         self._set_cv_attributes(Cs, l1_ratios, penalty, paths, scores, n_iter, classes,
                                 C_chosen, l1_ratio_chosen, legacy)
         return self

@@ -23,6 +23,16 @@ from .solvers import ALIASES, ITERATE, LIBLINEAR, SOLVERS
 from .solvers._common import run
 
 
+try:  # scikit-learn 1.9's callbacks (sklearn.callback); older releases fit without them
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # pragma: no cover - scikit-learn < 1.9
+    class CallbackSupportMixin:  # noqa: D101 - no set_callbacks before 1.9
+        pass
+
+    def with_callbacks(method):
+        return method
+
+
 def _on_x_device(method):
     """Run ``method(self, X, ...)`` with the GPU holding a CuPy X current (a no-op for
     other X): validation, products, the elementwise steps and the outputs on X's GPU."""
@@ -33,7 +43,7 @@ def _on_x_device(method):
     return on_x_device
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression, minimising scikit-learn's objective: for two classes
 
         (1/S) sum_i s_i [log(1 + e^{z_i}) - y_i z_i] + ||w||^2 / (2 C S),   z = X w + b,
@@ -172,22 +182,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._validate_params()
         return _validation.check_params(self.get_params())
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n, d) and class labels y (n,), optionally weighted per sample: two
-        classes fit the binomial model, three or more the multinomial one."""
+        classes fit the binomial model, three or more the multinomial one. Callbacks set
+        with ``set_callbacks`` (scikit-learn 1.9) see the fit as one task with a subtask per
+        solver iteration, whose ``fitted_estimator`` predicts with that iteration's
+        coefficients."""
         C, l1_ratio = self._effective_penalty()
         with self._on_device(X, y, sample_weight):
             data = self._prepare(X, y, sample_weight, C)
+            tasks = _FitTasks(self, X, y, sample_weight, max_subtasks=max(self.max_iter, 1))
             start = time.perf_counter()
-            result, loss = self._solve(data, data.C, l1_ratio=l1_ratio)
+            result, loss = self._solve(data, data.C, l1_ratio=l1_ratio,
+                                       on_step=tasks.iterations(tasks.root, data, C))
             if self.verbose:
                 print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
                       f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
                       f"evaluations, {time.perf_counter() - start:.3f} s", flush=True)
             if not result.converged:
                 warnings.warn(_convergence_message(self, result, data.X.dtype),
-                              ConvergenceWarning, stacklevel=2)
+                              ConvergenceWarning, stacklevel=2 + _validation.FIT_FRAMES)
             self._set_solution(data, result.x, C)
+            tasks.end(tasks.root, data, result.x, C)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_ = result.fun
         self.grad_max_ = result.grad_max
@@ -220,12 +237,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _set_solution(self, data, x, C):
         """``classes_``, ``coef_``, ``intercept_`` and ``n_features_in_`` from the solver's
         ``[W; b]`` raveled (in its namespace), in scikit-learn's parametrisation."""
+        for name, value in self._solution(data, x, C).items():
+            setattr(self, name, value)
+
+    def _solution(self, data, x, C):
+        """The fitted attributes ``_set_solution`` sets, as a dict (also what a callback's
+        ``fitted_estimator`` is made of, at each iteration)."""
         d, k = data.X.shape[1], data.model.k
         W, b = _coef_intercept(x, d, k, self.fit_intercept, math.isinf(C))
-        self.classes_ = data.classes
-        self.coef_ = W.T.astype(data.X.dtype)
-        self.intercept_ = b.astype(data.X.dtype)
-        self.n_features_in_ = d
+        return {"classes_": data.classes, "coef_": W.T.astype(data.X.dtype),
+                "intercept_": b.astype(data.X.dtype), "n_features_in_": d}
 
     def _source(self, data):
         """The data source for a fit: Dask chunks, a host X streamed through the GPU
@@ -249,7 +270,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                  "(a host copy) or use device='auto'.")
         return rows_source(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept)
 
-    def _solve(self, data, C, x0=None, l1_ratio=0.0):
+    def _solve(self, data, C, x0=None, l1_ratio=0.0, on_step=None):
         """Run the solver on ``data`` with ``C`` (and ``l1_ratio``) from ``x0`` (flat
         ``[W; b]``; default: zeros, or the previous fit with ``warm_start``); returns
         ``(Result, LogisticLoss)``."""
@@ -261,7 +282,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         _check_hessian_fits(name, loss.n_params, data.xp)
         x0 = self._initial_coef(loss) if x0 is None else x0
         with _guarded(source, data):
-            steps = self._steps(name, loss, x0, options)
+            steps = self._steps(name, loss, x0, options, on_step=on_step)
             result = run(steps, loss)
         return result, loss
 
@@ -280,16 +301,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return ALIASES["sag"]
         return ALIASES.get(self.solver, self.solver)
 
-    def _steps(self, name, objective, x0, options=None, verbose=None):
+    def _steps(self, name, objective, x0, options=None, verbose=None, on_step=None):
         """Solver ``name``'s generator of evaluation requests on ``objective`` from ``x0``
         (``[W; b]``); for ``"liblinear"`` with an intercept, on liblinear's objective
         (``InterceptAsFeature``: the solver runs in ``[w, b / intercept_scaling]``), its
         Result's x brought back to ``[w, b]``."""
         kwargs = dict(tol=self.tol, max_iter=self.max_iter,
-                      verbose=self.verbose if verbose is None else verbose, **(options or {}))
+                      verbose=self.verbose if verbose is None else verbose, on_step=on_step,
+                      **(options or {}))
         if self.solver != LIBLINEAR or not self.fit_intercept:
             return ITERATE[name](objective, x0, **kwargs)
         feature = InterceptAsFeature(objective, self.intercept_scaling)
+        if on_step is not None:  # the solver's points are in u: report them as [w, b]
+            kwargs["on_step"] = lambda n, f, g, u: on_step(n, f, g, feature.to_coef(u))
         return _in_coef(feature, feature.steps(ITERATE[name](feature, feature.from_coef(x0),
                                                              **kwargs)))
 
@@ -425,6 +449,60 @@ class _Data(NamedTuple):
     model: Any
     xp: Any
     device: tuple
+
+
+class _FitTasks:
+    """A fit's tasks as scikit-learn 1.9's callbacks see them (``sklearn.callback``): the
+    root task, and under it (or under one task per model of a batch) one subtask per solver
+    iteration. Nothing is done, not even the root, unless callbacks were set."""
+
+    def __init__(self, estimator, X, y, sample_weight, max_subtasks, sequential=True):
+        self.estimator = estimator
+        self.root = None
+        if getattr(estimator, "_skl_callbacks", None):
+            self.root = estimator._init_callback_context(max_subtasks=max_subtasks,
+                                                         sequential_subtasks=sequential)
+        self.data = {"X": X, "y": y, "metadata": None if sample_weight is None else
+                     {"sample_weight": sample_weight}}
+        self.begin(self.root)
+
+    def begin(self, context, attributes=None):
+        if context is not None:
+            context.call_on_fit_task_begin(estimator=self.estimator,
+                                           reconstruction_attributes=attributes, **self.data)
+
+    def end(self, context, data=None, x=None, C=None):
+        """End ``context``'s task, with the model at ``x`` (``[W; b]``) if given."""
+        if context is not None:
+            attributes = None if x is None else \
+                (lambda: self.estimator._solution(data, x, C))
+            context.call_on_fit_task_end(estimator=self.estimator,
+                                         reconstruction_attributes=attributes, **self.data)
+
+    def task(self, parent, name, task_id, max_subtasks):
+        """A subtask of ``parent`` (begun), or None without callbacks."""
+        if parent is None:
+            return None
+        context = parent.subcontext(task_name=name, task_id=task_id, max_subtasks=max_subtasks)
+        self.begin(context)
+        return context
+
+    def iterations(self, parent, data, C):
+        """A solver's ``on_step``: one subtask of ``parent`` per iteration, begun at the
+        previous point and ended at the new one (None without callbacks)."""
+        if parent is None:
+            return None
+        previous = {}
+
+        def on_step(n_iter, f, grad_max, x):
+            context = parent.subcontext(task_name="iteration")
+            before = previous.get("x")
+            self.begin(context, None if before is None else
+                       (lambda: self.estimator._solution(data, before, C)))
+            self.end(context, data, x, C)
+            previous["x"] = x
+
+        return on_step
 
 
 def _in_coef(feature, steps):

@@ -117,12 +117,16 @@ class Stall:
 
 class Progress:
     """``verbose`` output of a solver: one line per accepted step (iteration, objective,
-    max|gradient|, step length, seconds since the start)."""
+    max|gradient|, step length, seconds since the start); and ``on_step(n_iter, f,
+    grad_max, x)``, if given, called with the new point (scikit-learn's callbacks)."""
 
-    def __init__(self, name, verbose):
+    def __init__(self, name, verbose, on_step=None):
         self.name, self.verbose, self.start = name, verbose, time.perf_counter()
+        self.on_step = on_step
 
-    def step(self, n_iter, f, grad_max, step):
+    def step(self, n_iter, f, grad_max, step, x):
+        if self.on_step is not None:
+            self.on_step(n_iter, f, grad_max, x)
         if self.verbose:
             print(f"{self.name} iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  "
                   f"step={step:.3g}  elapsed={time.perf_counter() - self.start:.3f}s",

@@ -11,7 +11,8 @@ from ._common import LINE_SEARCH_FAILED, Progress, Result, Stall, start
 _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
 
-def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose):
+def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose,
+            on_step=None):
     """Minimise from ``x0`` until ``max|grad| <= tol`` (a generator: see ``_common``).
     ``with_curvature`` is the request answered by ``(f, g, c)``; ``direction(c, g)`` is a
     generator that approximately solves ``H d = -g`` and returns ``d``."""
@@ -21,7 +22,7 @@ def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, ve
     n_iter = 0
     message = "max|gradient| <= tol"
     stall = Stall(eps, grad_max, _STALL)
-    progress = Progress(name, verbose)
+    progress = Progress(name, verbose, on_step)
     while grad_max > tol:
         if n_iter >= max_iter:
             message = f"max_iter={max_iter} reached"
@@ -40,7 +41,7 @@ def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, ve
         x, f, g, curvature = ls.x, ls.f, ls.g, curvature_new
         grad_max = float(abs(g).max())
         n_iter += 1
-        progress.step(n_iter, f, grad_max, ls.step)
+        progress.step(n_iter, f, grad_max, ls.step, x)
         if stall.update(f_old, f, grad_max) and grad_max > tol:
             message = stall.message
             break

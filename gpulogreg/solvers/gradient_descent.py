@@ -39,14 +39,15 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
                        step=step, verbose=verbose), objective)
 
 
-def iterate(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verbose=0):
+def iterate(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verbose=0,
+            on_step=None):
     """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
     x = x0
     (f, g), eps, grad_max = yield from start(objective, x, "loss_gradient")
     n_fev = 1
     n_iter = 0
     stall = Stall(eps, grad_max, _STALL)
-    progress = Progress("gd", verbose)
+    progress = Progress("gd", verbose, on_step)
     message = f"max_iter={max_iter} reached"
     while True:
         if grad_max <= tol:
@@ -75,7 +76,8 @@ def iterate(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verbo
         x, f, g = x_new, f_new, g_new
         grad_max = float(abs(g).max())
         n_iter += 1
-        progress.step(n_iter, f, grad_max, step / _GROW if learning_rate is None else learning_rate)
+        progress.step(n_iter, f, grad_max,
+                      step / _GROW if learning_rate is None else learning_rate, x)
         if stall.update(f_old, f, grad_max) and grad_max > tol:
             message = stall.message  # e.g. float32 data asked for a gradient below resolution
             break

@@ -22,7 +22,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
                objective)
 
 
-def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
+def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
     """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
     x = x0
     (f, g), eps, grad_max = yield from start(objective, x, "loss_gradient")
@@ -31,7 +31,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
     n_iter = 0
     message = f"max_iter={max_iter} reached"
     stall = Stall(eps, grad_max, _STALL)
-    progress = Progress("lbfgs", verbose)
+    progress = Progress("lbfgs", verbose, on_step)
     while grad_max > tol:
         if n_iter >= max_iter:
             break
@@ -59,7 +59,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
         x, f, g = ls.x, ls.f, ls.g
         grad_max = float(abs(g).max())
         n_iter += 1
-        progress.step(n_iter, f, grad_max, ls.step)
+        progress.step(n_iter, f, grad_max, ls.step, x)
         if stall.update(f_old, f, grad_max) and grad_max > tol:
             message = stall.message
             break

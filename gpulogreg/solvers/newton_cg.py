@@ -17,11 +17,11 @@ from ._common import run
 _MAX_CG = 200
 
 
-def iterate(objective, x0, *, tol, max_iter, verbose=0):
+def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
     ``_common``); requests ``gradient_hessp`` and Hessian-vector products."""
     return _newton.iterate("newton-cg", "gradient_hessp", _conjugate_gradient, objective, x0,
-                           tol=tol, max_iter=max_iter, verbose=verbose)
+                           tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step)
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):

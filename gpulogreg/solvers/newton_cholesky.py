@@ -23,7 +23,7 @@ from ._common import run
 _SHIFTS = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2)  # relative to max|diag(H)|, tried in turn
 
 
-def iterate(objective, x0, *, tol, max_iter, verbose=0):
+def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
     ``_common``); requests ``gradient_hessian(x) -> (f, grad, H)``."""
     xp = _backend.get_namespace(x0=x0)
@@ -33,7 +33,7 @@ def iterate(objective, x0, *, tol, max_iter, verbose=0):
         yield  # a generator that requests nothing: the solve needs no pass over X
 
     return _newton.iterate("newton-cholesky", "gradient_hessian", direction, objective, x0,
-                           tol=tol, max_iter=max_iter, verbose=verbose)
+                           tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step)
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):

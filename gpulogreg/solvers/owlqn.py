@@ -44,7 +44,7 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
                objective)
 
 
-def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
+def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
     """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
     xp = _backend.get_namespace(x0=x0)
     lam = float(getattr(objective, "l1", 0.0))
@@ -57,7 +57,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
     n_fev, n_iter = 1, 0
     history = deque(maxlen=m)
     stall = Stall(eps, grad_max, _STALL, _PROGRESS)
-    progress = Progress("owlqn", verbose)
+    progress = Progress("owlqn", verbose, on_step)
     message = "max|pseudo-gradient| <= tol"
     while grad_max > tol:
         if n_iter >= max_iter:
@@ -101,7 +101,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0):
         pg = pseudo_gradient(x, g, lam, P, xp)
         grad_max = float(abs(pg).max())
         n_iter += 1
-        progress.step(n_iter, F, grad_max, step)
+        progress.step(n_iter, F, grad_max, step, x)
         if stall.update(F_old, F, grad_max) and grad_max > tol:
             message = stall.message
             break
