@@ -141,3 +141,19 @@ def test_warnings_are_scikit_learns(params):
     for mine, theirs in zip(ours, sk_texts):
         stem = theirs.split(" at loss = ")[0].split(" after ")[0].split(" (status=")[0]
         assert mine.startswith(stem), (mine, theirs)
+
+
+def test_liblinear_takes_sparse_x_with_64_bit_indices():
+    """scikit-learn's liblinear refuses these only because of its C library; ours fits them,
+    to the coefficients of the same matrix with 32-bit indices."""
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(X_BIN)
+    wide = X.copy()
+    wide.indices, wide.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    assert wide.indices.dtype == np.int64
+    with pytest.raises(ValueError, match="32-bit integer indices"):
+        SkLogisticRegression(solver="liblinear").fit(wide, Y_BIN)
+    ours = LogisticRegression(solver="liblinear", tol=1e-10).fit(wide, Y_BIN)
+    narrow = LogisticRegression(solver="liblinear", tol=1e-10).fit(X, Y_BIN)
+    np.testing.assert_allclose(ours.coef_, narrow.coef_, rtol=1e-8, atol=1e-10)
