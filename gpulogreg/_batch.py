@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from . import _backend, _cpu
-from ._loss import LogisticLoss, RowBlocks, root_CS, scale_gradient
+from ._loss import LogisticLoss, root_CS, scale_gradient
+from ._sources import RowBlocks
 from ._passes import BatchPass
 
 

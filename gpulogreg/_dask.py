@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import _backend
-from ._loss import RowBlocks
+from ._sources import RowBlocks
 
 
 def require_dask():

@@ -10,14 +10,13 @@ intercept is a separate term in every formula, never penalised: X is never copie
 augmented.
 
 One code path, ``X.T @ residual(X @ w + b)``, runs on NumPy and on CuPy: the loss
-builds passes (``_passes``) and a data source sums them over row blocks. The
+builds passes (``_passes``) and a data source (``_sources``) sums them over row blocks. The
 elementwise residual step has a general ``xp`` implementation (the reference)
 and, on the GPU, a fused CUDA kernel override tested against it.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -25,57 +24,7 @@ import numpy as np
 from . import _backend, _cpu
 from ._models import Binomial
 from ._passes import GradientHessian, HessianProduct, LossGradient
-
-# On the CPU, X is processed in row blocks of about this many bytes so that the
-# second read of a block (for X.T @ r) hits the cache (DESIGN.md section 4).
-_CPU_BLOCK_BYTES = 1 << 22
-
-
-class RowBlocks:
-    """The data source for an in-memory X (NumPy or CuPy): sums a pass over row blocks.
-
-    Every data source (this one, ``_dask.DaskRows``, ``_stream.StreamedRows``) offers one
-    operation, ``reduce(pass_)``: the float64 sums, over all row blocks, of the partial sums
-    the pass returns for each (see ``_passes``), added in a fixed order. Beside it, the
-    attributes ``xp`` (namespace of the solver state), ``X``, ``n_features``, ``n_params``,
-    ``fit_intercept``, ``sum_weights`` (S), ``eps`` (relative resolution of the sums) and
-    ``keeps_rows`` (whether a pass may keep an n-vector in ``xp``, indexed by row slices).
-    """
-
-    keeps_rows = True
-
-    def __init__(self, X, y, sample_weight=None, *, fit_intercept=True):
-        self.xp = _backend.get_namespace(X=X, y=y, sample_weight=sample_weight)
-        self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.fit_intercept = bool(fit_intercept)
-        n, d = X.shape
-        # relative resolution of the objective: the per-row terms are computed in X's dtype
-        self.eps = float(np.finfo(X.dtype).eps)
-        self.n_features = d
-        self.n_params = d + self.fit_intercept
-        if _backend.is_gpu(self.xp) or _backend.is_sparse(X):
-            # one block: a sparse X's products need no row slices (they would copy rows)
-            self._block_rows = n
-        else:
-            self._block_rows = max(64, _CPU_BLOCK_BYTES // (d * X.dtype.itemsize))
-
-    @functools.cached_property
-    def sum_weights(self):
-        """S, read to the host on first use only (chunk sources never ask: no sync)."""
-        s = self.sample_weight
-        return float(self.X.shape[0] if s is None else s.sum(dtype=np.float64))
-
-    def reduce(self, pass_):
-        """``pass_`` summed over row blocks of X: a list of float64 arrays of ``pass_.shapes``."""
-        X, y, s = self.X, self.y, self.sample_weight
-        totals = [self.xp.zeros(shape, dtype=np.float64) for shape in pass_.shapes]
-        block_rows = max(self._block_rows, pass_.min_block_rows)
-        for start in range(0, X.shape[0], block_rows):
-            rows = slice(start, start + block_rows)
-            parts = pass_(rows, X[rows], y[rows], None if s is None else s[rows])
-            for total, part in zip(totals, parts):
-                total += part
-        return totals
+from ._sources import RowBlocks
 
 
 def root_CS(C, S):
@@ -104,16 +53,6 @@ def scale_loss(loss, coef, n_penalised, C, S):
         w = coef[:n_penalised] / (math.sqrt(2.0) * root_CS(C, S))
         loss += w @ w
     return float(loss)
-
-
-def rows_source(X, y, sample_weight=None, *, fit_intercept=True):
-    """The data source for arrays in memory: ``DaskRows`` for a Dask X (chunks summed where
-    they live), ``RowBlocks`` for NumPy or CuPy. Streaming is asked for separately."""
-    if _backend.is_dask(_backend.get_namespace(X=X)):
-        from ._dask import DaskRows
-
-        return DaskRows(X, y, sample_weight, fit_intercept=fit_intercept)
-    return RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
 
 
 class LogisticLoss:

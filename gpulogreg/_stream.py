@@ -1,6 +1,6 @@
 """X larger than GPU memory: keep it on the host, stream row chunks through the GPU.
 
-``StreamedRows`` is a data source (see ``_loss.RowBlocks``). X's rows are cut into chunks
+``StreamedRows`` is a data source (see ``_sources.RowBlocks``). X's rows are cut into chunks
 of at most ``_CHUNK_CAP_BYTES``. The leading chunks that fit in a device budget (half the
 free device memory, less the two streaming buffers) are copied once and stay **resident**
 for the whole fit; only the rest are copied again on each pass. So an X that fits on the
@@ -87,7 +87,7 @@ def stage(dst, src, threads=_STAGING_THREADS):
 
 class StreamedRows:
     """Partial sums over a host X computed on the device of ``xp``, chunk by chunk (a data
-    source: see ``_loss.RowBlocks``)."""
+    source: see ``_sources.RowBlocks``)."""
 
     keeps_rows = True  # per-row vectors (Newton's p) live on the device, O(n)
 

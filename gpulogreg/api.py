@@ -15,7 +15,8 @@ import numbers
 import numpy as np
 
 from . import _backend, _validation
-from ._loss import LogisticLoss, rows_source
+from ._loss import LogisticLoss
+from ._sources import rows_source
 
 __all__ = ["gradient_step", "hessp", "loss_gradient"]
 

@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from . import _backend, _models, _validation
 from ._batch import ModelBatch
-from ._loss import RowBlocks
+from ._sources import RowBlocks
 from .estimator import (LogisticRegression, _check_hessian_fits, _coef_intercept, _FitTasks,
                         _guarded, with_callbacks)
 

@@ -18,7 +18,8 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from . import _backend, _models, _validation
-from ._loss import InterceptAsFeature, LogisticLoss, rows_source
+from ._loss import InterceptAsFeature, LogisticLoss
+from ._sources import rows_source
 from .solvers import ALIASES, ITERATE, LIBLINEAR, SOLVERS
 from .solvers._common import run
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gpulogreg._batch import ModelBatch
-from gpulogreg._loss import LogisticLoss, RowBlocks
+from gpulogreg._loss import LogisticLoss
+from gpulogreg._sources import RowBlocks
 from gpulogreg._models import Binomial, Multinomial
 from gpulogreg.solvers import ITERATE, SOLVERS
 from reference import assert_reordered, convexity, reorder_bound

@@ -319,7 +319,7 @@ def test_a_model_batch_round_reads_the_device_once(fake):
     """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
     transfer, and the folds' weight sums in one at the start: not one per problem."""
     from gpulogreg._batch import ModelBatch
-    from gpulogreg._loss import RowBlocks
+    from gpulogreg._sources import RowBlocks
     from gpulogreg._models import Binomial
 
     cp = fake()
@@ -351,7 +351,7 @@ def test_model_batch_pieces_are_sized_for_the_device(fake, monkeypatch):
 
     from gpulogreg import _passes
     from gpulogreg._batch import ModelBatch
-    from gpulogreg._loss import RowBlocks
+    from gpulogreg._sources import RowBlocks
     from gpulogreg._models import Binomial
 
     cp = fake(free_bytes=8 << 30)

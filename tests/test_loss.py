@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpulogreg import _loss, _models, _passes
+from gpulogreg import _loss, _models, _passes, _sources
 from gpulogreg._backend import to_numpy
 from gpulogreg._loss import LogisticLoss
 from reference import (assert_matches, assert_reordered, hessian, hessian_reorder_bound,
@@ -73,7 +73,7 @@ def test_cpu_row_blocks_add_up(monkeypatch):
     """Many small row blocks (the CPU path) give the single-block result to rounding."""
     X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
     one_block = LogisticLoss(X, y, s, C=3.0).loss_gradient(coef)
-    monkeypatch.setattr(_loss, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (the minimum)
+    monkeypatch.setattr(_sources, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (minimum)
     blocked = LogisticLoss(X, y, s, C=3.0)
     assert blocked.source._block_rows == 64
     assert_reordered(blocked.loss_gradient(coef), one_block, reorder_bound(X, s, coef))

@@ -13,7 +13,8 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression, load
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss, RowBlocks
+from gpulogreg._loss import LogisticLoss
+from gpulogreg._sources import RowBlocks
 from gpulogreg._models import Multinomial, softmax_residual_and_loss
 from gpulogreg.solvers import SOLVERS
 from reference import (assert_matches, assert_reordered, fitted_vector,
