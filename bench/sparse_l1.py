@@ -150,8 +150,8 @@ def l1_path(args):
     Xb = (Xb - Xb.mean(axis=0)) / Xb.std(axis=0)
     names = ("gpulogreg owlqn", "sklearn saga", "gpulogreg owlqn, no intercept",
              "sklearn liblinear, no intercept")
-    print(f"\n| L1, breast cancer: C | " + " | ".join(f"{name} s" for name in names)
-          + f" |\n|---" + "|---" * len(names) + "|")
+    print("\n| L1, breast cancer: C | " + " | ".join(f"{name} s" for name in names)
+          + " |\n|---" + "|---" * len(names) + "|")
     for C in np.logspace(-2, 1, 8):
         row = {}
         for fit_intercept, methods in (

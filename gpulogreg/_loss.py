@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from . import _backend, _cpu
+from . import _cpu
 from ._models import Binomial
 from ._passes import GradientHessian, HessianProduct, LossGradient
 from ._sources import RowBlocks

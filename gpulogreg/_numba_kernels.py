@@ -11,7 +11,6 @@ then shadows the next install as a namespace package. Where no cache folder is w
 kernels still work, compiled anew in each process.
 """
 
-import functools
 import os
 
 import numba

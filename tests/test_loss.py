@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpulogreg import _loss, _models, _passes, _sources
+from gpulogreg import _models, _passes, _sources
 from gpulogreg._backend import to_numpy
 from gpulogreg._loss import LogisticLoss
 from reference import (assert_matches, assert_reordered, hessian, hessian_reorder_bound,
