@@ -1,7 +1,9 @@
 """Functions for custom training loops: the loss object the estimator uses, one call at a time.
 
 Each function validates its inputs as ``LogisticRegression.fit`` does, resolves the array
-namespace once (NumPy, CuPy or Dask) and evaluates the objective of DESIGN.md section 1 with
+namespace once (NumPy, CuPy or Dask; PyTorch and other array-API libraries through DLPack,
+their results back in their library with scikit-learn's ``array_api_dispatch``) and
+evaluates the objective of DESIGN.md section 1 with
 the same ``LogisticLoss`` (on CuPy, with the fused CUDA kernel): there is no second
 implementation. With ``C=np.inf`` (the default) and no weights the gradient is the mission's
 ``(1/n) X^T (sigmoid(X w + b) - y)``.
@@ -83,6 +85,7 @@ def _finite(values, what):
     return values
 
 
+@_backend.at_boundary
 def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf):
     """Objective and gradient of binary logistic regression at ``(coef, intercept)``.
 
@@ -100,14 +103,14 @@ def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf):
     grad_coef : (d,) float64 array in the namespace of the computation (CuPy for CuPy X).
     grad_intercept : float
     """
-    with _backend.device_of(X):  # a CuPy X: everything on its GPU, whichever is current
-        loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-            f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
-        d = loss.n_features
-        return f, g[:d], float(g[d])
+    loss, x = _objective(X, y, coef, intercept, sample_weight, C)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
+    d = loss.n_features
+    return f, g[:d], float(g[d])
 
 
+@_backend.at_boundary
 def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None, C=np.inf):
     """The Hessian of the objective at ``(coef, intercept)`` times ``(v_coef, v_intercept)``.
 
@@ -115,16 +118,16 @@ def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None,
     ``p = s sigma(z) (1 - sigma(z))``. Returns ``(Hv_coef (d,) float64 array, Hv_intercept
     float)``; arguments as for :func:`loss_gradient`.
     """
-    with _backend.device_of(X):
-        loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-        d = loss.n_features
-        v = _stack(loss.xp, d, v_coef, v_intercept, "v_coef", "v_intercept", np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-            _, _, product = loss.gradient_hessp(x)
-            (out,) = _finite((product(v),), "Hessian product")
-        return out[:d], float(out[d])
+    loss, x = _objective(X, y, coef, intercept, sample_weight, C)
+    d = loss.n_features
+    v = _stack(loss.xp, d, v_coef, v_intercept, "v_coef", "v_intercept", np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        _, _, product = loss.gradient_hessp(x)
+        (out,) = _finite((product(v),), "Hessian product")
+    return out[:d], float(out[d])
 
 
+@_backend.at_boundary
 def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=None, C=np.inf):
     """One plain gradient-descent step ``w <- w - alpha grad_w``, ``b <- b - alpha grad_b``.
 
@@ -135,10 +138,9 @@ def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=Non
             or not 0 < learning_rate < math.inf:
         raise ValueError(f"learning_rate must be a positive finite number; got "
                          f"{learning_rate!r}.")
-    with _backend.device_of(X):
-        loss, x = _objective(X, y, coef, intercept, sample_weight, C)
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-            f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
-            (x,) = _finite((x - learning_rate * g,), "step learning_rate * gradient")
-        d = loss.n_features
-        return x[:d], float(x[d]), f
+    loss, x = _objective(X, y, coef, intercept, sample_weight, C)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        f, g = _finite(loss.loss_gradient(x), "objective or its gradient")
+        (x,) = _finite((x - learning_rate * g,), "step learning_rate * gradient")
+    d = loss.n_features
+    return x[:d], float(x[d]), f

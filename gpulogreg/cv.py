@@ -224,6 +224,8 @@ class LogisticRegressionCV(LogisticRegression):
         final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
         l1_ratios, penalty, scoring, legacy = self._options()
         Cs = _check_Cs(self.Cs)
+        boundary = _backend.Boundary(X=X, y=y, sample_weight=sample_weight)
+        X, y, sample_weight = (boundary.inward(a) for a in (X, y, sample_weight))
         # the l1_ratios_ axis (one entry, None, without l1_ratios) and the L1 share each fits:
         # its value for elastic-net, else that of the penalty (l1: 1, l2: 0), as scikit-learn
         labels = [None] if l1_ratios is None else list(l1_ratios)
@@ -329,7 +331,11 @@ class LogisticRegressionCV(LogisticRegression):
                 tasks.end(tasks.root)
         self._set_cv_attributes(Cs, l1_ratios, penalty, paths, scores, n_iter, classes,
                                 C_chosen, l1_ratio_chosen, legacy)
+        self._attributes_outward(boundary)
         return self
+
+    _ARRAY_ATTRIBUTES = LogisticRegression._ARRAY_ATTRIBUTES + (
+        "Cs_", "C_", "l1_ratio_", "l1_ratios_", "scores_", "coefs_paths_")
 
     def _set_cv_attributes(self, Cs, l1_ratios, penalty, paths, scores, n_iter, classes, C,
                            l1_ratio, legacy):
@@ -375,10 +381,7 @@ class LogisticRegressionCV(LogisticRegression):
         weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         return _scorer(scoring, _backend.to_numpy(self.classes_))(self, X, y, **weights)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = False
-        return tags
+
 
 
 def _scorer(scoring, classes):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import math
 import time
 import warnings
@@ -34,14 +33,23 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.9
         return method
 
 
-def _on_x_device(method):
-    """Run ``method(self, X, ...)`` with the GPU holding a CuPy X current (a no-op for
-    other X): validation, products, the elementwise steps and the outputs on X's GPU."""
-    @functools.wraps(method)
-    def on_x_device(self, X, *args, **kwargs):
-        with _backend.device_of(X):
-            return method(self, X, *args, **kwargs)
-    return on_x_device
+try:  # what scikit-learn's check_array_api_same_namespace asks array-API estimators to call
+    from sklearn.utils._array_api import check_same_namespace
+except ImportError:  # pragma: no cover - scikit-learn < 1.9
+    def check_same_namespace(X, estimator, *, attribute, method):
+        return None
+
+
+def _at_boundary(method):
+    """``_backend.at_boundary`` for an estimator method taking X (see there); with array
+    API dispatch, X must first come from the library and device the model was fitted on
+    (scikit-learn's ``check_same_namespace``)."""
+    def same_namespace_as_fit(arguments):
+        model = arguments["self"]
+        if hasattr(model, "coef_"):
+            check_same_namespace(arguments["X"], model, attribute="coef_",
+                                 method=method.__name__)
+    return _backend.at_boundary(method, check=same_namespace_as_fit)
 
 
 class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -175,6 +183,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # SciPy CSR/CSC (cupyx CSR on the GPU), never densified
+        tags.array_api_support = True  # PyTorch, CuPy, array-api-strict: _backend.Boundary
         return tags
 
     def _effective_penalty(self):
@@ -191,6 +200,8 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         solver iteration, whose ``fitted_estimator`` predicts with that iteration's
         coefficients."""
         C, l1_ratio = self._effective_penalty()
+        boundary = _backend.Boundary(X=X, y=y, sample_weight=sample_weight)
+        X, y, sample_weight = (boundary.inward(a) for a in (X, y, sample_weight))
         with self._on_device(X, y, sample_weight):
             data = self._prepare(X, y, sample_weight, C)
             tasks = _FitTasks(self, X, y, sample_weight, max_subtasks=max(self.max_iter, 1))
@@ -209,8 +220,20 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_ = result.fun
         self.grad_max_ = result.grad_max
+        self._attributes_outward(boundary)
         return self
 
+    _ARRAY_ATTRIBUTES = ("coef_", "intercept_", "classes_", "n_iter_")
+
+    def _attributes_outward(self, boundary):
+        """The fitted array attributes in the inputs' array library and device (with
+        scikit-learn's array API dispatch; see ``_backend.Boundary``)."""
+        for name in self._ARRAY_ATTRIBUTES:
+            value = getattr(self, name, None)
+            if isinstance(value, dict):
+                setattr(self, name, {key: boundary.outward(v) for key, v in value.items()})
+            elif value is not None:
+                setattr(self, name, boundary.outward(value))
     def _on_device(self, X, y=None, sample_weight=None):
         """The device a fit runs on, as a context (``_backend.on_device``): a CuPy X's own GPU
         (or the one ``device`` names), current for everything from validation to the fitted
@@ -353,8 +376,10 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _dense_coef(self):
-        """``coef_`` as a dense array, whether or not ``sparsify`` made it sparse."""
-        return self.coef_.toarray() if _backend.is_sparse(self.coef_) else self.coef_
+        """``coef_`` as a dense NumPy or CuPy array, whether ``sparsify`` made it sparse or
+        array API dispatch returned it in another library."""
+        coef = _backend.to_internal(self.coef_)
+        return coef.toarray() if _backend.is_sparse(coef) else coef
 
     def save(self, path):
         """Write the fitted model to ``path`` (.npz, no pickle); read it with ``gpulogreg.load``."""
@@ -362,7 +387,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         return save(self, path)
 
-    @_on_x_device
+    @_at_boundary
     def decision_function(self, X):
         """The raw scores ``X @ coef_.T + intercept_``: shape (n,) for two classes (positive
         means ``classes_[1]``), else (n, k), one column per class."""
@@ -384,7 +409,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         intercept = _backend.to_namespace(self.intercept_, xp)
         return X @ coef.astype(X.dtype) + intercept.astype(X.dtype)
 
-    @_on_x_device
+    @_at_boundary
     def predict_proba(self, X):
         """Probabilities of each class of ``classes_``, shape (n, k) (k = 2 for two)."""
         z = self.decision_function(X)
@@ -394,7 +419,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         p1 = _models.sigmoid(z, xp)
         return xp.stack([1 - p1, p1], axis=1)
 
-    @_on_x_device
+    @_at_boundary
     def predict_log_proba(self, X):
         """Log-probabilities, shape (n, k), computed stably: ``-log(1 + e^{-+z})`` for two
         classes, ``z_c - log sum e^z`` for more (never the log of a probability)."""
@@ -405,12 +430,13 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         tail = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^t) = max(t, 0) + tail for t = +-z
         return xp.stack([-(xp.maximum(z, 0) + tail), -(xp.maximum(-z, 0) + tail)], axis=1)
 
-    @_on_x_device
+    @_at_boundary
     def predict(self, X):
         """The predicted class label of each row of X."""
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
-        if _backend.is_gpu(xp) and self.classes_.dtype.kind not in "biuf":
+        classes = _backend.to_internal(self.classes_)
+        if _backend.is_gpu(xp) and classes.dtype.kind not in "biuf":
             z = z.get()  # string labels have no GPU representation
             xp = np
 
@@ -418,13 +444,13 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return zb.argmax(axis=1) if zb.ndim == 2 else (zb > 0).astype(np.intp)
 
         if _backend.is_dask(xp):
-            classes = _backend.to_numpy(self.classes_)
+            classes = _backend.to_numpy(classes)
             return z.map_blocks(lambda zb: classes[index(zb)], dtype=classes.dtype,
                                 drop_axis=[1] if z.ndim == 2 else [])
-        classes = _backend.to_namespace(self.classes_, xp)
+        classes = _backend.to_namespace(classes, xp)
         return classes[index(z)]  # labels keep classes_'s dtype
 
-    @_on_x_device
+    @_at_boundary
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""
         pred = self.predict(X)

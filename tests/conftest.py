@@ -1,9 +1,15 @@
 """Shared fixtures: ``xp`` runs a test on NumPy always and on CuPy when a GPU is present."""
 
-import numpy as np
-import pytest
+import os
 
-from gpulogreg import _backend
+# scikit-learn's array API dispatch (tests/test_array_api.py) needs SciPy's, set before SciPy
+# is first imported; NumPy inputs behave the same with it
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from gpulogreg import _backend  # noqa: E402
 
 NO_GPU = "needs a CUDA GPU and CuPy (none found here; GPU tests run on a CUDA machine)"
 

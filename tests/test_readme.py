@@ -25,6 +25,8 @@ def test_readme_block_runs(code, tmp_path):
         pytest.skip(NO_GPU)
     if "dask" in code:
         pytest.importorskip("dask.distributed")
+    if "import torch" in code:
+        pytest.importorskip("torch", reason="PyTorch is not installed")
     script = tmp_path / "snippet.py"
     script.write_text(code)
     done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(script)],
