@@ -57,10 +57,16 @@ class RowBlocks:
         """``pass_`` summed over row blocks of X: a list of float64 arrays of ``pass_.shapes``."""
         X, y, s = self.X, self.y, self.sample_weight
         totals = [self.xp.zeros(shape, dtype=np.float64) for shape in pass_.shapes]
+        n = X.shape[0]
         block_rows = max(self._block_rows, pass_.min_block_rows)
-        for start in range(0, X.shape[0], block_rows):
-            rows = slice(start, start + block_rows)
-            parts = pass_(rows, X[rows], y[rows], None if s is None else s[rows])
+        if block_rows >= n:  # one block: X itself (SciPy and cupyx copy a sparse X[0:n])
+            blocks = [(slice(0, n), X, y, s)]
+        else:
+            blocks = ((rows, X[rows], y[rows], None if s is None else s[rows])
+                      for rows in (slice(start, start + block_rows)
+                                   for start in range(0, n, block_rows)))
+        for rows, Xb, yb, sb in blocks:
+            parts = pass_(rows, Xb, yb, sb)
             for total, part in zip(totals, parts):
                 total += part
         return totals

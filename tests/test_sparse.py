@@ -172,3 +172,22 @@ def test_newton_cholesky_on_very_wide_x_refuses_before_allocating(estimator):
         assert tracemalloc.get_traced_memory()[1] < 200 * 2**20
     finally:
         tracemalloc.stop()
+
+
+def test_a_sparse_pass_reads_x_in_place():
+    """A sparse X is one block: the pass gets X itself, not X[0:n] (a copy of every nonzero
+    in SciPy and cupyx)."""
+    X, y, s = sparse_problem(n=20_000, d=200, density=0.25)  # X dwarfs O(n) vectors
+    loss = LogisticLoss(X, y.astype(float), s / s.max(), C=1.0)
+    coef = np.zeros(loss.n_params)
+    loss.loss_gradient(coef)
+    tracemalloc.start()
+    try:
+        loss.loss_gradient(coef)
+        _, _, hessp = loss.gradient_hessp(coef)
+        hessp(coef)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    nonzeros = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    assert peak < nonzeros / 2, (peak, nonzeros)
