@@ -188,6 +188,16 @@ def check_y01(y, n, dtype, xp):
     return y.astype(dtype)
 
 
+def check_class_index(y, n, k, dtype, xp):
+    """Class indices 0..k-1 for the functional API's multinomial model, as a 1-D array of
+    ``dtype``."""
+    y = _real_vector(y, n, xp, "y", "class index")
+    if not _backend.is_dask(xp) and not bool(((y == xp.round(y)) & (y >= 0) & (y < k)).all()):
+        raise ValueError(f"y must hold class indices 0..{k - 1} for a coef of {k} rows (one "
+                         "per class).")
+    return y.astype(dtype)
+
+
 def check_sample_weight(sample_weight, n, dtype, xp, *, y_index=None, classes=None,
                         class_weight=None, C=np.inf):
     """Return ``(weights, C)``: the sample weights (times the class weights) as a 1-D array

@@ -165,3 +165,68 @@ def test_finite_wherever_the_exact_value_is(dtype):
     assert np.all(np.isfinite(g_w)) and np.all(g_w > 1e150)
     new_w, new_b, _ = gpulogreg.gradient_step(X64, y, w, learning_rate=1e-170, C=1e-320)
     assert np.all(np.isfinite(new_w)) and np.isfinite(new_b)
+
+
+def test_multinomial_functional_api_matches_the_reference():
+    """A (k, d) coef is the multinomial model (scikit-learn's coef_ layout), y class indices:
+    loss, gradient, Hessian product and step against the independent reference and finite
+    differences."""
+    from reference import multinomial_loss_and_gradient
+
+    rng = np.random.default_rng(3)
+    n, d, k = 200, 5, 3
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, k, size=n)
+    W, b = rng.normal(size=(k, d)) / 2, rng.normal(size=k)
+    s = rng.uniform(0.2, 1.0, size=n)
+    f, g_W, g_b = gpulogreg.loss_gradient(X, y, W, b, sample_weight=s, C=0.7)
+    f_ref, g_ref = multinomial_loss_and_gradient(X, y, W.T, b, s, 0.7)
+    assert g_W.shape == (k, d) and g_b.shape == (k,)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-12)
+    np.testing.assert_allclose(g_W, g_ref[:d].T, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g_b, g_ref[d], rtol=1e-10, atol=1e-14)
+    V, v_b = rng.normal(size=(k, d)), rng.normal(size=k)
+    h = 1e-6
+    plus = gpulogreg.loss_gradient(X, y, W + h * V, b + h * v_b, sample_weight=s, C=0.7)
+    minus = gpulogreg.loss_gradient(X, y, W - h * V, b - h * v_b, sample_weight=s, C=0.7)
+    Hv_W, Hv_b = gpulogreg.hessp(X, y, W, b, V, v_b, sample_weight=s, C=0.7)
+    np.testing.assert_allclose(Hv_W, (plus[1] - minus[1]) / (2 * h), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(Hv_b, (plus[2] - minus[2]) / (2 * h), rtol=1e-5, atol=1e-8)
+    new_W, new_b, f_old = gpulogreg.gradient_step(X, y, W, b, learning_rate=0.5,
+                                                  sample_weight=s, C=0.7)
+    assert f_old == f
+    np.testing.assert_allclose(new_W, W - 0.5 * g_W, rtol=1e-15)
+    np.testing.assert_allclose(new_b, b - 0.5 * g_b, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"y must hold class indices 0..2"):
+        gpulogreg.loss_gradient(X, y + 1, W, b)
+    with pytest.raises(ValueError, match=r"intercept must hold 3 number"):
+        gpulogreg.loss_gradient(X, y, W, b[:2])
+    with pytest.raises(ValueError, match=r"coef must have shape \(5,\).* or \(k, 5\)"):
+        gpulogreg.loss_gradient(X, y, W[:, :4], b)
+
+
+@pytest.mark.parametrize("multinomial", [False, True])
+def test_check_input_false_gives_the_same_answers(multinomial):
+    """Without the checks, the same values for inputs the checks accept (y and weights of
+    X's dtype, weights at most 1), in float64 and float32."""
+    rng = np.random.default_rng(4)
+    for dtype in (np.float64, np.float32):
+        X = rng.normal(size=(300, 6)).astype(dtype)
+        k = 3 if multinomial else 1
+        y = rng.integers(0, 3 if multinomial else 2, size=300).astype(dtype)
+        s = rng.uniform(0.1, 1.0, size=300)
+        s = (s / s.max()).astype(dtype)  # as the checks leave them: a maximum of 1
+        coef = rng.normal(size=(k, 6) if multinomial else 6)
+        b = rng.normal(size=k) if multinomial else 0.2
+        for fn, extra in ((gpulogreg.loss_gradient, {}),
+                          (gpulogreg.gradient_step, {"learning_rate": 0.3})):
+            checked = fn(X, y, coef, b, sample_weight=s, C=2.0, **extra)
+            fast = fn(X, y, coef, b, sample_weight=s, C=2.0, check_input=False, **extra)
+            for a, c in zip(checked, fast):
+                np.testing.assert_array_equal(a, c)
+        checked = gpulogreg.hessp(X, y, coef, b, coef, b, sample_weight=s)
+        fast = gpulogreg.hessp(X, y, coef, b, coef, b, sample_weight=s, check_input=False)
+        for a, c in zip(checked, fast):
+            np.testing.assert_array_equal(a, c)
+    with pytest.raises(ValueError, match="X must be a 2-D array"):
+        gpulogreg.loss_gradient(X[:, 0], y, coef, b, check_input=False)
