@@ -64,6 +64,85 @@ def _jit(**options):
 # the compiled code, so results are still bitwise reproducible.
 linear = _jit(fastmath={"reassoc", "contract"}, nogil=True)
 parallel = _jit(parallel=True, nogil=True)
+# The per-row math: no reassociation (each row's value is fixed), FMA where it contracts;
+# NumPy's error model (no ZeroDivisionError checks: their branches keep loops scalar)
+elementwise = _jit(fastmath={"contract"}, nogil=True, error_model="numpy")
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (fdlibm's), for exact reduction
+_LN2_LO = 1.90821492927058770002e-10
+_SQRT2 = 1.4142135623730951
+_EXP = (1.0, 1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880,
+        1 / 3628800, 1 / 39916800, 1 / 479001600, 1 / 6227020800)  # Taylor, r <= ln2/2
+_ATANH = tuple(2.0 / (2 * j + 1) for j in range(12))  # log m = 2 atanh(s), |s| <= 0.172
+
+
+@elementwise
+def exp_nonpositive(x, e, b1, b2):
+    """``e[i] = exp(x[i])`` for ``x[i] <= 0``, within 1 ulp of NumPy's, in loops with no
+    calls and no branches, so that they vectorise (libm's exp is a call per row): with
+    ``x = k ln2 + r``, ``|r| <= ln2 / 2``, ``exp(r)`` by its Taylor polynomial to degree 13
+    (truncation below 2^-60) and ``2^k`` as two powers of two built from their bits
+    (``b1``, ``b2``: int64 scratch), which reach the subnormals as exp does."""
+    n = x.shape[0]
+    for i in range(n):
+        xi = max(x[i], -1400.0)  # exp underflows to 0 long before; keeps the bits valid
+        k = np.floor(xi * _LOG2E + 0.5)
+        r = (xi - k * _LN2_HI) - k * _LN2_LO
+        p = _EXP[13]
+        p = p * r + _EXP[12]
+        p = p * r + _EXP[11]
+        p = p * r + _EXP[10]
+        p = p * r + _EXP[9]
+        p = p * r + _EXP[8]
+        p = p * r + _EXP[7]
+        p = p * r + _EXP[6]
+        p = p * r + _EXP[5]
+        p = p * r + _EXP[4]
+        p = p * r + _EXP[3]
+        p = p * r + _EXP[2]
+        p = p * r + _EXP[1]
+        e[i] = p * r + _EXP[0]
+        ki = np.int64(k)
+        half = ki >> 1
+        b1[i] = (half + 1023) << 52
+        b2[i] = (ki - half + 1023) << 52
+    f1 = b1.view(np.float64)
+    f2 = b2.view(np.float64)
+    for i in range(n):
+        e[i] = e[i] * f1[i] * f2[i]
+
+
+@elementwise
+def log1p_unit(e, out):
+    """``out[i] = log1p(e[i])`` for ``0 <= e[i] <= 1``, within a few ulp of NumPy's, in a
+    loop with no call (libm's log1p is one per row) that vectorises: ``u = 1 + e`` halved
+    above sqrt(2), ``log m = 2 atanh(s)`` with ``s = (m - 1) / (m + 1)`` (``m - 1`` exact),
+    and the rounding of ``1 + e`` corrected (``log1p(e) = log(u) e / (u - 1)``, exact
+    ``u - 1``)."""
+    for i in range(e.shape[0]):
+        ei = e[i]
+        u = 1.0 + ei
+        big = u > _SQRT2
+        m = u * 0.5 if big else u
+        s = (m - 1.0) / (m + 1.0)
+        s2 = s * s
+        q = _ATANH[11]
+        q = q * s2 + _ATANH[10]
+        q = q * s2 + _ATANH[9]
+        q = q * s2 + _ATANH[8]
+        q = q * s2 + _ATANH[7]
+        q = q * s2 + _ATANH[6]
+        q = q * s2 + _ATANH[5]
+        q = q * s2 + _ATANH[4]
+        q = q * s2 + _ATANH[3]
+        q = q * s2 + _ATANH[2]
+        q = q * s2 + _ATANH[1]
+        q = q * s2 + _ATANH[0]
+        k = 1.0 if big else 0.0
+        log_u = (k * _LN2_HI + s * q) + k * _LN2_LO
+        d = u - 1.0
+        out[i] = log_u * (ei / d) if d != 0.0 else ei
 
 
 @linear
@@ -87,6 +166,27 @@ def rank1(X, lo, hi, r, g):
             g[j] += ri * X[i, j]
 
 
+@elementwise
+def residual_and_loss(r, y, s, has_s, tail, log_tail, p_out, has_p):
+    """For a chunk's rows, from their scores ``r``, ``tail = exp(-|z|)`` and
+    ``log_tail = log1p(tail)``: the residual ``s (sigma(z) - y)`` in ``r`` (X's dtype), the
+    loss ``s (log(1 + e^z) - y z)`` in ``log_tail`` and, with ``has_p``, ``s q (1 - q)`` in
+    ``p_out``; one loop with no calls and no sums, so that it vectorises (the sums are
+    taken after, in order)."""
+    for i in range(r.shape[0]):
+        z = float(r[i])
+        yi = float(y[i])
+        e = tail[i]
+        q = e / (1.0 + e)
+        ri = (1.0 - yi) - q if z >= 0 else q - yi
+        li = max(z, 0.0) - yi * z + log_tail[i]
+        si = float(s[i]) if has_s else 1.0
+        if has_p:
+            p_out[i] = q * (1.0 - q) * si
+        r[i] = ri * si
+        log_tail[i] = li * si
+
+
 @parallel
 def loss_gradient(X, y, s, has_s, w, b, p_out, has_p, chunk):
     """Rows ``[grad_w (d), grad_b, loss]`` per chunk; ``p_out[i] = s q (1 - q)``."""
@@ -98,24 +198,21 @@ def loss_gradient(X, y, s, has_s, w, b, p_out, has_p, chunk):
         hi = min(n, lo + chunk)
         r = np.empty(hi - lo, dtype=X.dtype)
         matvec(X, lo, hi, w, b, r)  # z, overwritten by the residual below
+        # exp(-|z|) of the chunk's rows in vectorised loops (see exp_nonpositive)
+        tail = np.empty(hi - lo)
+        for i in range(hi - lo):
+            tail[i] = -abs(float(r[i]))
+        exp_nonpositive(tail, tail, np.empty(hi - lo, dtype=np.int64),
+                        np.empty(hi - lo, dtype=np.int64))
+        losses = np.empty(hi - lo)
+        log1p_unit(tail, losses)
+        residual_and_loss(r, y[lo:hi], s[lo:hi] if has_s else s, has_s, tail, losses,
+                          p_out[lo:hi] if has_p else p_out, has_p)
         sum_r = 0.0
         sum_l = 0.0
         for i in range(hi - lo):
-            z = float(r[i])
-            yi = float(y[lo + i])
-            e = np.exp(-abs(z))
-            q = e / (1.0 + e)
-            ri = (1.0 - yi) - q if z >= 0 else q - yi
-            li = max(z, 0.0) - yi * z + np.log1p(e)
-            if has_s:
-                si = float(s[lo + i])
-                ri *= si
-                li *= si
-            if has_p:
-                p_out[lo + i] = q * (1.0 - q) * (float(s[lo + i]) if has_s else 1.0)
-            r[i] = ri
             sum_r += float(r[i])  # the residual as the gradient sums it, in X's dtype
-            sum_l += li
+            sum_l += losses[i]
         g = np.zeros(d, dtype=X.dtype)
         rank1(X, lo, hi, r, g)
         part[k, :d] = g
@@ -160,9 +257,20 @@ def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
     n_folds = masks.shape[0]
     n_chunks = (b + chunk - 1) // chunk
     part = np.zeros((n_chunks, n_g))
+    cols = Z.shape[1]
     for c in numba.prange(n_chunks):
         lo = c * chunk
         hi = min(b, lo + chunk)
+        # exp(-|z|) and its log1p for every score of the chunk, in vectorised loops (the
+        # directions' columns too: cheaper than skipping them)
+        m = (hi - lo) * cols
+        scores = Z[lo:hi].reshape(m)
+        E = np.empty(m)
+        for t in range(m):
+            E[t] = -abs(float(scores[t]))
+        exp_nonpositive(E, E, np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64))
+        L = np.empty(m)
+        log1p_unit(E, L)
         acc = np.zeros(n_g)
         weight = np.empty(n_folds)
         for i in range(lo, hi):
@@ -170,23 +278,28 @@ def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
             si = float(s[i]) if has_s else 1.0
             for f in range(n_folds):
                 weight[f] = si if masks[f, row0 + i] else 0.0
-            for j in range(n_g):
-                wi = weight[folds[j]]
-                if wi == 0.0:  # not a training row of this problem (or weight 0)
-                    R[i, j] = 0.0
-                    continue
-                z = float(Z[i, j])
-                e = np.exp(-abs(z))
-                q = e / (1.0 + e)
-                r = (1.0 - yi) - q if z >= 0 else q - yi
-                R[i, j] = r * wi
-                acc[j] += wi * (max(z, 0.0) - yi * z + np.log1p(e))
-            for j in range(n_p):
-                e = np.exp(-abs(float(Z[i, n_g + j])))
-                q = e / (1.0 + e)
-                R[i, n_g + j] = weight[folds[n_g + j]] * q * (1.0 - q) * float(Z[i, n_g + n_p + j])
+            base = (i - lo) * cols
+            batch_row(Z[i], E[base:base + cols], L[base:base + cols], yi, weight, folds, n_g,
+                      n_p, R[i], acc)
         part[c] = acc
     return part
+
+
+@elementwise
+def batch_row(z, e, log_e, yi, weight, folds, n_g, n_p, r, acc):
+    """One row of ``batch_binomial``: residuals (weighted, 0 off a problem's training rows)
+    and loss sums of the n_g gradient problems, ``p t`` of the n_p products; no calls and
+    no branches but selects, so that the loops over problems vectorise."""
+    for j in range(n_g):
+        wi = weight[folds[j]]
+        zj = float(z[j])
+        q = e[j] / (1.0 + e[j])
+        rj = (1.0 - yi) - q if zj >= 0 else q - yi
+        r[j] = rj * wi  # 0 where the row is not one of the problem's (weight 0)
+        acc[j] += wi * (max(zj, 0.0) - yi * zj + log_e[j])
+    for j in range(n_p):
+        q = e[n_g + j] / (1.0 + e[n_g + j])
+        r[n_g + j] = weight[folds[n_g + j]] * q * (1.0 - q) * float(z[n_g + n_p + j])
 
 
 @linear
