@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import gpulogreg  # noqa: E402
 from gpulogreg import _cpu  # noqa: E402
+from gpulogreg._bench import timer  # noqa: E402
 from gpulogreg._loss import LogisticLoss  # noqa: E402
-
-
-def median_ms(fn, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def main(argv=None):
@@ -54,6 +42,7 @@ def main(argv=None):
     print("| d | n | X @ w ms | loss_gradient ms (x) | check_input=False ms (x) "
           "| estimator's pass ms (x) |")
     print("|---|---|---|---|---|---|")
+    median_ms = timer(np)
     for d in args.dims:
         n = args.elements // d
         rng = np.random.default_rng(0)
