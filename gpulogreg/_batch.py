@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from . import _backend, _cpu
-from ._loss import LogisticLoss, root_CS, scale_gradient
+from ._loss import LogisticLoss, l1_strength, l2_share, penalty, scale_gradient
 from ._sources import RowBlocks
 from ._passes import BatchPass
 
@@ -37,16 +37,13 @@ class _Member:
         self.xp = batch.xp
         self.fold, self.C, self.sum_weights = fold, float(C), float(sum_weights)
         self.l1_ratio = float(l1_ratio)
-        self._C_l2 = self.C / (1 - self.l1_ratio) if self.l1_ratio < 1 else math.inf
+        self._C_l2 = l2_share(self.C, self.l1_ratio)
         self.n_penalised = batch.n_features * batch.model.k
 
     @property
     def l1(self):
-        """``l1_ratio / (C S)``, as ``LogisticLoss.l1``."""
-        if self.l1_ratio == 0 or math.isinf(self.C):
-            return 0.0
-        root = root_CS(self.C, self.sum_weights)
-        return self.l1_ratio / root / root
+        """``l1_strength``, as ``LogisticLoss.l1``."""
+        return l1_strength(self.C, self.l1_ratio, self.sum_weights)
 
     def scale(self, out, v):
         """The summed gradient (or product) scaled as ``LogisticLoss`` scales it."""
@@ -57,8 +54,7 @@ class _Member:
         as ``_loss.scale_loss`` computes it."""
         if math.isinf(self._C_l2):
             return self.xp.zeros((), dtype=np.float64)
-        w = coef[:self.n_penalised] / (math.sqrt(2.0) * root_CS(self._C_l2, self.sum_weights))
-        return w @ w
+        return penalty(coef, self.n_penalised, self._C_l2, self.sum_weights)
 
 
 class _Curvature:

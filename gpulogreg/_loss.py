@@ -47,12 +47,34 @@ def scale_gradient(out, v, n_penalised, C, S):
 
 def scale_loss(loss, coef, n_penalised, C, S):
     """``loss / S + ||W||^2 / (2 C S)`` for a pass's summed loss, as a Python float (the
-    pass's one host read); the penalty as ``||W / sqrt(2 C S)||^2`` (see ``root_CS``)."""
+    pass's one host read)."""
     loss = loss / S
     if not math.isinf(C):
-        w = coef[:n_penalised] / (math.sqrt(2.0) * root_CS(C, S))
-        loss += w @ w
+        loss += penalty(coef, n_penalised, C, S)
     return float(loss)
+
+
+def penalty(coef, n_penalised, C, S):
+    """``||W||^2 / (2 C S)`` (W the first ``n_penalised`` entries of ``coef``) as a 0-d array
+    of coef's namespace (no host read), computed as ``||W / sqrt(2 C S)||^2`` (see
+    ``root_CS``); C finite."""
+    w = coef[:n_penalised] / (math.sqrt(2.0) * root_CS(C, S))
+    return w @ w
+
+
+def l2_share(C, l1_ratio):
+    """The C of the smooth L2 share of an elastic-net penalty: ``C / (1 - l1_ratio)`` (C
+    itself for pure L2, inf for pure L1)."""
+    return C / (1 - l1_ratio) if l1_ratio < 1 else math.inf
+
+
+def l1_strength(C, l1_ratio, S):
+    """The strength of the L1 share, ``l1_ratio / (C S)`` (0 without one): the non-smooth
+    term ``l1 * ||W||_1`` that ``solvers.owlqn`` adds to the smooth objective."""
+    if l1_ratio == 0 or math.isinf(C):
+        return 0.0
+    root = root_CS(C, S)
+    return l1_ratio / root / root
 
 
 class LogisticLoss:
@@ -92,7 +114,7 @@ class LogisticLoss:
         self.C = float(C)
         self.l1_ratio = float(l1_ratio)
         # the C of the smooth L2 share: C / (1 - l1_ratio) (inf: none; C itself for pure L2)
-        self._C_l2 = self.C / (1 - self.l1_ratio) if self.l1_ratio < 1 else math.inf
+        self._C_l2 = l2_share(self.C, self.l1_ratio)
         self.xp = source.xp
         self.fit_intercept = source.fit_intercept
         self.n_features = source.n_features
@@ -111,12 +133,8 @@ class LogisticLoss:
 
     @property
     def l1(self):
-        """The strength of the L1 share, ``l1_ratio / (C S)`` (0 without one): the non-smooth
-        term ``l1 * ||W||_1`` that ``solvers.owlqn`` adds to this smooth objective."""
-        if self.l1_ratio == 0 or math.isinf(self.C):
-            return 0.0
-        root = root_CS(self.C, self.source.sum_weights)
-        return self.l1_ratio / root / root
+        """``l1_strength``: what ``solvers.owlqn`` adds to this smooth objective."""
+        return l1_strength(self.C, self.l1_ratio, self.source.sum_weights)
 
     def _objective(self, coef, hessian):
         """One pass over X: ``(f, grad, state)``; with ``hessian``, ``state`` is what
@@ -199,8 +217,7 @@ class InterceptAsFeature:
         self.objective, self.scaling = objective, float(scaling)
         self.xp, self.eps, self.l1 = objective.xp, objective.eps, objective.l1
         self.n_penalised = objective.n_penalised + 1
-        C_l2 = objective.C / (1 - objective.l1_ratio) if objective.l1_ratio < 1 else math.inf
-        root = root_CS(C_l2, objective.sum_weights)
+        root = root_CS(l2_share(objective.C, objective.l1_ratio), objective.sum_weights)
         self._l2 = 1.0 / root / root  # (1 - l1_ratio) / (C S); 0 for C = inf
 
     def to_coef(self, u):
