@@ -94,8 +94,9 @@ class ModelBatch:
     def solve(self, steps):
         """Run the solvers ``steps`` (one generator per problem, in the order of
         ``problems``) to the end; return their results."""
-        if not self.compiled:
-            return self._solve(steps)
+        X = self.source.X
+        if not self.compiled or isinstance(X, np.ndarray) and X.flags.c_contiguous:
+            return self._solve(steps)  # a C-contiguous X: no BLAS in the compiled pass
         # BLAS on one thread while the compiled elementwise step runs on all: OpenBLAS's
         # idle threads spin after each product and halved numba's speed (18.5 vs 9.5 ns per
         # entry on the 2-core development machine)

@@ -18,8 +18,10 @@ code is cached on disk, in the user's cache folder (``_numba_kernels.cache_dir()
 ``NUMBA_CACHE_DIR``), never inside the installed package: the first use compiles for a few
 seconds, later processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK
 is what it costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
-A binomial model batch's elementwise step (``batch_binomial``) is compiled too, with BLAS
-held to one thread around it (``_batch``).
+A binomial model batch's pass is compiled too: for a C-contiguous X the whole pass
+(``batch_binomial_pass``: scores, residuals and ``X^T R`` of every problem per chunk, one
+read of X), else the elementwise step between BLAS's products (``batch_binomial``, with BLAS
+held to one thread around it, ``_batch``).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def _kernels():
         return None
     return {"loss_gradient": _numba_kernels.loss_gradient, "hessp": _numba_kernels.hessp,
             "batch_binomial": _numba_kernels.batch_binomial,
+            "batch_binomial_pass": _numba_kernels.batch_binomial_pass,
             "multinomial_loss_gradient": _numba_kernels.multinomial_loss_gradient,
             "multinomial_hessp": _numba_kernels.multinomial_hessp}
 
@@ -166,6 +169,32 @@ BATCH_MIN_ENTRIES = 1 << 22
 def batch_usable(n_rows, n_problems) -> bool:
     """True when a binomial model batch on NumPy should use ``batch_binomial``."""
     return n_rows * n_problems >= BATCH_MIN_ENTRIES and enabled()
+
+
+# a batch pass's sums are kept per group of chunks: this many groups (a fixed number, so the
+# order of the sums does not depend on the threads), each holding every problem's d sums
+_BATCH_GROUPS = 64
+
+
+def batch_binomial_pass(X, y, s, masks, folds, V, n_g, n_p):
+    """``_numba_kernels.batch_binomial_pass`` (see there) for a C-contiguous X (the whole X:
+    ``masks`` are indexed from its row 0) and the stacked coefficients ``V`` (P, cols) in
+    X's dtype; returns ``(losses (n_g,), G (P, n_g + n_p))`` as ``BatchPass`` does."""
+    d = X.shape[1]
+    n_out = n_g + n_p
+    empty = np.empty(0, dtype=X.dtype)
+    vb = V[d] if V.shape[0] > d else np.zeros(V.shape[1], dtype=X.dtype)
+    chunk = _chunk_rows(X)
+    groups = max(1, min(_BATCH_GROUPS, -(-X.shape[0] // chunk)))
+    part = _call("batch_binomial_pass", X, y, empty if s is None else s, s is not None, masks,
+                 folds, np.ascontiguousarray(V[:d].T), np.ascontiguousarray(vb), n_g, n_p,
+                 chunk, groups)
+    total = part.sum(axis=0)
+    G = np.empty((V.shape[0], n_out))
+    G[:d] = total[:n_out * d].reshape(n_out, d).T
+    if V.shape[0] > d:
+        G[d] = total[n_out * d:n_out * d + n_out]
+    return total[n_out * d + n_out:], G
 
 
 def batch_binomial(Z, y, s, masks, row0, folds, n_g, n_p, R):

@@ -245,7 +245,8 @@ def hessp(X, p, v, v_b, chunk):
 
 @parallel
 def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
-    """The elementwise step of a binomial model batch (``_passes.BatchPass``) in one sweep.
+    """The elementwise step of a binomial model batch (``_passes.BatchPass``) for a piece of
+    rows whose scores BLAS formed (an X that is not C-contiguous).
 
     ``Z`` (b, n_g + 2 n_p) holds a piece's scores: n_g gradient problems, then n_p
     curvature points, then the n_p directions. Row i of problem j has weight
@@ -254,52 +255,107 @@ def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
     (n_chunks, n_g), added in a fixed order by the caller.
     """
     b = Z.shape[0]
-    n_folds = masks.shape[0]
     n_chunks = (b + chunk - 1) // chunk
     part = np.zeros((n_chunks, n_g))
-    cols = Z.shape[1]
     for c in numba.prange(n_chunks):
         lo = c * chunk
         hi = min(b, lo + chunk)
-        # exp(-|z|) and its log1p for every score of the chunk, in vectorised loops (the
-        # directions' columns too: cheaper than skipping them)
-        m = (hi - lo) * cols
-        scores = Z[lo:hi].reshape(m)
-        E = np.empty(m)
-        for t in range(m):
-            E[t] = -abs(float(scores[t]))
-        exp_nonpositive(E, E, np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64))
-        L = np.empty(m)
-        log1p_unit(E, L)
+        E, L = batch_tails(Z[lo:hi].T)
+        batch_columns(Z[lo:hi].T, E, L, y[lo:hi], s[lo:hi] if has_s else s, has_s, masks,
+                      row0 + lo, folds, n_g, n_p, R[lo:hi].T, part[c])
+    return part
+
+
+@parallel
+def batch_binomial_pass(X, y, s, has_s, masks, folds, Vt, vb, n_g, n_p, chunk, n_groups):
+    """A binomial model batch's whole pass (``_passes.BatchPass``) in one read of X: per
+    chunk of rows the scores ``Z = X V + vb`` of every column of ``Vt`` (cols, d): n_g
+    gradient problems, n_p curvature points, n_p directions; the elementwise step
+    (``batch_columns``); then ``X^T R`` of the chunk's rows from cache.
+
+    Returns rows ``[G^T raveled ((n_g + n_p) d), sum R per column (n_g + n_p), losses
+    (n_g)]``, one per group of consecutive chunks: ``n_groups`` fixed by the caller, never
+    by the number of threads, and added in order, so the sums are reproducible; a group's
+    row holds its chunks' sums (each in X's dtype) added in float64."""
+    n, d = X.shape
+    cols = Vt.shape[0]
+    n_out = n_g + n_p
+    n_chunks = (n + chunk - 1) // chunk
+    per_group = (n_chunks + n_groups - 1) // n_groups
+    part = np.zeros((n_groups, n_out * d + n_out + n_g))
+    for grp in numba.prange(n_groups):
+        G = np.zeros(n_out * d)
+        sums = np.zeros(n_out)
         acc = np.zeros(n_g)
-        weight = np.empty(n_folds)
-        for i in range(lo, hi):
-            yi = float(y[i])
-            si = float(s[i]) if has_s else 1.0
-            for f in range(n_folds):
-                weight[f] = si if masks[f, row0 + i] else 0.0
-            base = (i - lo) * cols
-            batch_row(Z[i], E[base:base + cols], L[base:base + cols], yi, weight, folds, n_g,
-                      n_p, R[i], acc)
-        part[c] = acc
+        for c in range(grp * per_group, min(n_chunks, (grp + 1) * per_group)):
+            lo = c * chunk
+            hi = min(n, lo + chunk)
+            ZT = np.empty((cols, hi - lo), dtype=X.dtype)  # classes by rows: columns vectorise
+            matvecs(X, lo, hi, Vt, vb, ZT.T)
+            E, L = batch_tails(ZT)
+            RT = np.empty((n_out, hi - lo), dtype=X.dtype)
+            batch_columns(ZT, E, L, y[lo:hi], s[lo:hi] if has_s else s, has_s, masks, lo,
+                          folds, n_g, n_p, RT, acc)
+            for j in range(n_out):
+                for i in range(hi - lo):
+                    sums[j] += float(RT[j, i])  # as the gradient sums them, in X's dtype
+            Gc = np.zeros((n_out, d), dtype=X.dtype)
+            rank_k(X, lo, hi, RT.T, Gc)
+            flat = Gc.reshape(n_out * d)
+            for t in range(n_out * d):
+                G[t] += flat[t]
+        part[grp, :n_out * d] = G
+        part[grp, n_out * d:n_out * d + n_out] = sums
+        part[grp, n_out * d + n_out:] = acc
     return part
 
 
 @elementwise
-def batch_row(z, e, log_e, yi, weight, folds, n_g, n_p, r, acc):
-    """One row of ``batch_binomial``: residuals (weighted, 0 off a problem's training rows)
-    and loss sums of the n_g gradient problems, ``p t`` of the n_p products; no calls and
-    no branches but selects, so that the loops over problems vectorise."""
+def batch_tails(ZT):
+    """``E = exp(-|z|)`` and ``L = log1p(E)`` of every score of ``ZT`` (cols, rows), float64,
+    in vectorised loops (``exp_nonpositive``, ``log1p_unit``); the directions' columns too:
+    cheaper than skipping them."""
+    cols, rows = ZT.shape
+    E = np.empty((cols, rows))
+    for j in range(cols):
+        for i in range(rows):
+            E[j, i] = -abs(float(ZT[j, i]))
+    m = cols * rows
+    flat = E.reshape(m)
+    exp_nonpositive(flat, flat, np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64))
+    L = np.empty((cols, rows))
+    log1p_unit(flat, L.reshape(m))
+    return E, L
+
+
+@elementwise
+def batch_columns(ZT, E, L, y, s, has_s, masks, mask_lo, folds, n_g, n_p, RT, acc):
+    """The elementwise step of a binomial batch for a chunk of rows, a problem (column of
+    ``ZT``, (cols, rows)) at a time so that the loops over rows vectorise: problem j's row i
+    has weight ``s[i] * masks[folds[j], mask_lo + i]``. Writes ``RT[j]``, the weighted
+    residuals of the n_g gradient problems (0 off a problem's training rows), then ``p t``
+    of the n_p products; adds each gradient problem's loss sum to ``acc[j]``."""
+    rows = ZT.shape[1]
     for j in range(n_g):
-        wi = weight[folds[j]]
-        zj = float(z[j])
-        q = e[j] / (1.0 + e[j])
-        rj = (1.0 - yi) - q if zj >= 0 else q - yi
-        r[j] = rj * wi  # 0 where the row is not one of the problem's (weight 0)
-        acc[j] += wi * (max(zj, 0.0) - yi * zj + log_e[j])
+        f = folds[j]
+        total = 0.0
+        for i in range(rows):
+            wi = (float(s[i]) if has_s else 1.0) if masks[f, mask_lo + i] else 0.0
+            z = float(ZT[j, i])
+            yi = float(y[i])
+            e = E[j, i]
+            q = e / (1.0 + e)
+            r = (1.0 - yi) - q if z >= 0 else q - yi
+            RT[j, i] = r * wi
+            total += wi * (max(z, 0.0) - yi * z + L[j, i])
+        acc[j] += total
     for j in range(n_p):
-        q = e[n_g + j] / (1.0 + e[n_g + j])
-        r[n_g + j] = weight[folds[n_g + j]] * q * (1.0 - q) * float(z[n_g + n_p + j])
+        f = folds[n_g + j]
+        for i in range(rows):
+            wi = (float(s[i]) if has_s else 1.0) if masks[f, mask_lo + i] else 0.0
+            e = E[n_g + j, i]
+            q = e / (1.0 + e)
+            RT[n_g + j, i] = wi * q * (1.0 - q) * float(ZT[n_g + n_p + j, i])
 
 
 @linear

@@ -286,9 +286,11 @@ class BatchPass(_Pass):
                                 dtype=np.intp)
         self.n_out = (len(gradients) + len(products)) * k
         self.shapes = ((len(gradients),), (P, self.n_out))
-        # blocks as big as a piece: fewer hand-overs between numba's threads and BLAS's
-        # (each spins a while after its call, slowing the other down)
-        self.min_block_rows = batch_piece_rows(xp, self.V.shape[1] * k, n_features, 8)
+        # compiled: X in one block, which the kernel walks in chunks of its own; else blocks
+        # as big as a piece: fewer hand-overs between numba's threads and BLAS's (each
+        # spins a while after its call, slowing the other down)
+        self.min_block_rows = sys.maxsize if self.compiled else \
+            batch_piece_rows(xp, self.V.shape[1] * k, n_features, 8)
 
     def __call__(self, rows, X, y, s):
         xp = _backend.get_namespace(X=X)
@@ -297,6 +299,10 @@ class BatchPass(_Pass):
         losses = xp.zeros(n_g, dtype=np.float64)
         G = xp.zeros((P, self.n_out), dtype=np.float64)
         V = self.V.astype(X.dtype)
+        if self.compiled and X.flags.c_contiguous and (rows.start or 0) == 0:
+            # the whole pass in one read of X (``_cpu.batch_binomial_pass``)
+            return _cpu.batch_binomial_pass(X, y, s, self.masks, self.folds, V[:, :, 0],
+                                            n_g, n_p)
         cols = V.shape[1] * k
         step = batch_piece_rows(xp, cols, d, X.dtype.itemsize)
         start_row = rows.start or 0

@@ -73,16 +73,29 @@ def test_converged_problems_leave_the_batch():
 
 @pytest.mark.skipif(not __import__("gpulogreg")._cpu.enabled(), reason="numba not available")
 @pytest.mark.parametrize("weighted", [False, True])
-def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted):
-    """The numba sweep of a binomial batch gives the NumPy reference's sums, for gradients
-    and Hessian products, with blocks that start mid-array (the masks' row offset)."""
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout, dtype):
+    """The compiled binomial batch gives the NumPy reference's sums, for gradients and
+    Hessian products: for a C-contiguous X the whole pass in one kernel
+    (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
+    per group), else the numba elementwise sweep between BLAS products, on pieces that
+    start mid-array (the masks' row offset)."""
     from gpulogreg import _cpu, _passes
     from gpulogreg._batch import _Curvature
 
     monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
+    monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 32)
+    monkeypatch.setattr(_cpu, "_BATCH_GROUPS", 4)
+    calls = []
+    for name in ("batch_binomial_pass", "batch_binomial"):
+        monkeypatch.setattr(_cpu, name, lambda *a, f=getattr(_cpu, name), name=name: (
+            calls.append(name), f(*a))[1])
 
-    X, y, s, masks = problem(Binomial(), n=700)
-    s = s if weighted else None
+    X, y, s, masks = problem(Binomial(), n=700, layout=layout)
+    X = X.astype(dtype, order=layout)
+    y = y.astype(dtype)
+    s = s.astype(dtype) if weighted else None
     rng = np.random.default_rng(4)
     pending = {j: ("loss_gradient", rng.normal(size=8)) for j in range(4)}
     pending.update({j: ("gradient_hessp", rng.normal(size=8)) for j in range(4, 6)})
@@ -97,6 +110,7 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted):
         batch = ModelBatch(source, Binomial(), masks, problems)
         assert batch.compiled == compiled
         answers[compiled] = batch._answer(pending)
+    assert set(calls) == {"batch_binomial_pass" if layout == "C" else "batch_binomial"}
     for j, answer in answers[False].items():
         other = answers[True][j]
         request, fold = pending[j], problems[j][0]
@@ -107,3 +121,4 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted):
             assert_reordered(other[:2], answer[:2], bounds)
         else:
             assert_reordered(other, answer, bounds)
+
