@@ -91,37 +91,47 @@ class ModelBatch:
                         for problem in problems]
         self.compiled = _cpu.batch_usable(masks.shape[1], len(problems))
 
-    def solve(self, steps):
+    def solve(self, steps, then=None):
         """Run the solvers ``steps`` (one generator per problem, in the order of
-        ``problems``) to the end; return their results."""
+        ``problems``; None for a problem that another one's end starts) to the end; return
+        their results. ``then(j, result)``, called as problem j ends, may return
+        ``(j2, generator)``: problem j2 starts then, its first request answered in the next
+        round (a path of Cs, each warm-started from the one before, as
+        ``LogisticRegressionCV`` runs them)."""
         X = self.source.X
         if not self.compiled or isinstance(X, np.ndarray) and X.flags.c_contiguous:
-            return self._solve(steps)  # a C-contiguous X: no BLAS in the compiled pass
+            return self._solve(steps, then)  # a C-contiguous X: no BLAS in the compiled pass
         # BLAS on one thread while the compiled elementwise step runs on all: OpenBLAS's
         # idle threads spin after each product and halved numba's speed (18.5 vs 9.5 ns per
         # entry on the 2-core development machine)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1, user_api="blas"):
-            return self._solve(steps)
+            return self._solve(steps, then)
 
-    def _solve(self, steps):
+    def _solve(self, steps, then):
+        steps = list(steps)
         results = [None] * len(steps)
         pending = {}
+
+        def advance(j, answer=None, first=False):
+            try:
+                pending[j] = next(steps[j]) if first else steps[j].send(answer)
+            except StopIteration as stop:
+                results[j] = stop.value
+                following = None if then is None else then(j, stop.value)
+                if following is not None:
+                    steps[following[0]] = following[1]
+                    advance(following[0], first=True)
+
         for j, gen in enumerate(steps):
-            self._advance(j, gen, None, pending, results, first=True)
+            if gen is not None:
+                advance(j, first=True)
         while pending:
             answers, pending = self._answer(pending), {}
             for j, answer in answers.items():
-                self._advance(j, steps[j], answer, pending, results)
+                advance(j, answer)
         return results
-
-    @staticmethod
-    def _advance(j, gen, answer, pending, results, first=False):
-        try:
-            pending[j] = next(gen) if first else gen.send(answer)
-        except StopIteration as stop:
-            results[j] = stop.value
 
     def _answer(self, pending):
         """One pass over X for every batched request of this round (one more per

@@ -1,9 +1,10 @@
 """``LogisticRegressionCV``: the C grid and every cross-validation fold fitted together.
 
-scikit-learn fits one model per fold and C, each on a copy of the fold's rows. Here a fold
-is a weight mask on the whole X (never a copy), and all ``n_folds x n_Cs`` problems run in
-one model batch (``_batch``): each round of their solvers is answered by one pass over X,
-so a grid of models costs a few passes more than one model where reading X is the cost.
+scikit-learn fits one model per fold and C, each on a copy of the fold's rows, along the
+path of Cs (each C warm-started from the C before). Here a fold is a weight mask on the
+whole X (never a copy), and the folds' paths run side by side in one model batch
+(``_batch``): each C of a path starts from the solution of the C before, as in
+scikit-learn, and each round of the solvers still running is answered by one pass over X.
 The folds' test scores come from one more pass (the decision values of every model on its
 fold's test rows), and with ``refit`` the best C is fitted on all rows, warm-started from
 the folds' mean, as scikit-learn does.
@@ -103,11 +104,11 @@ class LogisticRegressionCV(LogisticRegression):
     ``LogisticRegressionCV`` (same parameters, attributes, scores and choice of ``C_``),
     binomial or multinomial, on NumPy or CuPy data.
 
-    All folds and Cs are fitted together: fold f's model for C is the problem with row
-    weights ``sample_weight * [row in fold f's training set]`` and that C, and every round
-    of their solvers costs one pass over X for all of them (X is never copied, unlike
-    scikit-learn's per-fold ``X[train]``). The test scores of every fold and C come from
-    one more pass.
+    All folds are fitted together: fold f's model for C is the problem with row weights
+    ``sample_weight * [row in fold f's training set]`` and that C, started from fold f's
+    solution for the C before it in ``Cs`` (as scikit-learn's path), and every round of the
+    solvers of all folds costs one pass over X (X is never copied, unlike scikit-learn's
+    per-fold ``X[train]``). The test scores of every fold and C come from one more pass.
 
     Parameters
     ----------
@@ -262,18 +263,26 @@ class LogisticRegressionCV(LogisticRegression):
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)
             batch = ModelBatch(source, data.model, masks, problems)
-            # callbacks: a task per (fold, l1_ratio, C) model, all running at once, then one
+            # callbacks: a task per (fold, l1_ratio, C) model, the folds' running at once, then one
             # for the refit; each with a subtask per iteration
             tasks = _FitTasks(self, X, y, sample_weight, len(problems) + self.refit,
                               sequential=False)
             contexts = [tasks.task(tasks.root, f"fold {f}, l1_ratio {labels[a]}, C {Cs[c]:g}",
                                    j, self.max_iter) for j, (f, a, c) in enumerate(grid)]
+            def start(j, x0):
+                _, a, c = grid[j]
+                return self._steps(names[a], batch.members[j], x0,
+                                   verbose=max(0, self.verbose - 1),
+                                   on_step=tasks.iterations(contexts[j], data, Cs[c]))
+
+            def then(j, result):  # the next C of the path starts from this C's solution
+                return (j + 1, start(j + 1, result.x.copy())) \
+                    if grid[j][2] + 1 < len(Cs) else None
+
+            # each (fold, l1 share)'s path of Cs in the given order, every path at once
             with _guarded(source, data):
-                results = batch.solve([
-                    self._steps(names[a], member, xp.zeros(batch.n_params),
-                                verbose=max(0, self.verbose - 1),
-                                on_step=tasks.iterations(context, data, Cs[c]))
-                    for (_, a, c), member, context in zip(grid, batch.members, contexts)])
+                results = batch.solve([start(j, xp.zeros(batch.n_params)) if c == 0 else None
+                                       for j, (_, _, c) in enumerate(grid)], then)
             for (_, _, c), res, context in zip(grid, results, contexts):
                 tasks.end(context, data, res.x, Cs[c])
             # paths[f, a, c] = [W; b] of fold f, l1 share a, C c, in scikit-learn's

@@ -122,3 +122,34 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
         else:
             assert_reordered(other, answer, bounds)
 
+
+
+def test_paths_warm_start_each_problem_from_the_one_before():
+    """``then`` chains problems: each C of a path starts from the solution of the C before
+    it (as scikit-learn's path does), and gives what solving that problem alone from that
+    start gives; paths of different folds run side by side."""
+    X, y, s, masks = problem(Binomial())
+    Cs = (0.01, 1.0, 100.0)
+    problems = [(f, C) for f in range(masks.shape[0]) for C in Cs]
+    batch = ModelBatch(RowBlocks(X, y, s), Binomial(), masks, problems)
+    tol = 1e-8
+    starts = {}
+
+    def start(j, x0):
+        starts[j] = x0.copy()
+        return ITERATE["lbfgs"](batch.members[j], x0, tol=tol, max_iter=1000)
+
+    def then(j, result):
+        return (j + 1, start(j + 1, result.x.copy())) if (j + 1) % len(Cs) else None
+
+    results = batch.solve([start(j, np.zeros(8)) if j % len(Cs) == 0 else None
+                           for j in range(len(problems))], then)
+    for j, (fold, C) in enumerate(problems):
+        expected_start = np.zeros(8) if j % len(Cs) == 0 else results[j - 1].x
+        np.testing.assert_array_equal(starts[j], expected_start)
+        alone = LogisticLoss(X, y, s * masks[fold], C=C)
+        ref = SOLVERS["lbfgs"](alone, starts[j], tol=tol, max_iter=1000)
+        assert results[j].converged and results[j].n_iter == ref.n_iter
+        mu = convexity(alone.gradient_hessian(ref.x)[2])
+        bound = np.sqrt(ref.x.size) * (results[j].grad_max + ref.grad_max) / mu
+        assert np.abs(results[j].x - ref.x).max() <= bound

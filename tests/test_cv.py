@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_classification
 from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -304,3 +304,13 @@ def test_every_solver_name_in_the_cv(solver):
     assert ours.C_ == sk.C_
     np.testing.assert_allclose(ours.scores_, sk.scores_, atol=1e-6)
     np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-4, atol=1e-5)
+
+
+def test_each_C_starts_from_the_C_before():
+    """The folds' fits follow the path of Cs, warm-started as in scikit-learn: between two
+    large Cs the solution barely moves, so the second needs no iteration at tol 1e-4 (from
+    zeros it needs several)."""
+    X, y = make_classification(n_samples=2000, n_features=5, random_state=0)
+    cv = LogisticRegressionCV(Cs=[1e4, 1e5], cv=3, l1_ratios=(0,), scoring="accuracy",
+                              use_legacy_attributes=False, tol=1e-4).fit(X, y)
+    assert np.all(cv.n_iter_[:, 0, 0] >= 5) and np.all(cv.n_iter_[:, 0, 1] == 0)
