@@ -299,7 +299,8 @@ class BatchPass(_Pass):
         losses = xp.zeros(n_g, dtype=np.float64)
         G = xp.zeros((P, self.n_out), dtype=np.float64)
         V = self.V.astype(X.dtype)
-        if self.compiled and X.flags.c_contiguous and (rows.start or 0) == 0:
+        if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous \
+                and (rows.start or 0) == 0:
             # the whole pass in one read of X (``_cpu.batch_binomial_pass``)
             return _cpu.batch_binomial_pass(X, y, s, self.masks, self.folds, V[:, :, 0],
                                             n_g, n_p)

@@ -3,6 +3,7 @@ what each problem gives when it is solved alone, for every solver and both model
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from gpulogreg._batch import ModelBatch
 from gpulogreg._loss import LogisticLoss
@@ -73,14 +74,14 @@ def test_converged_problems_leave_the_batch():
 
 @pytest.mark.skipif(not __import__("gpulogreg")._cpu.enabled(), reason="numba not available")
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("layout", ["C", "F", "csr"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout, dtype):
     """The compiled binomial batch gives the NumPy reference's sums, for gradients and
     Hessian products: for a C-contiguous X the whole pass in one kernel
     (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
-    per group), else the numba elementwise sweep between BLAS products, on pieces that
-    start mid-array (the masks' row offset)."""
+    per group), else (Fortran order, sparse) the numba elementwise sweep between the
+    products, on pieces that start mid-array (the masks' row offset)."""
     from gpulogreg import _cpu, _passes
     from gpulogreg._batch import _Curvature
 
@@ -92,8 +93,11 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
         monkeypatch.setattr(_cpu, name, lambda *a, f=getattr(_cpu, name), name=name: (
             calls.append(name), f(*a))[1])
 
-    X, y, s, masks = problem(Binomial(), n=700, layout=layout)
-    X = X.astype(dtype, order=layout)
+    X, y, s, masks = problem(Binomial(), n=700, layout="C" if layout == "csr" else layout)
+    X = X.astype(dtype, order="C" if layout == "csr" else layout)
+    if layout == "csr":
+        X[np.abs(X) < 1] = 0
+        X = scipy.sparse.csr_matrix(X)
     y = y.astype(dtype)
     s = s.astype(dtype) if weighted else None
     rng = np.random.default_rng(4)
