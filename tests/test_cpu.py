@@ -32,9 +32,9 @@ def both(X, y, s, C, fit_intercept):
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 70), d=st.one_of(st.integers(1, 40), st.sampled_from([33, 257])),
-       fit_intercept=st.booleans(), weights=st.booleans(), seed=st.integers(0, 2**16))
-def test_compiled_passes_match_the_reference(n, d, fit_intercept, weights, seed):
-    dtype = np.float64  # the compiled passes serve float64 X (float32 stays on NumPy)
+       fit_intercept=st.booleans(), weights=st.booleans(), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_compiled_passes_match_the_reference(n, d, fit_intercept, weights, seed, dtype):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_cpu, "MIN_ELEMENTS", 0)
         mp.delenv("GPULOGREG_DISABLE_JIT", raising=False)
@@ -110,7 +110,8 @@ def test_who_gets_the_compiled_passes(monkeypatch):
     assert LogisticLoss(X, y).compiled
     assert not LogisticLoss(np.asfortranarray(X), y).compiled  # NumPy's BLAS handles F order
     assert not LogisticLoss(X[::2], y[::2]).compiled  # nor any strided view
-    assert not LogisticLoss(X.astype(np.float32), y.astype(np.float32)).compiled  # SIMD f32
+    assert LogisticLoss(X.astype(np.float32), y.astype(np.float32)).compiled
+    assert not LogisticLoss(X.astype(np.float16), y).compiled  # the estimators widen float16
     wide = np.zeros((2, _cpu.MAX_FEATURES + 1))
     assert not LogisticLoss(wide, np.array([0.0, 1.0])).compiled  # BLAS is as fast there
     monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "1")
@@ -135,17 +136,18 @@ def test_fit_is_the_same_with_and_without_jit(jit_everything, monkeypatch, solve
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(1, 70), d=st.one_of(st.integers(1, 40), st.sampled_from([33, 257])),
        k=st.integers(3, 11), fit_intercept=st.booleans(), weights=st.booleans(),
-       seed=st.integers(0, 2**16))
-def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept, weights, seed):
+       seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float64, np.float32]))
+def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept, weights, seed,
+                                                          dtype):
     """The multinomial kernels (loss + gradient with the stored softmax, Hessian products)
     against the NumPy reference passes and the independent float64 reference."""
     from gpulogreg._models import Multinomial
     from reference import multinomial_loss_and_gradient
 
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * 3
-    y = rng.integers(0, k, size=n).astype(np.float64)
-    s = rng.uniform(0.0, 1.0, size=n) if weights else None
+    X = (rng.normal(size=(n, d)) * 3).astype(dtype)
+    y = rng.integers(0, k, size=n).astype(dtype)
+    s = rng.uniform(0.0, 1.0, size=n).astype(dtype) if weights else None
     coef = rng.normal(size=(d + fit_intercept) * k)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_cpu, "MIN_ELEMENTS", 0)
