@@ -158,12 +158,23 @@ def matvec(X, lo, hi, w, b, z):
 
 @linear
 def rank1(X, lo, hi, r, g):
-    """``g += X[lo:hi]^T r`` (g of X's dtype: one chunk's partial sums)."""
+    """``g += X[lo:hi]^T r`` (g of X's dtype: one chunk's partial sums), four rows at a time:
+    one load and store of g for four products (at d = 8 the pass's costliest loop)."""
     d = X.shape[1]
-    for i in range(lo, hi):
+    i = lo
+    while i + 4 <= hi:
+        r0 = r[i - lo]
+        r1 = r[i + 1 - lo]
+        r2 = r[i + 2 - lo]
+        r3 = r[i + 3 - lo]
+        for j in range(d):
+            g[j] += r0 * X[i, j] + r1 * X[i + 1, j] + r2 * X[i + 2, j] + r3 * X[i + 3, j]
+        i += 4
+    while i < hi:
         ri = r[i - lo]
         for j in range(d):
             g[j] += ri * X[i, j]
+        i += 1
 
 
 @elementwise
@@ -360,27 +371,58 @@ def batch_columns(ZT, E, L, y, s, has_s, masks, mask_lo, folds, n_g, n_p, RT, ac
 
 @linear
 def matvecs(X, lo, hi, Wt, b, Z):
-    """``Z[i - lo, c] = X[i] . Wt[c] + b[c]`` for rows lo..hi (Wt: (k, d)), in X's dtype."""
+    """``Z[i - lo, c] = X[i] . Wt[c] + b[c]`` for rows lo..hi (Wt: (k, d)), in X's dtype;
+    four classes at a time: one load of X[i, j] for four products."""
     d = X.shape[1]
     k = Wt.shape[0]
     for i in range(lo, hi):
-        for c in range(k):
+        c = 0
+        while c + 4 <= k:
+            a0 = X[i, 0] * 0
+            a1 = a0
+            a2 = a0
+            a3 = a0
+            for j in range(d):
+                x = X[i, j]
+                a0 += x * Wt[c, j]
+                a1 += x * Wt[c + 1, j]
+                a2 += x * Wt[c + 2, j]
+                a3 += x * Wt[c + 3, j]
+            Z[i - lo, c] = a0 + b[c]
+            Z[i - lo, c + 1] = a1 + b[c + 1]
+            Z[i - lo, c + 2] = a2 + b[c + 2]
+            Z[i - lo, c + 3] = a3 + b[c + 3]
+            c += 4
+        while c < k:
             acc = X[i, 0] * 0
             for j in range(d):
                 acc += X[i, j] * Wt[c, j]
             Z[i - lo, c] = acc + b[c]
+            c += 1
 
 
 @linear
 def rank_k(X, lo, hi, R, Gt):
-    """``Gt[c] += X[lo:hi]^T R[:, c]`` for every class c (Gt: (k, d), one chunk's sums)."""
+    """``Gt[c] += X[lo:hi]^T R[:, c]`` for every class c (Gt: (k, d), one chunk's sums), four
+    rows at a time as ``rank1``."""
     d = X.shape[1]
     k = Gt.shape[0]
-    for i in range(lo, hi):
+    i = lo
+    while i + 4 <= hi:
+        for c in range(k):
+            r0 = R[i - lo, c]
+            r1 = R[i + 1 - lo, c]
+            r2 = R[i + 2 - lo, c]
+            r3 = R[i + 3 - lo, c]
+            for j in range(d):
+                Gt[c, j] += r0 * X[i, j] + r1 * X[i + 1, j] + r2 * X[i + 2, j] + r3 * X[i + 3, j]
+        i += 4
+    while i < hi:
         for c in range(k):
             rc = R[i - lo, c]
             for j in range(d):
                 Gt[c, j] += rc * X[i, j]
+        i += 1
 
 
 @parallel
