@@ -465,5 +465,11 @@ def _fold_scores(data, paths, folds, classes, y_host, sample_weight, scoring):
         weights = {} if raw is None else {"sample_weight": raw[test]}
         for c in range(n_Cs):
             model = _FoldModel(classes, test, Z[:, c, 0] if k == 1 else Z[:, c])
-            scores[f, c] = scorer(model, test, y_host[test], **weights)
+            if scoring in (None, "accuracy"):  # accuracy_score's own arithmetic, without
+                # its label checks per model (np.unique of the test rows: 0.47 of 2.3 s at
+                # n = 10^6, 50 models)
+                scores[f, c] = float(np.average(model.predict(test) == y_host[test],
+                                                weights=weights.get("sample_weight")))
+            else:
+                scores[f, c] = scorer(model, test, y_host[test], **weights)
     return scores

@@ -314,3 +314,22 @@ def test_each_C_starts_from_the_C_before():
     cv = LogisticRegressionCV(Cs=[1e4, 1e5], cv=3, l1_ratios=(0,), scoring="accuracy",
                               use_legacy_attributes=False, tol=1e-4).fit(X, y)
     assert np.all(cv.n_iter_[:, 0, 0] >= 5) and np.all(cv.n_iter_[:, 0, 1] == 0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_accuracy_without_the_scorer_is_the_scorers(weighted):
+    """Accuracy (the default scoring) is computed directly from each model's predictions:
+    exactly the scores scikit-learn's accuracy scorer gives, weighted or not, string labels
+    and three classes included."""
+    from sklearn.metrics import accuracy_score, make_scorer
+
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = np.array(["a", "b", "c"])[y]
+    s = np.random.default_rng(0).uniform(0.5, 2, size=len(y)) if weighted else None
+    common = dict(Cs=4, cv=3, l1_ratios=(0,), use_legacy_attributes=False)
+    fast = LogisticRegressionCV(scoring="accuracy", **common).fit(X, y, sample_weight=s)
+    slow = LogisticRegressionCV(scoring=make_scorer(accuracy_score), **common).fit(
+        X, y, sample_weight=s)
+    np.testing.assert_array_equal(fast.scores_, slow.scores_)
+    assert len(np.unique(fast.scores_)) > 1  # the grid's models differ in accuracy
