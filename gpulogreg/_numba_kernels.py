@@ -83,7 +83,9 @@ def exp_nonpositive(x, e, b1, b2):
     calls and no branches, so that they vectorise (libm's exp is a call per row): with
     ``x = k ln2 + r``, ``|r| <= ln2 / 2``, ``exp(r)`` by its Taylor polynomial to degree 13
     (truncation below 2^-60) and ``2^k`` as two powers of two built from their bits
-    (``b1``, ``b2``: int64 scratch), which reach the subnormals as exp does."""
+    (``b1``, ``b2``: int64 scratch), which reach the subnormals as exp does. ``x`` and ``e``
+    must be distinct arrays: for one array passed as both, LLVM's run-time alias check
+    fails and the loops run scalar (3.6 instead of 0.6 ms for 2M values, 2 cores)."""
     n = x.shape[0]
     for i in range(n):
         xi = max(x[i], -1400.0)  # exp underflows to 0 long before; keeps the bits valid
@@ -157,6 +159,15 @@ def matvec(X, lo, hi, w, b, z):
 
 
 @linear
+def total(a):
+    """The sum of ``a`` in float64, in an order fixed by the compiled code (vectorised)."""
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += float(a[i])
+    return acc
+
+
+@linear
 def rank1(X, lo, hi, r, g):
     """``g += X[lo:hi]^T r`` (g of X's dtype: one chunk's partial sums), four rows at a time:
     one load and store of g for four products (at d = 8 the pass's costliest loop)."""
@@ -210,20 +221,18 @@ def loss_gradient(X, y, s, has_s, w, b, p_out, has_p, chunk):
         r = np.empty(hi - lo, dtype=X.dtype)
         matvec(X, lo, hi, w, b, r)  # z, overwritten by the residual below
         # exp(-|z|) of the chunk's rows in vectorised loops (see exp_nonpositive)
-        tail = np.empty(hi - lo)
+        neg = np.empty(hi - lo)
         for i in range(hi - lo):
-            tail[i] = -abs(float(r[i]))
-        exp_nonpositive(tail, tail, np.empty(hi - lo, dtype=np.int64),
+            neg[i] = -abs(float(r[i]))
+        tail = np.empty(hi - lo)
+        exp_nonpositive(neg, tail, np.empty(hi - lo, dtype=np.int64),
                         np.empty(hi - lo, dtype=np.int64))
         losses = np.empty(hi - lo)
         log1p_unit(tail, losses)
         residual_and_loss(r, y[lo:hi], s[lo:hi] if has_s else s, has_s, tail, losses,
                           p_out[lo:hi] if has_p else p_out, has_p)
-        sum_r = 0.0
-        sum_l = 0.0
-        for i in range(hi - lo):
-            sum_r += float(r[i])  # the residual as the gradient sums it, in X's dtype
-            sum_l += losses[i]
+        sum_r = total(r)  # the residuals as the gradient sums them, in X's dtype
+        sum_l = total(losses)
         g = np.zeros(d, dtype=X.dtype)
         rank1(X, lo, hi, r, g)
         part[k, :d] = g
@@ -327,15 +336,16 @@ def batch_tails(ZT):
     in vectorised loops (``exp_nonpositive``, ``log1p_unit``); the directions' columns too:
     cheaper than skipping them."""
     cols, rows = ZT.shape
-    E = np.empty((cols, rows))
+    neg = np.empty((cols, rows))
     for j in range(cols):
         for i in range(rows):
-            E[j, i] = -abs(float(ZT[j, i]))
+            neg[j, i] = -abs(float(ZT[j, i]))
     m = cols * rows
-    flat = E.reshape(m)
-    exp_nonpositive(flat, flat, np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64))
+    E = np.empty((cols, rows))
+    exp_nonpositive(neg.reshape(m), E.reshape(m), np.empty(m, dtype=np.int64),
+                    np.empty(m, dtype=np.int64))
     L = np.empty((cols, rows))
-    log1p_unit(flat, L.reshape(m))
+    log1p_unit(E.reshape(m), L.reshape(m))
     return E, L
 
 
