@@ -59,9 +59,9 @@ def _jit(**options):
     return decorate
 
 
-# Only the two linear-algebra loops may reassociate (so their reductions vectorise) and
-# contract to FMA; the loss and residual arithmetic stays IEEE. The order is fixed by
-# the compiled code, so results are still bitwise reproducible.
+# Only the linear-algebra loops and the sums (``total``) may reassociate (so their
+# reductions vectorise) and contract to FMA; the loss and residual arithmetic stays IEEE.
+# The order is fixed by the compiled code, so results are still bitwise reproducible.
 linear = _jit(fastmath={"reassoc", "contract"}, nogil=True)
 parallel = _jit(parallel=True, nogil=True)
 # The per-row math: no reassociation (each row's value is fixed), FMA where it contracts;
