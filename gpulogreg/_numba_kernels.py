@@ -451,17 +451,31 @@ def multinomial_loss_gradient(X, y, s, has_s, Wt, b, p_out, has_p, chunk):
         matvecs(X, lo, hi, Wt, b, Z)  # the scores, overwritten by the residuals below
         sum_r = np.zeros(k)
         sum_l = 0.0
-        e = np.empty(k)
-        for i in range(hi - lo):
+        rows = hi - lo
+        tops = np.empty(rows, dtype=np.int64)
+        maxima = np.empty(rows)
+        D = np.empty(rows * k)  # z - max of every entry (<= 0)
+        for i in range(rows):
             top = 0
             m = float(Z[i, 0])
             for c in range(1, k):
                 if Z[i, c] > m:
                     m = float(Z[i, c])
                     top = c
+            tops[i] = top
+            maxima[i] = m
+            for c in range(k):
+                D[i * k + c] = float(Z[i, c]) - m
+            D[i * k + top] = -1400.0  # exp_nonpositive gives exactly 0 there
+        E = np.empty(rows * k)  # exp(z - max), in vectorised loops
+        exp_nonpositive(D, E, np.empty(rows * k, dtype=np.int64),
+                        np.empty(rows * k, dtype=np.int64))
+        for i in range(rows):
+            top = tops[i]
+            m = maxima[i]
+            e = E[i * k:(i + 1) * k]
             others = 0.0
             for c in range(k):
-                e[c] = 0.0 if c == top else np.exp(float(Z[i, c]) - m)
                 others += e[c]
             denom = 1.0 + others
             label = int(y[lo + i])
