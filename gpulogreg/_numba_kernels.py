@@ -317,8 +317,7 @@ def batch_binomial_pass(X, y, s, has_s, masks, folds, Vt, vb, n_g, n_p, chunk, n
             batch_columns(ZT, E, L, y[lo:hi], s[lo:hi] if has_s else s, has_s, masks, lo,
                           folds, n_g, n_p, RT, acc)
             for j in range(n_out):
-                for i in range(hi - lo):
-                    sums[j] += float(RT[j, i])  # as the gradient sums them, in X's dtype
+                sums[j] += total(RT[j])  # as the gradient sums them, in X's dtype
             Gc = np.zeros((n_out, d), dtype=X.dtype)
             rank_k(X, lo, hi, RT.T, Gc)
             flat = Gc.reshape(n_out * d)
@@ -355,11 +354,11 @@ def batch_columns(ZT, E, L, y, s, has_s, masks, mask_lo, folds, n_g, n_p, RT, ac
     ``ZT``, (cols, rows)) at a time so that the loops over rows vectorise: problem j's row i
     has weight ``s[i] * masks[folds[j], mask_lo + i]``. Writes ``RT[j]``, the weighted
     residuals of the n_g gradient problems (0 off a problem's training rows), then ``p t``
-    of the n_p products; adds each gradient problem's loss sum to ``acc[j]``."""
+    of the n_p products; adds each gradient problem's loss sum to ``acc[j]`` (its losses
+    overwrite ``L[j]``)."""
     rows = ZT.shape[1]
     for j in range(n_g):
         f = folds[j]
-        total = 0.0
         for i in range(rows):
             wi = (float(s[i]) if has_s else 1.0) if masks[f, mask_lo + i] else 0.0
             z = float(ZT[j, i])
@@ -368,8 +367,8 @@ def batch_columns(ZT, E, L, y, s, has_s, masks, mask_lo, folds, n_g, n_p, RT, ac
             q = e / (1.0 + e)
             r = (1.0 - yi) - q if z >= 0 else q - yi
             RT[j, i] = r * wi
-            total += wi * (max(z, 0.0) - yi * z + L[j, i])
-        acc[j] += total
+            L[j, i] = wi * (max(z, 0.0) - yi * z + L[j, i])  # the loss, in place
+        acc[j] += total(L[j])  # a vectorised sum: an in-order one waits on each add
     for j in range(n_p):
         f = folds[n_g + j]
         for i in range(rows):
