@@ -90,6 +90,7 @@ class ModelBatch:
         self.members = [_Member(self, problem[0], problem[1], sums[problem[0]], *problem[2:])
                         for problem in problems]
         self.compiled = _cpu.batch_usable(masks.shape[1], len(problems))
+        self._last, self._parent = {}, {}  # see _answer and _inherited
 
     def solve(self, steps, then=None):
         """Run the solvers ``steps`` (one generator per problem, in the order of
@@ -113,6 +114,7 @@ class ModelBatch:
         steps = list(steps)
         results = [None] * len(steps)
         pending = {}
+        self._last, self._parent = {}, {}
 
         def advance(j, answer=None, first=False):
             try:
@@ -122,6 +124,7 @@ class ModelBatch:
                 following = None if then is None else then(j, stop.value)
                 if following is not None:
                     steps[following[0]] = following[1]
+                    self._parent[following[0]] = j
                     advance(following[0], first=True)
 
         for j, gen in enumerate(steps):
@@ -135,46 +138,65 @@ class ModelBatch:
 
     def _answer(self, pending):
         """One pass over X for every batched request of this round (one more per
-        ``gradient_hessian`` request)."""
-        gradients, products, hessians = [], [], []
+        ``gradient_hessian`` request). A path's next C asks first for the gradient at the
+        previous C's solution, whose data term (losses and ``[X, 1]^T R``; only the penalty
+        depends on C) the previous problem's last answer holds: that request costs no pass."""
+        gradients, products, hessians, reused = [], [], [], {}
         for j, (method, *args) in pending.items():
             if method in ("loss_gradient", "gradient_hessp"):
-                gradients.append(j)
+                data = self._inherited(j, args[0])
+                if data is None:
+                    gradients.append(j)
+                else:
+                    reused[j] = data
             elif method == "hessp":
                 products.append(j)
             elif method == "gradient_hessian":
                 hessians.append(j)
             else:
                 raise ValueError(f"a model batch cannot answer {method!r}")
-        answers = {}
+        answers, members, k = {}, self.members, self.model.k
+        data = {}  # j -> (summed loss, unscaled [X, 1]^T R (P, k)) of each gradient request
+        G = None
         if gradients or products:
-            members = self.members
             pass_ = BatchPass([(members[j].fold, pending[j][1]) for j in gradients],
                               [(members[j].fold, pending[j][1].coef, pending[j][2])
                                for j in products],
                               self.n_features, self.fit_intercept, self.model, self.masks,
                               self.xp, compiled=self.compiled)
             losses, G = self.source.reduce(pass_)
-            k = self.model.k
+            data = {j: (losses[i], G[:, i * k:(i + 1) * k].copy())
+                    for i, j in enumerate(gradients)}
+        data.update(reused)
+        if data:
             # every objective of the round in one device-to-host transfer: the summed losses
             # scaled and penalised on the device, as LogisticLoss does one at a time
-            if gradients:
-                xp = self.xp
-                sums = xp.asarray([members[j].sum_weights for j in gradients])
-                penalties = xp.stack([members[j].penalty(pending[j][1]) for j in gradients])
-                objectives = _backend.to_numpy(losses / sums + penalties).tolist()
-            for i, j in enumerate(gradients + products):
-                method, x = pending[j][0], pending[j][-1]
-                out = G[:, i * k:(i + 1) * k].reshape(-1)
-                if method == "hessp":
-                    answers[j] = members[j].scale(out, x)
-                    continue
-                f = objectives[i]
-                g = members[j].scale(out, x)
+            xp, order = self.xp, list(data)
+            sums = xp.asarray([members[j].sum_weights for j in order])
+            penalties = xp.stack([members[j].penalty(pending[j][1]) for j in order])
+            summed = xp.stack([xp.asarray(data[j][0], dtype=np.float64) for j in order])
+            objectives = _backend.to_numpy(summed / sums + penalties).tolist()
+            for f, j in zip(objectives, order):
+                method, x = pending[j][0], pending[j][1]
+                self._last[j] = (x.copy(), *data[j])  # for the next C of j's path
+                g = members[j].scale(data[j][1].reshape(-1).copy(), x)
                 answers[j] = (f, g) if method == "loss_gradient" else (f, g, _Curvature(x.copy()))
+        for i, j in enumerate(products):
+            column = len(gradients) + i
+            answers[j] = members[j].scale(G[:, column * k:(column + 1) * k].reshape(-1),
+                                          pending[j][-1])
         for j in hessians:
             answers[j] = self._alone(j).gradient_hessian(pending[j][1])
         return answers
+
+    def _inherited(self, j, x):
+        """The data term at ``x`` from the last gradient answered to the problem whose end
+        started problem j, if that was at ``x`` (j's first request only), else None."""
+        parent = self._parent.pop(j, None)
+        last = None if parent is None else self._last.get(parent)
+        if last is None or last[0].shape != x.shape or not bool((last[0] == x).all()):
+            return None
+        return last[1], last[2]
 
     def _alone(self, j):
         """Problem j as a ``LogisticLoss`` of its own (its weights an n-vector)."""

@@ -157,3 +157,37 @@ def test_paths_warm_start_each_problem_from_the_one_before():
         mu = convexity(alone.gradient_hessian(ref.x)[2])
         bound = np.sqrt(ref.x.size) * (results[j].grad_max + ref.grad_max) / mu
         assert np.abs(results[j].x - ref.x).max() <= bound
+
+
+def test_the_next_C_starts_without_a_pass():
+    """The first request of a path's next C is at the previous C's solution, where the
+    previous problem's last answer already holds the data term: it is answered from there
+    with the new C's penalty (what a pass gives, up to the order of sums), and costs no
+    pass."""
+    X, y, s, masks = problem(Binomial())
+    source = RowBlocks(X, y, s)
+    passes = []
+    reduce = source.reduce
+    source.reduce = lambda pass_: (passes.append(pass_), reduce(pass_))[1]
+    batch = ModelBatch(source, Binomial(), masks, [(1, 0.1), (1, 10.0)])
+    first = {}
+
+    def recording(j, gen):
+        request = next(gen)
+        while True:
+            answer = yield request
+            first.setdefault(j, answer)
+            try:
+                request = gen.send(answer)
+            except StopIteration as stop:
+                return stop.value
+
+    def start(j, x0):
+        return recording(j, ITERATE["lbfgs"](batch.members[j], x0, tol=1e-8, max_iter=1000))
+
+    results = batch.solve([start(0, np.zeros(8)), None],
+                          lambda j, result: (1, start(1, result.x.copy())) if j == 0 else None)
+    assert len(passes) == results[0].n_fev + results[1].n_fev - 1
+    alone = LogisticLoss(X, y, s * masks[1], C=10.0)
+    assert_reordered(first[1], alone.loss_gradient(results[0].x),
+                     reorder_bound(X, s * masks[1], results[0].x))
