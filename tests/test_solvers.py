@@ -210,3 +210,23 @@ def test_newton_direction_falls_back_where_cholesky_fails():
     np.testing.assert_array_equal(newton_direction(np.full((2, 2), np.nan), g, np), -g)
     # indefinite beyond every shift tried: steepest descent
     np.testing.assert_array_equal(newton_direction(np.diag([1.0, -1.0]), g, np), -g)
+
+
+def test_lbfgs_starts_from_a_given_memory():
+    """lbfgs returns its curvature pairs, and started from them (a nearby start, the same
+    objective) it needs fewer iterations than from an empty memory (11 against 15 here; the
+    same run, memory ignored, would take as many)."""
+    from gpulogreg.solvers import ITERATE
+    from gpulogreg.solvers._common import run
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 5)) * rng.uniform(0.2, 5, size=5)  # ill-conditioned
+    y = (X @ rng.normal(size=5) + rng.logistic(size=500) > 0).astype(float)
+    loss = LogisticLoss(X, y, C=10.0)
+    first = run(ITERATE["lbfgs"](loss, np.zeros(6), tol=1e-8, max_iter=1000), loss)
+    assert first.converged and 0 < len(first.memory) <= 10
+    x0 = first.x + rng.normal(size=6) * 1e-2
+    cold = run(ITERATE["lbfgs"](loss, x0, tol=1e-8, max_iter=1000), loss)
+    warm = run(ITERATE["lbfgs"](loss, x0, tol=1e-8, max_iter=1000, memory=first.memory), loss)
+    assert cold.converged and warm.converged
+    assert warm.n_iter < cold.n_iter, (warm.n_iter, cold.n_iter)

@@ -34,6 +34,7 @@ class Result:
     n_fev: int  # objective/gradient evaluations
     converged: bool  # grad_max <= tol
     message: str
+    memory: Any = None  # lbfgs: its curvature pairs [(s, y)] at the end, oldest first
 
 
 class DivergenceError(ValueError):

@@ -22,12 +22,16 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
                objective)
 
 
-def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
-    """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
+def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None, memory=None):
+    """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``);
+    ``memory``: curvature pairs ``[(s, y)]`` to start from (a previous run's
+    ``Result.memory``, made this objective's), else none."""
     x = x0
     (f, g), eps, grad_max = yield from start(objective, x, "loss_gradient")
     n_fev = 1
     history = deque(maxlen=m)  # (s, y, s @ y, (s @ y) / (y @ y))
+    for s, y in memory or ():
+        remember(history, s, y)
     n_iter = 0
     message = f"max_iter={max_iter} reached"
     stall = Stall(eps, grad_max, _STALL)
@@ -65,7 +69,8 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
             break
     else:
         message = "max|gradient| <= tol"
-    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message,
+                  [(s, y) for s, y, _, _ in history])
 
 
 def remember(history, s, y):
