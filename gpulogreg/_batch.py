@@ -49,6 +49,11 @@ class _Member:
         """The summed gradient (or product) scaled as ``LogisticLoss`` scales it."""
         return scale_gradient(out, v, self.n_penalised, self._C_l2, self.sum_weights)
 
+    def penalty_gradient(self, v):
+        """The L2 term's gradient at ``v`` (its Hessian times v): ``[v_W / (C S), 0]``."""
+        return scale_gradient(self.xp.zeros_like(v), v, self.n_penalised, self._C_l2,
+                              self.sum_weights)
+
     def penalty(self, coef):
         """``||W||^2 / (2 C_l2 S)`` as a 0-d array of the solver's namespace (no host read),
         as ``_loss.scale_loss`` computes it."""

@@ -4,7 +4,8 @@ scikit-learn fits one model per fold and C, each on a copy of the fold's rows, a
 path of Cs (each C warm-started from the C before). Here a fold is a weight mask on the
 whole X (never a copy), and the folds' paths run side by side in one model batch
 (``_batch``): each C of a path starts from the solution of the C before, as in
-scikit-learn, and each round of the solvers still running is answered by one pass over X.
+scikit-learn (lbfgs also from its curvature pairs, made the next C's: ``_carried``), and
+each round of the solvers still running is answered by one pass over X.
 The folds' test scores come from one more pass (the decision values of every model on its
 fold's test rows), and with ``refit`` the best C is fitted on all rows, warm-started from
 the folds' mean, as scikit-learn does.
@@ -28,6 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _backend, _models, _validation
 from ._batch import ModelBatch
 from ._sources import RowBlocks
+from .solvers import LIBLINEAR
 from .estimator import (LogisticRegression, _check_hessian_fits, _coef_intercept, _FitTasks,
                         _guarded, with_callbacks)
 
@@ -83,6 +85,20 @@ def _check_Cs(Cs):
     return values
 
 
+def _carried(memory, old, new):
+    """lbfgs's curvature pairs ``(s, y)`` of objective ``old`` made those of ``new`` (another
+    C): y, the change of the gradient along s, is a data part, the same for both, plus the
+    L2 part ``s_W / (C S)``, which is swapped. A pair whose y is mostly the old L2 part (a
+    small C) is left out: its data part would be the difference of nearly equal vectors,
+    rounding noise that two equal fits (weights or repeated rows) need not share."""
+    out = []
+    for s, y in memory:
+        old_l2 = old.penalty_gradient(s)
+        if float((old_l2 * old_l2).sum()) <= 0.25 * float((y * y).sum()):
+            out.append((s, y - old_l2 + new.penalty_gradient(s)))
+    return out
+
+
 def _fold_rows(rows, n, which):
     """A fold's rows as indices: a boolean mask of n entries, or indices in [0, n), as
     scikit-learn accepts them from ``cv``."""
@@ -106,7 +122,9 @@ class LogisticRegressionCV(LogisticRegression):
 
     All folds are fitted together: fold f's model for C is the problem with row weights
     ``sample_weight * [row in fold f's training set]`` and that C, started from fold f's
-    solution for the C before it in ``Cs`` (as scikit-learn's path), and every round of the
+    solution for the C before it in ``Cs`` (as scikit-learn's path; lbfgs keeps its
+    curvature pairs, adjusted to the new C, where scikit-learn's restarts its memory: fewer
+    iterations, ``n_iter_`` lower than scikit-learn's), and every round of the
     solvers of all folds costs one pass over X (X is never copied, unlike scikit-learn's
     per-fold ``X[train]``). The test scores of every fold and C come from one more pass.
 
@@ -269,15 +287,21 @@ class LogisticRegressionCV(LogisticRegression):
                               sequential=False)
             contexts = [tasks.task(tasks.root, f"fold {f}, l1_ratio {labels[a]}, C {Cs[c]:g}",
                                    j, self.max_iter) for j, (f, a, c) in enumerate(grid)]
-            def start(j, x0):
+            def start(j, x0, memory=None):
                 _, a, c = grid[j]
                 return self._steps(names[a], batch.members[j], x0,
+                                   None if memory is None else {"memory": memory},
                                    verbose=max(0, self.verbose - 1),
                                    on_step=tasks.iterations(contexts[j], data, Cs[c]))
 
-            def then(j, result):  # the next C of the path starts from this C's solution
-                return (j + 1, start(j + 1, result.x.copy())) \
-                    if grid[j][2] + 1 < len(Cs) else None
+            def then(j, result):
+                """The next C of the path starts from this C's solution, and lbfgs from its
+                curvature pairs too, made the next objective's (``_carried``)."""
+                if grid[j][2] + 1 == len(Cs):
+                    return None
+                memory = None if not result.memory or self.solver == LIBLINEAR else \
+                    _carried(result.memory, batch.members[j], batch.members[j + 1])
+                return j + 1, start(j + 1, result.x.copy(), memory)
 
             # each (fold, l1 share)'s path of Cs in the given order, every path at once
             with _guarded(source, data):

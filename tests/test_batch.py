@@ -191,3 +191,21 @@ def test_the_next_C_starts_without_a_pass():
     alone = LogisticLoss(X, y, s * masks[1], C=10.0)
     assert_reordered(first[1], alone.loss_gradient(results[0].x),
                      reorder_bound(X, s * masks[1], results[0].x))
+
+
+def test_curvature_pairs_carried_to_the_next_C():
+    """lbfgs's pair (s, y) of one C, made the next C's by ``cv._carried``, is the pair that
+    objective gives (y = its gradient change along s), and a pair whose y is mostly the old
+    C's L2 term (tiny C: its data part would be rounding noise) is left out."""
+    from gpulogreg.cv import _carried
+
+    X, y, s, masks = problem(Binomial())
+    batch = ModelBatch(RowBlocks(X, y, s), Binomial(), masks, [(2, 0.5), (2, 50.0), (2, 1e-7)])
+    rng = np.random.default_rng(3)
+    x, step = rng.normal(size=8), rng.normal(size=8) * 0.1
+    losses = {C: LogisticLoss(X, y, s * masks[2], C=C) for C in (0.5, 50.0, 1e-7)}
+    change = {C: loss.gradient(x + step) - loss.gradient(x) for C, loss in losses.items()}
+    (s_new, y_new), = _carried([(step, change[0.5])], batch.members[0], batch.members[1])
+    np.testing.assert_array_equal(s_new, step)
+    np.testing.assert_allclose(y_new, change[50.0], rtol=1e-9, atol=1e-12)
+    assert _carried([(step, change[1e-7])], batch.members[2], batch.members[1]) == []
