@@ -4,6 +4,7 @@ dtype and device, scikit-learn's coefficients, and X never copied on the way in;
 it, scikit-learn's convention (NumPy out)."""
 
 import tracemalloc
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import gpulogreg
 from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend
+from reference import fitted_vector, optimum_radius
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (CI installs the CPU "
                                               "build: pip install torch==2.13.0)")
@@ -94,10 +96,13 @@ def test_dispatch_in_the_cv(dispatch, library, data):
                  "coefs_paths_", "l1_ratios_"):
         same_kind(getattr(model, name), Xa)
     assert model.C_ == reference.C_
-    # float32 data stop at tol 1e-5: coefficients to about 1e-4 of the float64 fit's
-    rtol, atol = (1e-5, 1e-7) if "64" in library else (1e-3, 1e-4)
-    np.testing.assert_allclose(_backend.to_numpy(model.coef_), reference.coef_, rtol=rtol,
-                               atol=atol)
+    # both refits within what their stopping rule guarantees of the optimum (float32 data
+    # stop at tol 1e-5; at C = 1e4 the objective is nearly flat, so that can be far)
+    host = SimpleNamespace(coef_=_backend.to_numpy(model.coef_), fit_intercept=True,
+                           intercept_=_backend.to_numpy(model.intercept_),
+                           grad_max_=model.grad_max_)
+    bound = sum(optimum_radius(m, X, y, C=float(reference.C_)) for m in (host, reference))
+    assert np.abs(fitted_vector(host) - fitted_vector(reference)).max() <= bound
     same_kind(model.predict_proba(Xa), Xa)
 
 

@@ -14,8 +14,8 @@ from gpulogreg._backend import to_numpy
 from gpulogreg._loss import LogisticLoss
 from gpulogreg._models import Multinomial
 from gpulogreg.solvers import SOLVERS
-from reference import (assert_reordered, fitted_vector, hessian_reorder_bound, optimum_radius,
-                       reorder_bound)
+from reference import (assert_reordered, convexity, fitted_vector, hessian_reorder_bound,
+                       optimum_radius, reorder_bound)
 
 
 def sparse_problem(n=600, d=40, density=0.1, k=2, dtype=np.float64, seed=0):
@@ -113,14 +113,33 @@ def test_x_is_never_densified():
 
 
 def test_cross_validation_on_sparse_x():
+    """Sparse and dense X give the same CV: the same C, and each (fold, C) model and the
+    refit within what their stopping rule guarantees (``optimum_radius``: max|grad| <= tol,
+    mu from the exact Hessian), scores within what those coefficients can move a log-loss
+    (|d loss / d z| <= 1: at most the test rows' mean of 1 + |x|_1 times the coefficients'
+    distance)."""
+    from sklearn.model_selection import check_cv
+
     X, y, _ = sparse_problem(n=400, seed=5)
-    grid = {"Cs": [0.1, 1.0, 10.0], "cv": 3, "scoring": "neg_log_loss", "l1_ratios": (0,),
-            "use_legacy_attributes": False, "tol": 1e-10, "max_iter": 10_000}
+    Cs, tol = [0.1, 1.0, 10.0], 1e-10
+    grid = {"Cs": Cs, "cv": 3, "scoring": "neg_log_loss", "l1_ratios": (0,),
+            "use_legacy_attributes": False, "tol": tol, "max_iter": 10_000}
     sparse = LogisticRegressionCV(**grid).fit(X, y)
     dense = LogisticRegressionCV(**grid).fit(X.toarray(), y)
     assert sparse.C_ == dense.C_
-    np.testing.assert_allclose(sparse.scores_, dense.scores_, rtol=1e-9)
-    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-7, atol=1e-10)
+    Xd = X.toarray()
+    d = Xd.shape[1]
+    for f, (train, test) in enumerate(check_cv(3, y, classifier=True).split(Xd, y)):
+        for c, C in enumerate(Cs):
+            x = dense.coefs_paths_[f, 0, c, 0]
+            loss = LogisticLoss(Xd[train], y[train], C=C)
+            radius = np.sqrt(x.size) * tol / convexity(loss.gradient_hessian(x)[2])
+            distance = np.abs(sparse.coefs_paths_[f, 0, c, 0] - x).max()
+            assert distance <= 2 * radius
+            move = np.mean(1 + np.abs(Xd[test]).sum(axis=1)) * 2 * radius
+            assert abs(sparse.scores_[f, 0, c] - dense.scores_[f, 0, c]) <= move
+    bound = sum(optimum_radius(m, Xd, y, C=sparse.C_) for m in (sparse, dense))
+    assert np.abs(fitted_vector(sparse) - fitted_vector(dense)).max() <= bound
 
 
 def test_dask_array_of_sparse_chunks():
