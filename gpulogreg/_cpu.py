@@ -60,8 +60,7 @@ def status() -> str:
         return "compiled CPU passes: off (numba is not installed)"
     done = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in compile_seconds.items())
     return (f"compiled CPU passes (numba): used for float32/float64 X of >= {MIN_ELEMENTS:,} "
-            "elements "
-            f"and <= {MAX_FEATURES} features; "
+            f"elements and <= {MAX_FEATURES} features; "
             + (f"first calls here (compile or cache load): {done}" if done else
                "not needed for this problem (smaller X stay on NumPy)"))
 

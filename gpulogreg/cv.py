@@ -29,7 +29,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _backend, _models, _validation
 from ._batch import ModelBatch
 from ._sources import RowBlocks
-from .solvers import LIBLINEAR
 from .estimator import (LogisticRegression, _check_hessian_fits, _coef_intercept, _FitTasks,
                         _guarded, with_callbacks)
 
@@ -281,12 +280,13 @@ class LogisticRegressionCV(LogisticRegression):
             source = RowBlocks(data.X, data.y, data.sample_weight,
                                fit_intercept=self.fit_intercept)
             batch = ModelBatch(source, data.model, masks, problems)
-            # callbacks: a task per (fold, l1_ratio, C) model, the folds' running at once, then one
-            # for the refit; each with a subtask per iteration
+            # callbacks: a task per (fold, l1_ratio, C) model, the folds' running at once,
+            # then one for the refit; each with a subtask per iteration
             tasks = _FitTasks(self, X, y, sample_weight, len(problems) + self.refit,
                               sequential=False)
             contexts = [tasks.task(tasks.root, f"fold {f}, l1_ratio {labels[a]}, C {Cs[c]:g}",
                                    j, self.max_iter) for j, (f, a, c) in enumerate(grid)]
+
             def start(j, x0, memory=None):
                 _, a, c = grid[j]
                 return self._steps(names[a], batch.members[j], x0,
@@ -299,8 +299,8 @@ class LogisticRegressionCV(LogisticRegression):
                 curvature pairs too, made the next objective's (``_carried``)."""
                 if grid[j][2] + 1 == len(Cs):
                     return None
-                memory = None if not result.memory or self.solver == LIBLINEAR else \
-                    _carried(result.memory, batch.members[j], batch.members[j + 1])
+                memory = result.memory and _carried(result.memory, batch.members[j],
+                                                    batch.members[j + 1])
                 return j + 1, start(j + 1, result.x.copy(), memory)
 
             # each (fold, l1 share)'s path of Cs in the given order, every path at once
