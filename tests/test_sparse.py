@@ -128,7 +128,6 @@ def test_cross_validation_on_sparse_x():
     dense = LogisticRegressionCV(**grid).fit(X.toarray(), y)
     assert sparse.C_ == dense.C_
     Xd = X.toarray()
-    d = Xd.shape[1]
     for f, (train, test) in enumerate(check_cv(3, y, classifier=True).split(Xd, y)):
         for c, C in enumerate(Cs):
             x = dense.coefs_paths_[f, 0, c, 0]
