@@ -220,15 +220,8 @@ def loss_gradient(X, y, s, has_s, w, b, p_out, has_p, chunk):
         hi = min(n, lo + chunk)
         r = np.empty(hi - lo, dtype=X.dtype)
         matvec(X, lo, hi, w, b, r)  # z, overwritten by the residual below
-        # exp(-|z|) of the chunk's rows in vectorised loops (see exp_nonpositive)
-        neg = np.empty(hi - lo)
-        for i in range(hi - lo):
-            neg[i] = -abs(float(r[i]))
-        tail = np.empty(hi - lo)
-        exp_nonpositive(neg, tail, np.empty(hi - lo, dtype=np.int64),
-                        np.empty(hi - lo, dtype=np.int64))
-        losses = np.empty(hi - lo)
-        log1p_unit(tail, losses)
+        E, L = tails(r.reshape((1, hi - lo)))
+        tail, losses = E[0], L[0]
         residual_and_loss(r, y[lo:hi], s[lo:hi] if has_s else s, has_s, tail, losses,
                           p_out[lo:hi] if has_p else p_out, has_p)
         sum_r = total(r)  # the residuals as the gradient sums them, in X's dtype
@@ -280,7 +273,7 @@ def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
     for c in numba.prange(n_chunks):
         lo = c * chunk
         hi = min(b, lo + chunk)
-        E, L = batch_tails(Z[lo:hi].T)
+        E, L = tails(Z[lo:hi].T)
         batch_columns(Z[lo:hi].T, E, L, y[lo:hi], s[lo:hi] if has_s else s, has_s, masks,
                       row0 + lo, folds, n_g, n_p, R[lo:hi].T, part[c])
     return part
@@ -312,7 +305,7 @@ def batch_binomial_pass(X, y, s, has_s, masks, folds, Vt, vb, n_g, n_p, chunk, n
             hi = min(n, lo + chunk)
             ZT = np.empty((cols, hi - lo), dtype=X.dtype)  # classes by rows: columns vectorise
             matvecs(X, lo, hi, Vt, vb, ZT.T)
-            E, L = batch_tails(ZT)
+            E, L = tails(ZT)
             RT = np.empty((n_out, hi - lo), dtype=X.dtype)
             batch_columns(ZT, E, L, y[lo:hi], s[lo:hi] if has_s else s, has_s, masks, lo,
                           folds, n_g, n_p, RT, acc)
@@ -330,10 +323,11 @@ def batch_binomial_pass(X, y, s, has_s, masks, folds, Vt, vb, n_g, n_p, chunk, n
 
 
 @elementwise
-def batch_tails(ZT):
+def tails(ZT):
     """``E = exp(-|z|)`` and ``L = log1p(E)`` of every score of ``ZT`` (cols, rows), float64,
-    in vectorised loops (``exp_nonpositive``, ``log1p_unit``); the directions' columns too:
-    cheaper than skipping them."""
+    in vectorised loops (``exp_nonpositive``, ``log1p_unit``): a chunk's scores (one row
+    for the binomial pass; every column of a batch, the directions' too: cheaper than
+    skipping them)."""
     cols, rows = ZT.shape
     neg = np.empty((cols, rows))
     for j in range(cols):
@@ -357,17 +351,13 @@ def batch_columns(ZT, E, L, y, s, has_s, masks, mask_lo, folds, n_g, n_p, RT, ac
     of the n_p products; adds each gradient problem's loss sum to ``acc[j]`` (its losses
     overwrite ``L[j]``)."""
     rows = ZT.shape[1]
+    weights = np.empty(rows)
     for j in range(n_g):
         f = folds[j]
         for i in range(rows):
-            wi = (float(s[i]) if has_s else 1.0) if masks[f, mask_lo + i] else 0.0
-            z = float(ZT[j, i])
-            yi = float(y[i])
-            e = E[j, i]
-            q = e / (1.0 + e)
-            r = (1.0 - yi) - q if z >= 0 else q - yi
-            RT[j, i] = r * wi
-            L[j, i] = wi * (max(z, 0.0) - yi * z + L[j, i])  # the loss, in place
+            weights[i] = (float(s[i]) if has_s else 1.0) if masks[f, mask_lo + i] else 0.0
+            RT[j, i] = ZT[j, i]  # the scores, overwritten by the residuals
+        residual_and_loss(RT[j], y, weights, True, E[j], L[j], weights, False)
         acc[j] += total(L[j])  # a vectorised sum: an in-order one waits on each add
     for j in range(n_p):
         f = folds[n_g + j]
