@@ -77,6 +77,16 @@ _EXP = (1.0, 1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1
 _ATANH = tuple(2.0 / (2 * j + 1) for j in range(12))  # log m = 2 atanh(s), |s| <= 0.172
 
 
+@_jit(fastmath={"contract"}, nogil=True, error_model="numpy", inline="always")
+def horner(c, x):
+    """``c[0] + c[1] x + ... + c[m] x^m`` by Horner's rule (inlined: the loop over the
+    constant coefficients unrolls, and the caller's loop over rows still vectorises)."""
+    p = c[len(c) - 1]
+    for j in range(len(c) - 2, -1, -1):
+        p = p * x + c[j]
+    return p
+
+
 @elementwise
 def exp_nonpositive(x, e, b1, b2):
     """``e[i] = exp(x[i])`` for ``x[i] <= 0``, within 1 ulp of NumPy's, in loops with no
@@ -91,20 +101,7 @@ def exp_nonpositive(x, e, b1, b2):
         xi = max(x[i], -1400.0)  # exp underflows to 0 long before; keeps the bits valid
         k = np.floor(xi * _LOG2E + 0.5)
         r = (xi - k * _LN2_HI) - k * _LN2_LO
-        p = _EXP[13]
-        p = p * r + _EXP[12]
-        p = p * r + _EXP[11]
-        p = p * r + _EXP[10]
-        p = p * r + _EXP[9]
-        p = p * r + _EXP[8]
-        p = p * r + _EXP[7]
-        p = p * r + _EXP[6]
-        p = p * r + _EXP[5]
-        p = p * r + _EXP[4]
-        p = p * r + _EXP[3]
-        p = p * r + _EXP[2]
-        p = p * r + _EXP[1]
-        e[i] = p * r + _EXP[0]
+        e[i] = horner(_EXP, r)
         ki = np.int64(k)
         half = ki >> 1
         b1[i] = (half + 1023) << 52
@@ -129,18 +126,7 @@ def log1p_unit(e, out):
         m = u * 0.5 if big else u
         s = (m - 1.0) / (m + 1.0)
         s2 = s * s
-        q = _ATANH[11]
-        q = q * s2 + _ATANH[10]
-        q = q * s2 + _ATANH[9]
-        q = q * s2 + _ATANH[8]
-        q = q * s2 + _ATANH[7]
-        q = q * s2 + _ATANH[6]
-        q = q * s2 + _ATANH[5]
-        q = q * s2 + _ATANH[4]
-        q = q * s2 + _ATANH[3]
-        q = q * s2 + _ATANH[2]
-        q = q * s2 + _ATANH[1]
-        q = q * s2 + _ATANH[0]
+        q = horner(_ATANH, s2)
         k = 1.0 if big else 0.0
         log_u = (k * _LN2_HI + s * q) + k * _LN2_LO
         d = u - 1.0
