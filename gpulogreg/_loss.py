@@ -34,14 +34,20 @@ def root_CS(C, S):
     return math.sqrt(C) * math.sqrt(S)
 
 
+def over_CS(v, C, S):
+    """``v / (C S)`` as two divisions by ``root_CS(C, S)``: finite wherever its exact value
+    is (0 for C = inf)."""
+    root = root_CS(C, S)
+    return v / root / root
+
+
 def scale_gradient(out, v, n_penalised, C, S):
     """``out / S + [v_W / (C S), 0]``: a pass's summed gradient (or Hessian product) with the
     data term's normalisation and the L2 term on the first ``n_penalised`` entries (none
     for ``C = inf``), in place."""
     out *= 1.0 / S
     if not math.isinf(C):
-        root = root_CS(C, S)
-        out[:n_penalised] += v[:n_penalised] / root / root
+        out[:n_penalised] += over_CS(v[:n_penalised], C, S)
     return out
 
 
@@ -73,8 +79,7 @@ def l1_strength(C, l1_ratio, S):
     term ``l1 * ||W||_1`` that ``solvers.owlqn`` adds to the smooth objective."""
     if l1_ratio == 0 or math.isinf(C):
         return 0.0
-    root = root_CS(C, S)
-    return l1_ratio / root / root
+    return over_CS(l1_ratio, C, S)
 
 
 class LogisticLoss:
@@ -194,8 +199,7 @@ class LogisticLoss:
         H *= 1.0 / S
         if not math.isinf(self._C_l2):
             diagonal = self.xp.arange(self.n_penalised)
-            root = root_CS(self._C_l2, S)
-            H[diagonal, diagonal] += 1.0 / root / root
+            H[diagonal, diagonal] += over_CS(1.0, self._C_l2, S)
         return self._scale_loss(loss, coef), self._scale_and_penalise(grad, coef), H
 
 
@@ -217,8 +221,9 @@ class InterceptAsFeature:
         self.objective, self.scaling = objective, float(scaling)
         self.xp, self.eps, self.l1 = objective.xp, objective.eps, objective.l1
         self.n_penalised = objective.n_penalised + 1
-        root = root_CS(l2_share(objective.C, objective.l1_ratio), objective.sum_weights)
-        self._l2 = 1.0 / root / root  # (1 - l1_ratio) / (C S); 0 for C = inf
+        # (1 - l1_ratio) / (C S); 0 for C = inf
+        self._l2 = over_CS(1.0, l2_share(objective.C, objective.l1_ratio),
+                           objective.sum_weights)
 
     def to_coef(self, u):
         """``[w, b]`` from ``u = [w, w_b]``."""
