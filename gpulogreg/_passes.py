@@ -296,14 +296,14 @@ class BatchPass(_Pass):
         xp = _backend.get_namespace(X=X)
         d, k, P = self.n_features, self.k, self.n_features + self.fit_intercept
         n_g, n_p = len(self.gradients), len(self.products)
-        losses = xp.zeros(n_g, dtype=np.float64)
-        G = xp.zeros((P, self.n_out), dtype=np.float64)
         V = self.V.astype(X.dtype)
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous \
                 and (rows.start or 0) == 0:
             # the whole pass in one read of X (``_cpu.batch_binomial_pass``)
             return _cpu.batch_binomial_pass(X, y, s, self.masks, self.folds, V[:, :, 0],
                                             n_g, n_p)
+        losses = xp.zeros(n_g, dtype=np.float64)
+        G = xp.zeros((P, self.n_out), dtype=np.float64)
         cols = V.shape[1] * k
         step = batch_piece_rows(xp, cols, d, X.dtype.itemsize)
         start_row = rows.start or 0

@@ -234,6 +234,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 setattr(self, name, {key: boundary.outward(v) for key, v in value.items()})
             elif value is not None:
                 setattr(self, name, boundary.outward(value))
+
     def _on_device(self, X, y=None, sample_weight=None):
         """The device a fit runs on, as a context (``_backend.on_device``): a CuPy X's own GPU
         (or the one ``device`` names), current for everything from validation to the fitted
