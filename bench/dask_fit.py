@@ -21,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import LogisticRegression  # noqa: E402
-from gpulogreg._bench import print_table, time_to_gap  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
+from gpulogreg.benchmark import print_table, time_to_gap  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
 
 
 def main(argv=None):

@@ -23,7 +23,7 @@
 #   summary.txt            each step's exit status and seconds
 # Targets (issue 23): one-pass loss+grad <= 1.10x the floor, hessp <= 1.15x (d in [8, 512]);
 # time to solution >= 3x faster than PyTorch L-BFGS and scikit-learn on CuPy; streamed
-# >= 0.9x the H2D bandwidth. The one-pass switch (gpulogreg._kernels.ONE_PASS) is flipped
+# >= 0.9x the H2D bandwidth. The one-pass switch (gpulogreg.loss.cuda.ONE_PASS) is flipped
 # in the code only where passes.md shows the kernels correct and faster.
 set -uo pipefail
 out="${1:?usage: bash bench/device_check.sh OUT_DIR}"

@@ -22,9 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 import gpulogreg  # noqa: E402
-from gpulogreg import _cpu  # noqa: E402
-from gpulogreg._bench import timer  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
+from gpulogreg.loss import cpu as _cpu  # noqa: E402
+from gpulogreg.benchmark import timer  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
 
 
 TARGETS = {8: 2.0, 64: 1.25}  # issue 26: one check_input=False call / one X @ w

@@ -31,9 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from gpulogreg import _backend, _kernels  # noqa: E402
-from gpulogreg._bench import copy_bandwidth, timer  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
+from gpulogreg import _backend  # noqa: E402
+from gpulogreg.loss import cuda as _kernels  # noqa: E402
+from gpulogreg.benchmark import copy_bandwidth, timer  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
 
 
 def torch_baseline(xp, X, y):

@@ -26,9 +26,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend  # noqa: E402
-from gpulogreg._bench import timer  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
-from gpulogreg._models import Multinomial  # noqa: E402
+from gpulogreg.benchmark import timer  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
+from gpulogreg.loss.models import Multinomial  # noqa: E402
 
 
 def make_data(n, d, k, dtype, seed=0):

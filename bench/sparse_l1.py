@@ -27,8 +27,8 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import LogisticRegression  # noqa: E402
-from gpulogreg._bench import copy_bandwidth, machine, time_to_gap, timer  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
+from gpulogreg.benchmark import copy_bandwidth, machine, time_to_gap, timer  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
 
 
 def csr(n, d, nnz, columns, seed=0):

@@ -24,8 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import _backend  # noqa: E402
-from gpulogreg._passes import LossGradient  # noqa: E402
-from gpulogreg._stream import StreamedRows  # noqa: E402
+from gpulogreg.loss.passes import LossGradient  # noqa: E402
+from gpulogreg.sources.stream import StreamedRows  # noqa: E402
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gpulogreg import _backend
-from gpulogreg._loss import LogisticLoss
+from gpulogreg.loss.objective import LogisticLoss
 
 SHAPES = [(200_000, 64), (50_000, 257)]
 

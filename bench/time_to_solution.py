@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from gpulogreg import LogisticRegression, _backend  # noqa: E402
-from gpulogreg._bench import time_to_gap  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
+from gpulogreg.benchmark import time_to_gap  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
 
 # issue 14's table: name -> (n, d, dtype)
 PROBLEMS = {

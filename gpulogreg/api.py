@@ -16,9 +16,10 @@ import numbers
 
 import numpy as np
 
-from . import _backend, _models, _validation
-from ._loss import LogisticLoss
-from ._sources import rows_source
+from . import _backend, _validation
+from .loss import models
+from .loss.objective import LogisticLoss
+from .sources.memory import rows_source
 
 __all__ = ["gradient_step", "hessp", "loss_gradient"]
 
@@ -46,7 +47,7 @@ def _objective(X, y, coef, intercept, sample_weight, C, check_input):
         y = y if y.dtype == X.dtype else y.astype(X.dtype)
         if sample_weight is not None and sample_weight.dtype != X.dtype:
             sample_weight = sample_weight.astype(X.dtype)
-    model = _models.for_classes(2 if k == 1 else k)
+    model = models.for_classes(2 if k == 1 else k)
     loss = LogisticLoss(source=rows_source(X, y, sample_weight), C=C, model=model)
     return loss, _stack(loss.xp, X.shape[1], k, coef, intercept, "coef", "intercept",
                         X.dtype), k

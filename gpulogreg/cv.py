@@ -26,9 +26,10 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import _backend, _models, _validation
-from ._batch import ModelBatch
-from ._sources import RowBlocks
+from . import _backend, _validation
+from .loss import models
+from .solvers.batch import ModelBatch
+from .sources.memory import RowBlocks
 from .estimator import (LogisticRegression, _check_hessian_fits, _coef_intercept, _FitTasks,
                         _guarded, with_callbacks)
 
@@ -449,14 +450,14 @@ class _FoldModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, rows):
         z = self.decision_function(rows)
         if z.ndim == 2:
-            return _models.softmax(z, np)
-        p1 = _models.sigmoid(z, np)
+            return models.softmax(z, np)
+        p1 = models.sigmoid(z, np)
         return np.stack([1 - p1, p1], axis=1)
 
     def predict_log_proba(self, rows):
         z = self.decision_function(rows)
         if z.ndim == 2:
-            return _models.log_softmax(z, np)
+            return models.log_softmax(z, np)
         tail = np.log1p(np.exp(-np.abs(z)))
         return np.stack([-(np.maximum(z, 0) + tail), -(np.maximum(-z, 0) + tail)], axis=1)
 

@@ -16,11 +16,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
-from . import _backend, _models, _validation
-from ._loss import InterceptAsFeature, LogisticLoss
-from ._sources import rows_source
+from . import _backend, _validation
+from .loss import models
+from .loss.objective import InterceptAsFeature, LogisticLoss
+from .sources.memory import rows_source
 from .solvers import ALIASES, ITERATE, LIBLINEAR, SOLVERS
-from .solvers._common import run
+from .solvers.iteration import run
 
 
 try:  # scikit-learn 1.9's callbacks (sklearn.callback); older releases fit without them
@@ -256,7 +257,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         weights, scaled_C = _validation.check_sample_weight(
             sample_weight, n, X.dtype, xp, y_index=y_index, classes=classes,
             class_weight=self.class_weight, C=C)
-        return _Data(X, y_index, classes, weights, scaled_C, _models.for_classes(len(classes)),
+        return _Data(X, y_index, classes, weights, scaled_C, models.for_classes(len(classes)),
                      xp, device)
 
     def _set_solution(self, data, x, C):
@@ -282,7 +283,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(f"device={self.device!r} does not apply to Dask arrays, "
                                  "which are fitted where their chunks live; use device='auto'.")
         elif kind == "cuda" and not _backend.is_gpu(xp):
-            from ._stream import StreamedRows
+            from .sources.stream import StreamedRows
 
             return StreamedRows(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept,
                                 chunk_rows=getattr(self, "chunk_rows", None))
@@ -403,9 +404,9 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         coef = self._dense_coef()
         coef = coef[0] if coef.shape[0] == 1 else coef.T
         if lazy:
-            from . import _dask
+            from .sources import dask
 
-            return _dask.decision_function(X, coef, self.intercept_)
+            return dask.decision_function(X, coef, self.intercept_)
         coef = _backend.to_namespace(coef, xp)
         intercept = _backend.to_namespace(self.intercept_, xp)
         return X @ coef.astype(X.dtype) + intercept.astype(X.dtype)
@@ -416,8 +417,8 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
         if z.ndim == 2:
-            return _blockwise(_models.softmax, z, xp)
-        p1 = _models.sigmoid(z, xp)
+            return _blockwise(models.softmax, z, xp)
+        p1 = models.sigmoid(z, xp)
         return xp.stack([1 - p1, p1], axis=1)
 
     @_at_boundary
@@ -427,7 +428,7 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
         if z.ndim == 2:
-            return _blockwise(_models.log_softmax, z, xp)
+            return _blockwise(models.log_softmax, z, xp)
         tail = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^t) = max(t, 0) + tail for t = +-z
         return xp.stack([-(xp.maximum(z, 0) + tail), -(xp.maximum(-z, 0) + tail)], axis=1)
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from gpulogreg._batch import ModelBatch
-from gpulogreg._loss import LogisticLoss
-from gpulogreg._sources import RowBlocks
-from gpulogreg._models import Binomial, Multinomial
+from gpulogreg.solvers.batch import ModelBatch
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.sources.memory import RowBlocks
+from gpulogreg.loss.models import Binomial, Multinomial
 from gpulogreg.solvers import ITERATE, SOLVERS
 from reference import assert_reordered, convexity, reorder_bound
 
@@ -72,7 +72,7 @@ def test_converged_problems_leave_the_batch():
     assert widths == [2] * n_fev[0] + [1] * (n_fev[1] - n_fev[0])
 
 
-@pytest.mark.skipif(not __import__("gpulogreg")._cpu.enabled(), reason="numba not available")
+@pytest.mark.skipif(not __import__("gpulogreg.loss.cpu").loss.cpu.enabled(), reason="numba not available")
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("layout", ["C", "F", "csr"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -82,8 +82,9 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
     per group), else (Fortran order, sparse) the numba elementwise sweep between the
     products, on pieces that start mid-array (the masks' row offset)."""
-    from gpulogreg import _cpu, _passes
-    from gpulogreg._batch import _Curvature
+    from gpulogreg.loss import cpu as _cpu
+    from gpulogreg.loss import passes as _passes
+    from gpulogreg.solvers.batch import _Curvature
 
     monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
     monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 32)

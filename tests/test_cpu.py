@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpulogreg import LogisticRegression, _cpu
-from gpulogreg._loss import LogisticLoss
+from gpulogreg import LogisticRegression
+from gpulogreg.loss import cpu as _cpu
+from gpulogreg.loss.objective import LogisticLoss
 from reference import (assert_reordered, fitted_vector, hessian, hessian_reorder_bound,
                        loss_and_gradient, optimum_radius, reorder_bound)
 from test_loss import make_problem
@@ -141,7 +142,7 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
                                                           dtype):
     """The multinomial kernels (loss + gradient with the stored softmax, Hessian products)
     against the NumPy reference passes and the independent float64 reference."""
-    from gpulogreg._models import Multinomial
+    from gpulogreg.loss.models import Multinomial
     from reference import multinomial_loss_and_gradient
 
     rng = np.random.default_rng(seed)
@@ -173,7 +174,7 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
 
 _COMPILE_ONE_KERNEL = """
 import numpy as np
-from gpulogreg import _numba_kernels as k
+from gpulogreg.loss.cpu import kernels as k
 z = np.empty(3)
 k.matvec(np.ones((3, 2)), 0, 3, np.ones(2), 1.0, z)
 assert (z == 3).all(), z

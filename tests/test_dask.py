@@ -9,10 +9,10 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 from gpulogreg import LogisticRegression  # noqa: E402
-from gpulogreg._loss import LogisticLoss  # noqa: E402
-from gpulogreg._sources import RowBlocks  # noqa: E402
-from gpulogreg._passes import LossGradient  # noqa: E402
-from gpulogreg._dask import DaskRows, require_dask  # noqa: E402
+from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
+from gpulogreg.sources.memory import RowBlocks  # noqa: E402
+from gpulogreg.loss.passes import LossGradient  # noqa: E402
+from gpulogreg.sources.dask import DaskRows, require_dask  # noqa: E402
 from reference import (assert_reordered, fitted_vector, hessian_reorder_bound,  # noqa: E402
                        optimum_radius, reorder_bound)
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 import fake_cupy
-from gpulogreg import LogisticRegression, _backend, _kernels, _stream
-from gpulogreg._loss import LogisticLoss
-from gpulogreg._models import residual_and_loss, softmax_residual_and_loss
-from gpulogreg._stream import StreamedRows, stage
+from gpulogreg import LogisticRegression, _backend
+from gpulogreg.loss import cuda as _kernels
+from gpulogreg.sources import stream as _stream
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.loss.models import residual_and_loss, softmax_residual_and_loss
+from gpulogreg.sources.stream import StreamedRows, stage
 
 D = 7
 ROW_BYTES = D * 8
@@ -176,7 +178,7 @@ def test_staging_copies_every_row(tmp_path, rows):
 def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake, monkeypatch):
     """The compiled passes are for X computed on the CPU: a big float64 host X streamed
     through the GPU must reach the device chunks with the xp passes."""
-    from gpulogreg import _cpu
+    from gpulogreg.loss import cpu as _cpu
 
     cp = fake(free_bytes=10_000)
     monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
@@ -318,9 +320,9 @@ def test_a_cholesky_that_does_not_raise_is_still_caught(fake):
 def test_a_model_batch_round_reads_the_device_once(fake):
     """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
     transfer, and the folds' weight sums in one at the start: not one per problem."""
-    from gpulogreg._batch import ModelBatch
-    from gpulogreg._sources import RowBlocks
-    from gpulogreg._models import Binomial
+    from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.sources.memory import RowBlocks
+    from gpulogreg.loss.models import Binomial
 
     cp = fake()
     X, y, s = problem(n=500)
@@ -349,10 +351,10 @@ def test_model_batch_pieces_are_sized_for_the_device(fake, monkeypatch):
     A CSC X is turned into CSR once per batch, not rescanned per piece."""
     import scipy.sparse as sp
 
-    from gpulogreg import _passes
-    from gpulogreg._batch import ModelBatch
-    from gpulogreg._sources import RowBlocks
-    from gpulogreg._models import Binomial
+    from gpulogreg.loss import passes as _passes
+    from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.sources.memory import RowBlocks
+    from gpulogreg.loss.models import Binomial
 
     cp = fake(free_bytes=8 << 30)
     gpu_rows = _passes.batch_piece_rows(cp, 100, 100_000, 8)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from gpulogreg import _kernels, _models
+from gpulogreg.loss import cuda as _kernels
+from gpulogreg.loss import models as _models
 
 KERNELS = Path(_kernels.kernel_dir())
 CU_FILES = sorted(p.name for p in KERNELS.glob("*.cu"))

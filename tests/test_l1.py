@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
-from gpulogreg._loss import LogisticLoss
+from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers.owlqn import pseudo_gradient
 from reference import optimum_radius
 

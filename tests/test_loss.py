@@ -7,9 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpulogreg import _models, _passes, _sources
+from gpulogreg.loss import models as _models
+from gpulogreg.loss import passes as _passes
+from gpulogreg.sources import memory as _sources
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss
+from gpulogreg.loss.objective import LogisticLoss
 from reference import (assert_matches, assert_reordered, hessian, hessian_reorder_bound,
                        loss_and_gradient, reorder_bound)
 
@@ -256,7 +258,7 @@ def test_one_pass_kernels_match_the_general_path(cp, monkeypatch, n, d, dtype, w
     """The one-pass kernels (logistic_grad.cu, switched on) against the cuBLAS + general
     elementwise path and the float64 reference: loss, gradient, stored curvature, Hessian
     products; bitwise equal from one call to the next."""
-    from gpulogreg import _kernels
+    from gpulogreg.loss import cuda as _kernels
 
     monkeypatch.setattr(_kernels, "ONE_PASS", True)
     X, y, s, coef = make_problem(cp, n, d, dtype, weights=weights, seed=n + d)

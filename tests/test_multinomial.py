@@ -13,9 +13,9 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression, load
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss
-from gpulogreg._sources import RowBlocks
-from gpulogreg._models import Multinomial, softmax_residual_and_loss
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.sources.memory import RowBlocks
+from gpulogreg.loss.models import Multinomial, softmax_residual_and_loss
 from gpulogreg.solvers import SOLVERS
 from reference import (assert_matches, assert_reordered, fitted_vector,
                        multinomial_loss_and_gradient, optimum_radius, reorder_bound)
@@ -282,7 +282,7 @@ def test_dask_multinomial_equals_in_memory():
 
 
 def test_streamed_chunks_equal_in_memory():
-    from gpulogreg._stream import StreamedRows
+    from gpulogreg.sources.stream import StreamedRows
 
     X, y, _ = DATA["digits"]
     y_index = y.astype(np.float64)

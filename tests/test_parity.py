@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss
+from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
 
 

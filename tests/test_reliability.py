@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 import gpulogreg
 from gpulogreg import DivergenceError, LogisticRegression
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss
+from gpulogreg.loss.objective import LogisticLoss
 
 
 @pytest.fixture(scope="module")

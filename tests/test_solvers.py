@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gpulogreg._loss import LogisticLoss
+from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS, gradient_descent, lbfgs, newton_cg
 
 
@@ -165,7 +165,8 @@ def test_newton_solvers_take_one_pass_per_iteration(name):
 
 
 def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
-    from gpulogreg.solvers import _common, _line_search
+    from gpulogreg.solvers import iteration as _common
+    from gpulogreg.solvers import line_search as _line_search
 
     calls = []
     obj = quadratic(np.diag([1.0, 4.0]), np.zeros(2))
@@ -217,7 +218,7 @@ def test_lbfgs_starts_from_a_given_memory():
     objective) it needs fewer iterations than from an empty memory (11 against 15 here; the
     same run, memory ignored, would take as many)."""
     from gpulogreg.solvers import ITERATE
-    from gpulogreg.solvers._common import run
+    from gpulogreg.solvers.iteration import run
 
     rng = np.random.default_rng(5)
     X = rng.normal(size=(500, 5)) * rng.uniform(0.2, 5, size=5)  # ill-conditioned

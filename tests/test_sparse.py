@@ -11,8 +11,8 @@ from sklearn.exceptions import DataConversionWarning
 
 from gpulogreg import LogisticRegression, LogisticRegressionCV
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss
-from gpulogreg._models import Multinomial
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.loss.models import Multinomial
 from gpulogreg.solvers import SOLVERS
 from reference import (assert_reordered, convexity, fitted_vector, hessian_reorder_bound,
                        optimum_radius, reorder_bound)

@@ -6,8 +6,8 @@ import pytest
 
 from gpulogreg import LogisticRegression
 from gpulogreg._backend import to_numpy
-from gpulogreg._loss import LogisticLoss
-from gpulogreg._stream import StreamedRows, choose_chunk_rows
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.sources.stream import StreamedRows, choose_chunk_rows
 from gpulogreg.solvers import SOLVERS
 
 

@@ -14,7 +14,7 @@ and vectors, never X; their state stays on the device of ``x0``.
 from __future__ import annotations
 
 from . import gradient_descent, lbfgs, newton_cg, newton_cholesky, owlqn
-from ._common import DivergenceError, Result
+from .iteration import DivergenceError, Result
 
 __all__ = ["ALIASES", "ITERATE", "LIBLINEAR", "SOLVERS", "DivergenceError", "Result"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import (DivergenceError, Progress, Result, Stall, blowup_fraction, evaluate,
+from .iteration import (DivergenceError, Progress, Result, Stall, blowup_fraction, evaluate,
                       rounding_slack, run, start)
 
 _SUFFICIENT_DECREASE = 0.5

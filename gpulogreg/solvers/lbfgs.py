@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from . import _line_search
-from ._common import LINE_SEARCH_FAILED, Progress, Result, Stall, evaluate, run, start
+from . import line_search
+from .iteration import LINE_SEARCH_FAILED, Progress, Result, Stall, evaluate, run, start
 
 _STALL = 30  # iterations without a resolvable improvement (see Stall)
 
@@ -50,7 +50,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None, memo
                 break
         # first step along -g: unit length, as scipy's L-BFGS-B does
         step = 1.0 if history else min(1.0, 1.0 / math.sqrt(-dphi0))
-        ls = yield from _line_search.wolfe(evaluate, x, f, g, d, dphi0, step, eps)
+        ls = yield from line_search.wolfe(evaluate, x, f, g, d, dphi0, step, eps)
         n_fev += ls.n_fev
         if not ls.ok:
             if history:  # retry once along the steepest descent with a fresh memory

@@ -3,7 +3,7 @@
 Each outer iteration solves ``H d = -g`` approximately by conjugate gradients
 (forcing term ``min(0.5, sqrt(||g||_1)) ||g||_1``, as scikit-learn's newton-cg),
 then takes a strong-Wolfe step along ``d`` starting from the Newton step 1, whose
-evaluation also keeps what the next Hessian-vector products need (``_line_search.newton``):
+evaluation also keeps what the next Hessian-vector products need (``line_search.newton``):
 an accepted Newton step costs one pass over X, not two.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from . import _newton
-from ._common import run
+from . import newton
+from .iteration import run
 
 _MAX_CG = 200
 
@@ -20,7 +20,7 @@ _MAX_CG = 200
 def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
     ``_common``); requests ``gradient_hessp`` and Hessian-vector products."""
-    return _newton.iterate("newton-cg", "gradient_hessp", _conjugate_gradient, objective, x0,
+    return newton.iterate("newton-cg", "gradient_hessp", _conjugate_gradient, objective, x0,
                            tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step)
 
 

@@ -25,7 +25,7 @@ import math
 from collections import deque
 
 from .. import _backend
-from ._common import (LINE_SEARCH_FAILED, Progress, Result, Stall, blowup_fraction, evaluate,
+from .iteration import (LINE_SEARCH_FAILED, Progress, Result, Stall, blowup_fraction, evaluate,
                       rounding_slack, run, start)
 from .lbfgs import _two_loop, remember
 

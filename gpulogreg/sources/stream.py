@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _backend
+from .. import _backend
 
 _MEMORY_FRACTION = 0.5  # of the free device memory: resident chunks plus the two buffers
 _MIN_ROWS = 1024

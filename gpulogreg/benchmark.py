@@ -120,7 +120,7 @@ def _make_data(n, d, seed=0):
 
 def pass_rows(xp, dims, elements, warmup, repeat):
     """Loss+gradient pass against the floor, float64, ``n = elements // d`` rows each."""
-    from ._loss import LogisticLoss
+    from .loss.objective import LogisticLoss
 
     time_ms = timer(xp)
     rows = []
@@ -141,7 +141,7 @@ def solution_rows(n, d, repeat, gap=1e-6):
     CuPy when a GPU is usable) and scikit-learn's, on one problem."""
     from sklearn.linear_model import LogisticRegression as Sk
 
-    from ._loss import LogisticLoss
+    from .loss.objective import LogisticLoss
     from .estimator import LogisticRegression
 
     X, y = _make_data(n, d)

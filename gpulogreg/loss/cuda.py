@@ -31,7 +31,7 @@ def kernel_dir():
     try:
         return resources.files("gpulogreg.kernels")
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "kernels"
+        return Path(__file__).resolve().parents[2] / "kernels"
 
 
 def kernel_source(filename: str) -> str:

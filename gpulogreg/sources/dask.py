@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from . import _backend
-from ._sources import RowBlocks
+from .. import _backend
+from .memory import RowBlocks
 
 
 def require_dask():

@@ -1,12 +1,12 @@
 """The iteration both Newton solvers share: a direction from the curvature at x (the
-Hessian for newton-cholesky, its products for newton-cg), then ``_line_search.newton`` from
+Hessian for newton-cholesky, its products for newton-cg), then ``line_search.newton`` from
 the Newton step 1, whose first trial also returns the curvature there: an accepted step is
 one pass over X. A generator of evaluation requests, like every solver (``_common``)."""
 
 from __future__ import annotations
 
-from . import _line_search
-from ._common import LINE_SEARCH_FAILED, Progress, Result, Stall, start
+from . import line_search
+from .iteration import LINE_SEARCH_FAILED, Progress, Result, Stall, start
 
 _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
@@ -31,7 +31,7 @@ def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, ve
         dphi0 = float(g @ d)
         if not dphi0 < 0:  # rounding in the curvature: fall back to steepest descent
             d, dphi0 = -g, -float(g @ g)
-        ls, curvature_new = yield from _line_search.newton(with_curvature, x, f, g, d, dphi0,
+        ls, curvature_new = yield from line_search.newton(with_curvature, x, f, g, d, dphi0,
                                                            eps)
         n_fev += ls.n_fev
         if not ls.ok:

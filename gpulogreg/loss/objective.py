@@ -21,10 +21,10 @@ import math
 
 import numpy as np
 
-from . import _cpu
-from ._models import Binomial
-from ._passes import GradientHessian, HessianProduct, LossGradient
-from ._sources import RowBlocks
+from . import cpu
+from .models import Binomial
+from .passes import GradientHessian, HessianProduct, LossGradient
+from ..sources.memory import RowBlocks
 
 
 def root_CS(C, S):
@@ -115,7 +115,7 @@ class LogisticLoss:
         # the numba passes for a big enough C-contiguous NumPy X computed on the CPU (never
         # Dask, CuPy, or a host X streamed through the GPU)
         self.compiled = (source.xp is np and isinstance(source.X, np.ndarray)
-                         and _cpu.usable(source.X))
+                         and cpu.usable(source.X))
         self.C = float(C)
         self.l1_ratio = float(l1_ratio)
         # the C of the smooth L2 share: C / (1 - l1_ratio) (inf: none; C itself for pure L2)

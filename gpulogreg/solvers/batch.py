@@ -20,10 +20,11 @@ import math
 
 import numpy as np
 
-from . import _backend, _cpu
-from ._loss import LogisticLoss, l1_strength, l2_share, penalty, scale_gradient
-from ._sources import RowBlocks
-from ._passes import BatchPass
+from .. import _backend
+from ..loss import cpu
+from ..loss.objective import LogisticLoss, l1_strength, l2_share, penalty, scale_gradient
+from ..sources.memory import RowBlocks
+from ..loss.passes import BatchPass
 
 
 class _Member:
@@ -94,7 +95,7 @@ class ModelBatch:
         # a problem is (fold, C) or, with an elastic-net share, (fold, C, l1_ratio)
         self.members = [_Member(self, problem[0], problem[1], sums[problem[0]], *problem[2:])
                         for problem in problems]
-        self.compiled = _cpu.batch_usable(masks.shape[1], len(problems))
+        self.compiled = cpu.batch_usable(masks.shape[1], len(problems))
         self._last, self._parent = {}, {}  # see _answer and _inherited
 
     def solve(self, steps, then=None):

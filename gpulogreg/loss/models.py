@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backend, _kernels
+from .. import _backend
+from . import cuda
 
 
 def _exp_tail(z, xp):
@@ -119,7 +120,7 @@ class Binomial:
         if curvature_out is not None:
             curvature_out[...] = hessian_weight(z, s, xp)
         if _backend.is_gpu(xp) and fused is not False:
-            return _kernels.sigmoid_residual(z, y, s)
+            return cuda.sigmoid_residual(z, y, s)
         return residual_and_loss(z, y, s, xp)
 
     def curvature(self, z, s, xp):
@@ -150,7 +151,7 @@ class Multinomial:
         """``(R, l)`` for a block of ``Z`` (rows, k); with ``curvature_out`` (a slice of an
         (n, k) array) also writes the softmax probabilities there."""
         if _backend.is_gpu(xp) and fused is not False:
-            R, l, P = _kernels.softmax_residual(Z, y, s, want_p=curvature_out is not None)
+            R, l, P = cuda.softmax_residual(Z, y, s, want_p=curvature_out is not None)
         else:
             R, l, P = softmax_residual_and_loss(Z, y, s, xp)
         if curvature_out is not None:

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._common import blowup_fraction, evaluate, rounding_slack
+from .iteration import blowup_fraction, evaluate, rounding_slack
 
 C1 = 1e-4  # sufficient decrease
 C2 = 0.9  # curvature (0.9 suits quasi-Newton and Newton directions)

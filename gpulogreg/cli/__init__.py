@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _backend, _cpu
-from .estimator import LogisticRegression
-from .solvers import ALIASES, SOLVERS
+from .. import _backend
+from ..loss import cpu
+from ..estimator import LogisticRegression
+from ..solvers import ALIASES, SOLVERS
 
 
 SOLVER_NAMES = sorted(set(SOLVERS) | set(ALIASES))  # saga, as scikit-learn users spell it
@@ -87,7 +88,7 @@ def demo(args) -> int:
     print(f"coefficients and intercept agree with scikit-learn's to max |difference| "
           f"{difference:.1e} (both stop at tol={args.tol:g})")
     _demo_throughput(namespaces)
-    print(_cpu.status())
+    print(cpu.status())
     print("go further: 'gpulogreg bench --quick' measures this machine; 'gpulogreg fit DATA "
           "--target COLUMN -o model.npz' fits your data; the README says which solver suits "
           "which shape.")
@@ -99,7 +100,7 @@ def _sklearn_once(args, data):
     with our objective and gradient evaluated at its solution."""
     from sklearn.linear_model import LogisticRegression as Sk
 
-    from ._loss import LogisticLoss
+    from ..loss.objective import LogisticLoss
 
     X_train, X_test, y_train, y_test = data
     solver = "lbfgs" if args.solver == "gd" else args.solver
@@ -126,7 +127,7 @@ def _demo_throughput(namespaces):
     """One synthetic float64 problem per backend, sized to the machine's memory: the
     loss+gradient pass against the floor (one read of X at the copy bandwidth measured just
     before)."""
-    from . import _bench
+    from .. import benchmark
 
     for xp in namespaces:
         # bigger than the caches, so the pass and the floor both read memory: 1 GB of X on a
@@ -134,7 +135,7 @@ def _demo_throughput(namespaces):
         info = _backend.memory_info(xp)
         elements = min(2**27 if _backend.is_gpu(xp) else 2**26,
                        2**62 if info is None else info[0] // (8 * 8))
-        row = _bench.pass_rows(xp, [64], elements, warmup=2, repeat=5)[0]
+        row = benchmark.pass_rows(xp, [64], elements, warmup=2, repeat=5)[0]
         print(f"large-batch pass ({xp.__name__}, float64, n={row['n']:,}, d=64): "
               f"{row['ours ms']:.1f} ms = {row['GB/s']:.1f} GB/s, "
               f"{row['ours ms'] / row['floor ms']:.2f}x the floor of one read of X "
@@ -382,7 +383,7 @@ def _fit(args) -> int:
 
 
 def predict(args) -> int:
-    from .io import load
+    from ..io import load
 
     model = load(args.model, device=args.device)
     fitted = getattr(model, "feature_names_in_", None)
@@ -416,10 +417,10 @@ def _open_output(path):
 
 
 def bench(args) -> int:
-    from . import _bench
+    from .. import benchmark
 
     start = time.perf_counter()
-    written, text = _bench.report(args.out, quick=args.quick)
+    written, text = benchmark.report(args.out, quick=args.quick)
     print(text)
     print(f"wrote {', '.join(str(p) for p in written)} in {time.perf_counter() - start:.1f} s"
           + ("" if len(written) > 1 else " (pip install matplotlib for the plots)"))
@@ -443,7 +444,7 @@ def _raw_file_options(parser):
 
 
 def main(argv=None) -> int:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="gpulogreg", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gpulogreg {__version__}")

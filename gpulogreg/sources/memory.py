@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from . import _backend
+from .. import _backend
 
 # On the CPU, X is processed in row blocks of about this many bytes so that the
 # second read of a block (for X.T @ r) hits the cache (DESIGN.md section 4).
@@ -76,7 +76,7 @@ def rows_source(X, y, sample_weight=None, *, fit_intercept=True):
     """The data source for arrays in memory: ``DaskRows`` for a Dask X (chunks summed where
     they live), ``RowBlocks`` for NumPy or CuPy. Streaming is asked for separately."""
     if _backend.is_dask(_backend.get_namespace(X=X)):
-        from ._dask import DaskRows
+        from .dask import DaskRows
 
         return DaskRows(X, y, sample_weight, fit_intercept=fit_intercept)
     return RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)

@@ -21,7 +21,7 @@ multinomial softmax probabilities) in an array of the source's namespace, indexe
 Every pass has one reference implementation here, in plain ``xp`` code; overrides are
 chosen per block and tested against it: the fused CUDA kernels for CuPy blocks (in the
 models), the one-pass CUDA kernels of ``logistic_grad.cu`` for binomial C-contiguous CuPy
-blocks when ``_kernels.ONE_PASS`` is on (off by default until measured on a GPU), the
+blocks when ``cuda.ONE_PASS`` is on (off by default until measured on a GPU), the
 numba kernels of ``_cpu`` for C-contiguous NumPy blocks when the loss asks for them
 (``compiled``: decided once per problem, from the size of the whole X).
 """
@@ -32,8 +32,9 @@ import sys
 
 import numpy as np
 
-from . import _backend, _cpu, _kernels
-from ._models import Binomial
+from .. import _backend
+from . import cpu, cuda
+from .models import Binomial
 
 
 class _Pass:
@@ -51,11 +52,11 @@ class _Pass:
         self.n_params = (n_features + self.fit_intercept) * self.k
 
     def _one_pass(self, xp, X):
-        """Whether this CuPy block goes to the one-pass kernels (``_kernels.ONE_PASS``, off
+        """Whether this CuPy block goes to the one-pass kernels (``cuda.ONE_PASS``, off
         by default until measured on a GPU): binomial, fused kernels allowed, and an X they
         take (C-contiguous, at most ``ONE_PASS_MAX_FEATURES`` columns)."""
         return (self.k == 1 and getattr(self, "fused", None) is not False
-                and _backend.is_gpu(xp) and _kernels.one_pass_usable(X))
+                and _backend.is_gpu(xp) and cuda.one_pass_usable(X))
 
     def linear(self, X, v):
         """``X @ V_w + v_b`` in X's dtype: an n-vector for k = 1, else (n, k)."""
@@ -107,12 +108,12 @@ class LossGradient(_Pass):
         p_out = None if self.p_out is None else self.p_out[rows]
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
             if self.k == 1:
-                return _cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
-            return _cpu.multinomial_loss_gradient(X, y, s, self.coef, self.k,
+                return cpu.loss_gradient(X, y, s, self.coef, self.fit_intercept, p_out)
+            return cpu.multinomial_loss_gradient(X, y, s, self.coef, self.k,
                                                   self.fit_intercept, p_out)
         xp = _backend.get_namespace(X=X)
         if self._one_pass(xp, X):
-            loss, grad = _kernels.logistic_grad(X, y, s, self.coef, p_out)
+            loss, grad = cuda.logistic_grad(X, y, s, self.coef, p_out)
             return loss, grad[:self.n_params]
         Z = self.linear(X, self.coef)
         R, l = self.model.residual_and_loss(Z, y, s, xp, self.fused, p_out)
@@ -136,12 +137,12 @@ class HessianProduct(_Pass):
     def __call__(self, rows, X, y, s):
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous:
             if self.k == 1:
-                return (_cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
-            return (_cpu.multinomial_hessp(X, self.p[rows], s, self.v, self.k,
+                return (cpu.hessp(X, self.p[rows], self.v, self.fit_intercept),)
+            return (cpu.multinomial_hessp(X, self.p[rows], s, self.v, self.k,
                                            self.fit_intercept),)
         xp = _backend.get_namespace(X=X)
         if self.p is not None and self._one_pass(xp, X):
-            return (_kernels.logistic_hessp(X, self.p[rows], self.v)[:self.n_params],)
+            return (cuda.logistic_hessp(X, self.p[rows], self.v)[:self.n_params],)
         c = self.p[rows] if self.p is not None else \
             self.model.curvature(self.linear(X, self.coef), s, xp)
         T = self.model.curvature_times(c, self.linear(X, self.v), s, xp)
@@ -299,8 +300,8 @@ class BatchPass(_Pass):
         V = self.V.astype(X.dtype)
         if self.compiled and isinstance(X, np.ndarray) and X.flags.c_contiguous \
                 and (rows.start or 0) == 0:
-            # the whole pass in one read of X (``_cpu.batch_binomial_pass``)
-            return _cpu.batch_binomial_pass(X, y, s, self.masks, self.folds, V[:, :, 0],
+            # the whole pass in one read of X (``cpu.batch_binomial_pass``)
+            return cpu.batch_binomial_pass(X, y, s, self.masks, self.folds, V[:, :, 0],
                                             n_g, n_p)
         losses = xp.zeros(n_g, dtype=np.float64)
         G = xp.zeros((P, self.n_out), dtype=np.float64)
@@ -316,7 +317,7 @@ class BatchPass(_Pass):
                 Z += V[d]
             R = xp.empty((b, n_g + n_p, k), dtype=X.dtype)
             if self.compiled:
-                losses += _cpu.batch_binomial(Z.reshape(b, -1), y[start:start + b],
+                losses += cpu.batch_binomial(Z.reshape(b, -1), y[start:start + b],
                                               None if s is None else s[start:start + b],
                                               self.masks, piece.start, self.folds, n_g, n_p,
                                               R.reshape(b, -1))

@@ -14,7 +14,7 @@ Used only where it pays: numba importable, ``GPULOGREG_DISABLE_JIT`` unset or ``
 float32 or float64 and C-contiguous (other layouts stay on NumPy's BLAS path, which handles
 any strides), at most ``MAX_FEATURES`` columns, and the
 problem at least ``MIN_ELEMENTS`` large, so small fits never wait for a compile. Compiled
-code is cached on disk, in the user's cache folder (``_numba_kernels.cache_dir()``, or
+code is cached on disk, in the user's cache folder (``kernels.cache_dir()``, or
 ``NUMBA_CACHE_DIR``), never inside the installed package: the first use compiles for a few
 seconds, later processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK
 is what it costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
@@ -84,14 +84,14 @@ def _kernels():
     """The compiled kernels (``_numba_kernels``, compiled or loaded from the cache on first
     call), or None without numba."""
     try:
-        from . import _numba_kernels
+        from . import kernels
     except ImportError:
         return None
-    return {"loss_gradient": _numba_kernels.loss_gradient, "hessp": _numba_kernels.hessp,
-            "batch_binomial": _numba_kernels.batch_binomial,
-            "batch_binomial_pass": _numba_kernels.batch_binomial_pass,
-            "multinomial_loss_gradient": _numba_kernels.multinomial_loss_gradient,
-            "multinomial_hessp": _numba_kernels.multinomial_hessp}
+    return {"loss_gradient": kernels.loss_gradient, "hessp": kernels.hessp,
+            "batch_binomial": kernels.batch_binomial,
+            "batch_binomial_pass": kernels.batch_binomial_pass,
+            "multinomial_loss_gradient": kernels.multinomial_loss_gradient,
+            "multinomial_hessp": kernels.multinomial_hessp}
 
 
 def _call(name, *args):
@@ -178,7 +178,7 @@ _BATCH_GROUPS = 64
 
 
 def batch_binomial_pass(X, y, s, masks, folds, V, n_g, n_p):
-    """``_numba_kernels.batch_binomial_pass`` (see there) for a C-contiguous X (the whole X:
+    """``kernels.batch_binomial_pass`` (see there) for a C-contiguous X (the whole X:
     ``masks`` are indexed from its row 0) and the stacked coefficients ``V`` (P, cols) in
     X's dtype; returns ``(losses (n_g,), G (P, n_g + n_p))`` as ``BatchPass`` does."""
     d = X.shape[1]
@@ -199,7 +199,7 @@ def batch_binomial_pass(X, y, s, masks, folds, V, n_g, n_p):
 
 
 def batch_binomial(Z, y, s, masks, row0, folds, n_g, n_p, R):
-    """``_numba_kernels.batch_binomial`` (see there); returns the n_g loss sums."""
+    """``kernels.batch_binomial`` (see there); returns the n_g loss sums."""
     empty = np.empty(0, dtype=Z.dtype)
     part = _call("batch_binomial", Z, y, empty if s is None else s, s is not None, masks,
                  row0, folds, n_g, n_p, R, 256)

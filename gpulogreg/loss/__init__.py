@@ -1,0 +1,1 @@
+"""The objective: loss, models, passes and their compiled and CUDA overrides."""
