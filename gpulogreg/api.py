@@ -19,7 +19,7 @@ import numpy as np
 from . import _backend, _validation
 from .loss import models
 from .loss.objective import LogisticLoss
-from .sources.memory import rows_source
+from .sources import source_for
 
 __all__ = ["gradient_step", "hessp", "loss_gradient"]
 
@@ -48,7 +48,7 @@ def _objective(X, y, coef, intercept, sample_weight, C, check_input):
         if sample_weight is not None and sample_weight.dtype != X.dtype:
             sample_weight = sample_weight.astype(X.dtype)
     model = models.for_classes(2 if k == 1 else k)
-    loss = LogisticLoss(source=rows_source(X, y, sample_weight), C=C, model=model)
+    loss = LogisticLoss(source=source_for(X, y, sample_weight), C=C, model=model)
     return loss, _stack(loss.xp, X.shape[1], k, coef, intercept, "coef", "intercept",
                         X.dtype), k
 

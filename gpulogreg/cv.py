@@ -29,7 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _backend, _validation
 from .loss import models
 from .solvers.batch import ModelBatch
-from .sources.memory import RowBlocks
+from .sources import source_for, source_kind
 from .estimator import (LogisticRegression, _check_hessian_fits, _coef_intercept, _FitTasks,
                         _guarded, with_callbacks)
 
@@ -253,8 +253,7 @@ class LogisticRegressionCV(LogisticRegression):
         with self._on_device(X, y, sample_weight):  # X's GPU, from validation on
             # the data as LogisticRegression.fit validates it; C=1 gives the weights' scale
             data = self._prepare(X, y, sample_weight, 1.0)
-            if _backend.is_dask(data.xp) or data.device[0] == "cuda" and \
-                    not _backend.is_gpu(data.xp):
+            if source_kind(data.X, self.device) != "memory":
                 raise ValueError("LogisticRegressionCV fits NumPy or CuPy arrays in memory; for "
                                  "Dask or streamed X use LogisticRegression per C.")
             scale = data.C  # C * max(weights): the factor the weights were divided by
@@ -278,8 +277,8 @@ class LogisticRegressionCV(LogisticRegression):
             for name in set(names):
                 _check_hessian_fits(name, (d + self.fit_intercept) * k, xp,
                                     len(problems) // len(shares) * names.count(name))
-            source = RowBlocks(data.X, data.y, data.sample_weight,
-                               fit_intercept=self.fit_intercept)
+            source = source_for(data.X, data.y, data.sample_weight,
+                                fit_intercept=self.fit_intercept, device=self.device)
             batch = ModelBatch(source, data.model, masks, problems)
             # callbacks: a task per (fold, l1_ratio, C) model, the folds' running at once,
             # then one for the refit; each with a subtask per iteration

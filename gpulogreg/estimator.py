@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from . import _backend, _validation
 from .loss import models
 from .loss.objective import InterceptAsFeature, LogisticLoss
-from .sources.memory import rows_source
+from .sources import source_for
 from .solvers import ALIASES, ITERATE, LIBLINEAR, SOLVERS
 from .solvers.iteration import run
 
@@ -277,24 +277,8 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def _source(self, data):
         """The data source for a fit: Dask chunks, a host X streamed through the GPU
         (``device='cuda'``), or the arrays in memory."""
-        X, xp, (kind, _) = data.X, data.xp, data.device
-        if _backend.is_dask(xp):
-            if kind != "auto":
-                raise ValueError(f"device={self.device!r} does not apply to Dask arrays, "
-                                 "which are fitted where their chunks live; use device='auto'.")
-        elif kind == "cuda" and not _backend.is_gpu(xp):
-            from .sources.stream import StreamedRows
-
-            return StreamedRows(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept,
-                                chunk_rows=getattr(self, "chunk_rows", None))
-        else:
-            if getattr(self, "chunk_rows", None) is not None:
-                raise ValueError("chunk_rows applies to device='cuda' with a host X "
-                                 "(streaming) only.")
-            if kind == "cpu" and _backend.is_gpu(xp):
-                raise ValueError("device='cpu' but X is a CuPy array on the GPU; pass X.get() "
-                                 "(a host copy) or use device='auto'.")
-        return rows_source(X, data.y, data.sample_weight, fit_intercept=self.fit_intercept)
+        return source_for(data.X, data.y, data.sample_weight, fit_intercept=self.fit_intercept,
+                          device=self.device, chunk_rows=getattr(self, "chunk_rows", None))
 
     def _solve(self, data, C, x0=None, l1_ratio=0.0, on_step=None):
         """Run the solver on ``data`` with ``C`` (and ``l1_ratio``) from ``x0`` (flat

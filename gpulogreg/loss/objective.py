@@ -24,7 +24,7 @@ import numpy as np
 from . import cpu
 from .models import Binomial
 from .passes import GradientHessian, HessianProduct, LossGradient
-from ..sources.memory import RowBlocks
+from ..sources import source_for
 
 
 def root_CS(C, S):
@@ -108,7 +108,7 @@ class LogisticLoss:
     def __init__(self, X=None, y=None, sample_weight=None, *, C=1.0, fit_intercept=True,
                  fused=None, source=None, model=None, l1_ratio=0.0):
         if source is None:
-            source = RowBlocks(X, y, sample_weight, fit_intercept=fit_intercept)
+            source = source_for(X, y, sample_weight, fit_intercept=fit_intercept)
         self.source = source
         self.fused = fused
         self.model = Binomial() if model is None else model

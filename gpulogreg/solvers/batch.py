@@ -23,7 +23,7 @@ import numpy as np
 from .. import _backend
 from ..loss import cpu
 from ..loss.objective import LogisticLoss, l1_strength, l2_share, penalty, scale_gradient
-from ..sources.memory import RowBlocks
+from ..sources import source_for
 from ..loss.passes import BatchPass
 
 
@@ -80,8 +80,8 @@ class ModelBatch:
         if _backend.is_sparse(source.X) and source.X.format == "csc":
             # each piece of rows of a CSC matrix rescans all its nonzeros: CSR once (a copy
             # of the nonzeros, made once per batch rather than once per piece and pass)
-            source = RowBlocks(source.X.tocsr(), source.y, source.sample_weight,
-                               fit_intercept=source.fit_intercept)
+            source = source_for(source.X.tocsr(), source.y, source.sample_weight,
+                                fit_intercept=source.fit_intercept)
         self.source, self.model, self.masks = source, model, masks
         self.xp = source.xp
         self.n_features = source.n_features
@@ -210,6 +210,6 @@ class ModelBatch:
         weights = self.masks[member.fold].astype(src.X.dtype)
         if src.sample_weight is not None:
             weights *= src.sample_weight
-        return LogisticLoss(source=RowBlocks(src.X, src.y, weights,
-                                             fit_intercept=src.fit_intercept),
+        return LogisticLoss(source=source_for(src.X, src.y, weights,
+                                              fit_intercept=src.fit_intercept),
                             C=member.C, model=self.model, l1_ratio=member.l1_ratio)

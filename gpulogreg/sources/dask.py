@@ -1,8 +1,8 @@
 """Dask arrays as a data source (DESIGN.md section 6).
 
 Each iteration sends a pass (the coefficients, O(d)) to the chunks; every row chunk
-sums it where it lives, with the same ``RowBlocks`` code as an in-memory array (NumPy
-or CuPy chunks alike); Dask adds the partials up in a tree and the client receives
+sums it where it lives, as the in-memory source of that chunk (NumPy or CuPy chunks
+alike: ``source_for``); Dask adds the partials up in a tree and the client receives
 the sums (``d + 2`` numbers for loss and gradient). The solver state stays on the
 client, float64.
 
@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .. import _backend
-from .memory import RowBlocks
+from .base import Source
 
 
 def require_dask():
@@ -32,13 +32,15 @@ def require_dask():
 
 def _chunk_sums(Xb, yb, *rest, pass_, has_weight):
     """The sums of ``pass_`` over one row chunk, flattened into a (1, k) NumPy row."""
+    from . import source_for
+
     sb = rest[0][:, 0] if has_weight else None
-    parts = RowBlocks(Xb, yb[:, 0], sb, fit_intercept=pass_.fit_intercept).reduce(pass_)
+    parts = source_for(Xb, yb[:, 0], sb, fit_intercept=pass_.fit_intercept).reduce(pass_)
     return np.concatenate([_backend.to_numpy(part).ravel() for part in parts])[None, :]
 
 
-class DaskRows:
-    """Partial sums over a Dask X whose chunks hold whole rows (see ``RowBlocks``)."""
+class DaskRows(Source):
+    """Partial sums over a Dask X whose chunks hold whole rows (see ``base.Source``)."""
 
     # Newton's p is recomputed in each chunk (one more matrix-vector product per
     # Hessian product) instead of keeping an n-vector alive on the client
@@ -49,21 +51,17 @@ class DaskRows:
         if len(X.chunks[1]) != 1:
             raise ValueError(f"X is split into {len(X.chunks[1])} column chunks; each chunk "
                              "must hold whole rows. Use X.rechunk({1: -1}).")
-        self.xp = np  # the solver state lives on the client
-        self.X = X
-        self.y = y.rechunk((X.chunks[0],))[:, None]  # O(n): aligns labels with X's rows
-        self.sample_weight = (None if sample_weight is None
-                              else sample_weight.rechunk((X.chunks[0],))[:, None])
-        self.fit_intercept = bool(fit_intercept)
-        self.n_features = X.shape[1]
-        self.n_params = self.n_features + self.fit_intercept
-        self.eps = float(np.finfo(X.dtype).eps)
+        # labels and weights aligned with X's rows (O(n)); the solver state lives on the client
+        super().__init__(X, y.rechunk((X.chunks[0],))[:, None],
+                         None if sample_weight is None else
+                         sample_weight.rechunk((X.chunks[0],))[:, None],
+                         fit_intercept=fit_intercept, xp=np)
         self.sum_weights = float(X.shape[0] if sample_weight is None
                                  else sample_weight.sum(dtype=np.float64).compute())
         self._da = da
 
     def reduce(self, pass_):
-        """``pass_`` summed over the chunks where they live (see ``RowBlocks.reduce``): each
+        """``pass_`` summed over the chunks where they live (see ``Source.reduce``): each
         chunk returns its flattened sums, Dask adds them in a tree, the client gets them."""
         sizes = [math.prod(shape) for shape in pass_.shapes]
         args = [self.X, self.y] + ([] if self.sample_weight is None else [self.sample_weight])

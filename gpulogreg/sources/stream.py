@@ -1,6 +1,6 @@
 """X larger than GPU memory: keep it on the host, stream row chunks through the GPU.
 
-``StreamedRows`` is a data source (see ``_sources.RowBlocks``). X's rows are cut into chunks
+``StreamedRows`` is a data source (see ``base.Source``). X's rows are cut into chunks
 of at most ``_CHUNK_CAP_BYTES``. The leading chunks that fit in a device budget (half the
 free device memory, less the two streaming buffers) are copied once and stay **resident**
 for the whole fit; only the rest are copied again on each pass. So an X that fits on the
@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import _backend
+from .base import Source
 
 _MEMORY_FRACTION = 0.5  # of the free device memory: resident chunks plus the two buffers
 _MIN_ROWS = 1024
@@ -85,9 +86,9 @@ def stage(dst, src, threads=_STAGING_THREADS):
         list(pool.map(lambda band: np.copyto(dst[band[0]:band[1]], src[band[0]:band[1]]), bands))
 
 
-class StreamedRows:
+class StreamedRows(Source):
     """Partial sums over a host X computed on the device of ``xp``, chunk by chunk (a data
-    source: see ``_sources.RowBlocks``)."""
+    source: see ``base.Source``)."""
 
     keeps_rows = True  # per-row vectors (Newton's p) live on the device, O(n)
 
@@ -99,16 +100,13 @@ class StreamedRows:
                                  f"({_backend.gpu_status()[1]}). Fit on the CPU with "
                                  "device='cpu'.")
             import cupy as xp
-        self.xp = xp
-        self.X = X
-        self.y = _backend.to_namespace(y, xp)  # O(n), on the device for the whole fit
-        self.sample_weight = (None if sample_weight is None
-                              else _backend.to_namespace(sample_weight, xp))
-        self.fit_intercept = bool(fit_intercept)
+        # labels and weights on the device for the whole fit (O(n))
+        super().__init__(X, _backend.to_namespace(y, xp),
+                         None if sample_weight is None else
+                         _backend.to_namespace(sample_weight, xp),
+                         fit_intercept=fit_intercept, xp=xp)
         n, d = X.shape
-        self.n_features, self.n_params = d, d + self.fit_intercept
-        self.eps = float(np.finfo(X.dtype).eps)
-        self.sum_weights = float(n if sample_weight is None
+        self.sum_weights = float(n if sample_weight is None  # from the host weights
                                  else sample_weight.sum(dtype=np.float64))
         info = _backend.memory_info(xp)
         free = (info or (2**62, 0))[0]
@@ -130,15 +128,11 @@ class StreamedRows:
                 f"host) in {len(self.chunks())} chunks of {self.chunk_rows} rows "
                 f"({self.chunk_bytes:,} bytes), {self.n_resident} kept resident")
 
-    def reduce(self, pass_):
-        """``pass_`` summed over the chunks (each one block), as ``RowBlocks.reduce``."""
+    def blocks(self, pass_):
+        """Each chunk, on the device, as one block (see ``Source.blocks``)."""
         y, s = self.y, self.sample_weight
-        totals = [self.xp.zeros(shape, dtype=np.float64) for shape in pass_.shapes]
         for rows, Xc in self._walk():
-            for total, part in zip(totals, pass_(rows, Xc, y[rows],
-                                                 None if s is None else s[rows])):
-                total += part
-        return totals
+            yield rows, Xc, y[rows], None if s is None else s[rows]
 
     def _walk(self):
         """Yield ``(rows, X chunk on the device)`` for every chunk, in order."""
