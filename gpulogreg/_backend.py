@@ -9,9 +9,7 @@ imported that library, so a laptop without CUDA never touches CuPy.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
-import inspect
 import os
 import re
 import sys
@@ -22,7 +20,7 @@ _NAMES = {"cupy": "a CuPy (GPU)", "dask.array": "a Dask", "numpy": "a NumPy (hos
 _ARRAY_TYPES = {"cupy": "ndarray", "dask.array": "Array"}  # module -> its array class
 
 
-def _namespace_of(array):
+def namespace_of(array):
     for name, array_type in _ARRAY_TYPES.items():
         module = sys.modules.get(name)
         if module is not None and isinstance(array, getattr(module, array_type)):
@@ -43,6 +41,11 @@ def is_sparse(array) -> bool:
     return False
 
 
+def is_host_array(array) -> bool:
+    """True for a dense NumPy array in host memory (what the compiled CPU kernels read)."""
+    return isinstance(array, np.ndarray)
+
+
 def nbytes(array) -> int:
     """Bytes an array holds: for a sparse matrix, its values and index arrays."""
     if is_sparse(array):
@@ -61,7 +64,7 @@ def get_namespace(**arrays):
     found = {}
     for name, array in arrays.items():
         if array is not None:
-            found.setdefault(_namespace_of(array).__name__, []).append(name)
+            found.setdefault(namespace_of(array).__name__, []).append(name)
     if len(found) > 1:
         parts = []
         for mod, names in sorted(found.items()):
@@ -90,7 +93,7 @@ def is_dask(xp) -> bool:
 
 def materialize(array):
     """Compute a Dask array (to its chunks' kind); anything else is returned as is."""
-    return array.compute() if is_dask(_namespace_of(array)) else array
+    return array.compute() if is_dask(namespace_of(array)) else array
 
 
 def to_namespace(array, xp):
@@ -100,7 +103,7 @@ def to_namespace(array, xp):
     array-API library (PyTorch, array-api-strict) are read through DLPack first.
     """
     array = to_internal(array)
-    source = _namespace_of(array)
+    source = namespace_of(array)
     if source is xp:
         return array
     if is_dask(source):
@@ -112,17 +115,17 @@ def to_namespace(array, xp):
 
 # --- other array libraries at the boundary (DESIGN.md section 7) -------------------------
 
-_DLPACK_CPU, _DLPACK_CUDA = 1, 2  # DLPack device types (dlpack.h: kDLCPU, kDLCUDA)
+DLPACK_CPU, DLPACK_CUDA = 1, 2  # DLPack device types (dlpack.h: kDLCPU, kDLCUDA)
 
 
 def is_foreign(array) -> bool:
     """True for an array of another array-API library (PyTorch, array-api-strict, ...): it
     exports DLPack, and is not NumPy, CuPy, Dask or sparse."""
     return (hasattr(array, "__dlpack__") and not isinstance(array, (np.ndarray, np.generic))
-            and _namespace_of(array) is np and not is_sparse(array))
+            and namespace_of(array) is np and not is_sparse(array))
 
 
-def _foreign_namespace(array):
+def foreign_namespace(array):
     """The namespace of a foreign array: its ``__array_namespace__()``, or its top-level
     module (``torch``)."""
     if hasattr(array, "__array_namespace__"):
@@ -130,21 +133,21 @@ def _foreign_namespace(array):
     return sys.modules[type(array).__module__.split(".")[0]]
 
 
-def _describe(array):
+def describe(array):
     kind = type(array).__module__.split(".")[0]
     if is_foreign(array):
         device_type, index = array.__dlpack_device__()
-        where = "cpu" if device_type == _DLPACK_CPU else f"cuda:{index}" \
-            if device_type == _DLPACK_CUDA else f"DLPack device {device_type}:{index}"
+        where = "cpu" if device_type == DLPACK_CPU else f"cuda:{index}" \
+            if device_type == DLPACK_CUDA else f"DLPack device {device_type}:{index}"
         return f"a {kind} array on {where}"
-    return _NAMES.get(_namespace_of(array).__name__, f"a {kind}") + " array"
+    return _NAMES.get(namespace_of(array).__name__, f"a {kind}") + " array"
 
 
-def _backend_of(array):
+def backend_of(array):
     """NumPy or CuPy for an array in memory (dense or sparse), None for others."""
     if array is None or not hasattr(array, "shape"):
         return None
-    xp = _namespace_of(array)
+    xp = namespace_of(array)
     return xp if xp is np or is_gpu(xp) else None
 
 
@@ -154,124 +157,14 @@ def to_internal(array):
     if not is_foreign(array):
         return array
     device_type, _ = array.__dlpack_device__()
-    if device_type == _DLPACK_CUDA:
+    if device_type == DLPACK_CUDA:
         import cupy
 
         return cupy.from_dlpack(array)
-    if device_type != _DLPACK_CPU:
-        raise TypeError(f"{_describe(array)}: gpulogreg computes on the CPU (NumPy) or on CUDA "
+    if device_type != DLPACK_CPU:
+        raise TypeError(f"{describe(array)}: gpulogreg computes on the CPU (NumPy) or on CUDA "
                         "GPUs (CuPy) only.")
     return np.from_dlpack(array)
-
-
-def array_api_dispatch() -> bool:
-    """scikit-learn's ``array_api_dispatch`` setting (``sklearn.set_config``)."""
-    import sklearn
-
-    return bool(sklearn.get_config().get("array_api_dispatch", False))
-
-
-class Boundary:
-    """One public call's arrays at the boundary (DESIGN.md section 7): inputs of another
-    array-API library (PyTorch CPU or CUDA, array-api-strict) come in as NumPy or CuPy arrays
-    through DLPack (X never copied; ``inward``), and with scikit-learn's
-    ``array_api_dispatch`` on, results go back to X's library, dtype and device
-    (``outward``). As in scikit-learn 1.9, everything follows X: a y or sample_weight of
-    another library or device is brought to X's (they are O(n), X is never moved). Without
-    dispatch, scikit-learn's convention: host inputs are read as NumPy and results stay
-    NumPy; a CUDA tensor is a TypeError saying to enable dispatch (CuPy arrays stay on the
-    GPU either way). Between NumPy and CuPy alone nothing is moved (``get_namespace``)."""
-
-    def __init__(self, X=None, **others):
-        self.namespace = self.device = None
-        self._X, self._x = X, X  # as given, and as NumPy or CuPy
-        arrays = {"X": X, **others}
-        foreign = {name: a for name, a in arrays.items() if a is not None and is_foreign(a)}
-        self._moves = bool(foreign)  # only arrays of other libraries are brought to X's
-        if not foreign:
-            return
-        dispatch = array_api_dispatch()
-        for name, a in foreign.items():
-            if a.__dlpack_device__()[0] == _DLPACK_CUDA and not dispatch:
-                raise TypeError(f"{name} is {_describe(a)}: enable scikit-learn's array API "
-                                "dispatch (sklearn.set_config(array_api_dispatch=True)) to "
-                                "fit and predict on it and get results of its kind, or pass "
-                                "CuPy arrays.")
-        if dispatch and is_foreign(X):
-            self.namespace, self.device = _foreign_namespace(X), X.device
-        self._x = to_internal(X)
-
-    def inward(self, array):
-        """``array`` as NumPy or CuPy (X without a copy; see ``to_internal``); an array that
-        came with arrays of another library, on X's side of the host/GPU divide."""
-        if array is None or array is self._X:
-            return None if array is None else self._x
-        array = to_internal(array)
-        if not self._moves or not hasattr(array, "shape") or _backend_of(self._x) is None:
-            return array
-        target, own = _backend_of(self._x), _namespace_of(array)
-        if is_gpu(target) and own is np:
-            with device_of(self._x):
-                return target.asarray(array)
-        if target is np and is_gpu(own):
-            return array.get()
-        return array
-
-    def outward(self, result):
-        """``result`` (a NumPy or CuPy array, or anything else) in the inputs' namespace and
-        device when dispatch brought them (no copy where DLPack can share it); else as is.
-        Arrays with no counterpart there (strings) stay NumPy."""
-        if self.namespace is None or not isinstance(result, np.ndarray) and \
-                not is_gpu(_namespace_of(result)):
-            return result
-        if isinstance(result, np.ndarray) and result.dtype.kind not in "biuf":
-            return result
-        try:
-            out = self.namespace.from_dlpack(result)
-        except (BufferError, TypeError, RuntimeError, ValueError):  # read-only, ...
-            out = self.namespace.asarray(to_numpy(result).copy())
-        if getattr(out, "device", self.device) != self.device:
-            out = out.to_device(self.device) if hasattr(out, "to_device") else \
-                out.to(self.device)
-        return out
-
-
-_INSIDE = contextvars.ContextVar("gpulogreg_inside_a_public_call", default=False)
-
-
-def at_boundary(function=None, *, check=None):
-    """Decorate a public function or method whose array arguments may come from any array
-    library: they reach it as NumPy or CuPy arrays (``Boundary.inward``; X never copied),
-    with the GPU holding a CuPy X current, and its result (or each item of a tuple result)
-    goes back out (``Boundary.outward``). ``check(arguments)``, if given, runs first on the
-    arguments as given. A call from inside another (predict_proba's decision_function)
-    already has NumPy or CuPy arrays: it runs as it is."""
-    if function is None:
-        return functools.partial(at_boundary, check=check)
-    signature = inspect.signature(function)
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        if _INSIDE.get():
-            return function(*args, **kwargs)
-        bound = signature.bind(*args, **kwargs)
-        if check is not None:
-            check(bound.arguments)
-        arrays = {name: value for name, value in bound.arguments.items()
-                  if name != "self" and (is_foreign(value) or hasattr(value, "shape"))}
-        boundary = Boundary(**arrays)
-        for name, value in arrays.items():
-            bound.arguments[name] = boundary.inward(value)
-        token = _INSIDE.set(True)
-        try:
-            with device_of(bound.arguments["X"]):
-                result = function(*bound.args, **bound.kwargs)
-        finally:
-            _INSIDE.reset(token)
-        if isinstance(result, tuple):
-            return tuple(boundary.outward(item) for item in result)
-        return boundary.outward(result)
-    return wrapper
 
 
 def to_numpy(array):
@@ -339,7 +232,7 @@ def device_of(X):
     """A context that makes the GPU holding ``X`` (a CuPy array or ``cupyx`` sparse matrix)
     current, so that every allocation and kernel of a public call runs where X lives,
     whatever device is current; a no-op for any other X."""
-    if X is not None and is_gpu(_namespace_of(X)):
+    if X is not None and is_gpu(namespace_of(X)):
         return array_device(X)
     return contextlib.nullcontext()
 

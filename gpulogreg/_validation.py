@@ -16,12 +16,6 @@ import numpy as np
 
 from . import _backend
 
-try:  # fit runs inside scikit-learn 1.9's with_callbacks wrapper: one more frame to the user
-    from sklearn.callback import with_callbacks as _with_callbacks  # noqa: F401
-    FIT_FRAMES = 1
-except ImportError:  # pragma: no cover - scikit-learn < 1.9
-    FIT_FRAMES = 0
-
 # Rows per block when scanning X for NaN/inf after the cheap whole-array test
 # failed: bounds the temporary boolean array, whatever the size of X.
 _FINITE_SCAN_ROWS = 1 << 16
@@ -248,81 +242,3 @@ def _class_weights(class_weight, classes, y_index, s, xp):
         host = _backend.to_numpy(classes)
         weights = compute_class_weight(class_weight, classes=host, y=host)
     return xp.asarray(weights, dtype=np.float64)
-
-
-_PENALTY_DEPRECATED = (
-    "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid this "
-    "warning, leave 'penalty' set to its default value and use 'l1_ratio' or 'C' instead. Use "
-    "l1_ratio=0 instead of penalty='l2', l1_ratio=1 instead of penalty='l1', l1_ratio set to "
-    "a float between 0 and 1 instead of penalty='elasticnet', and C=np.inf instead of "
-    "penalty=None.")
-
-
-# solvers that handle the non-smooth L1 term (scikit-learn users' "saga" runs OWL-QN, and
-# "liblinear" too for its L1 penalty)
-L1_SOLVERS = ("owlqn", "saga", "liblinear")
-
-
-def check_solver(solver, penalty, dual):
-    """scikit-learn's rules for which solver takes which penalty (None: no penalty) and
-    ``dual``, in its words (owlqn, ours, takes what saga takes)."""
-    if penalty in ("l1", "elasticnet") and solver not in L1_SOLVERS:
-        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} "
-                         "penalty. Use solver='owlqn' (or 'saga', which runs it) for L1 and "
-                         "elastic-net penalties.")
-    if dual and solver != "liblinear":
-        raise ValueError(f"Solver {solver} supports only dual=False, got dual=True")
-    if solver == "liblinear":
-        if penalty == "elasticnet":
-            raise ValueError("Only 'saga' solver supports elasticnet penalty, got "
-                             "solver=liblinear.")
-        if penalty is None:
-            raise ValueError("C=np.inf as well as penalty=None is not supported for the "
-                             "liblinear solver")
-        if penalty == "l1" and dual:
-            raise ValueError("Unsupported set of arguments: The combination of penalty='l1' "
-                             "and loss='logistic_regression' are not supported when "
-                             "dual=True, Parameters: penalty='l1', "
-                             "loss='logistic_regression', dual=True")
-
-
-def check_params(params):
-    """The checks scikit-learn 1.9 makes beyond its parameter constraints, with its wording
-    (the estimator has already run those constraints); returns ``(C, l1_ratio)`` to minimise
-    with: C is ``inf`` for no penalty, ``l1_ratio`` the L1 share of the penalty (0: L2)."""
-    penalty, l1_ratio, C, solver = (params[k] for k in ("penalty", "l1_ratio", "C", "solver"))
-    given_l1_ratio = l1_ratio
-    if penalty == "deprecated":
-        if l1_ratio is None:
-            warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will trigger an "
-                          "error in 1.10. Use 0<=l1_ratio<=1 instead.", FutureWarning,
-                          stacklevel=4 + FIT_FRAMES)
-            l1_ratio = 0
-        penalty = "l2" if l1_ratio == 0 else "l1" if l1_ratio == 1 else "elasticnet"
-        if C == math.inf:
-            penalty = None
-    else:
-        warnings.warn(_PENALTY_DEPRECATED, FutureWarning, stacklevel=4 + FIT_FRAMES)
-        if penalty == "elasticnet" and l1_ratio is None:
-            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
-        l1_ratio = {"l1": 1.0, "l2": 0.0, None: 0.0}.get(penalty, l1_ratio)
-    check_solver(solver, penalty, params["dual"])
-    if penalty != "elasticnet" and given_l1_ratio is not None and 0 < given_l1_ratio < 1:
-        warnings.warn(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
-                      f"(penalty={penalty})", UserWarning, stacklevel=4 + FIT_FRAMES)
-    if (params["penalty"] == "l2" and given_l1_ratio != 0) or (
-            params["penalty"] == "l1" and given_l1_ratio != 1):
-        warnings.warn(f"Inconsistent values: penalty={params['penalty']} with "
-                      f"l1_ratio={given_l1_ratio}. penalty is deprecated. Please use "
-                      "l1_ratio only.", UserWarning, stacklevel=4 + FIT_FRAMES)
-    if params["penalty"] is None and C != 1.0:
-        warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
-                      UserWarning, stacklevel=4 + FIT_FRAMES)
-    if params["n_jobs"] is not None:
-        warnings.warn(f"'n_jobs' has no effect (as in scikit-learn since 1.8, where it will be "
-                      f"removed in 1.10). You provided 'n_jobs={params['n_jobs']}', please "
-                      "leave it unspecified.", FutureWarning, stacklevel=4 + FIT_FRAMES)
-    if params["learning_rate"] is not None and solver != "gd":
-        raise ValueError(f"learning_rate applies to solver='gd' only; solver={solver!r} "
-                         "chooses its own steps. Leave learning_rate=None.")
-    return (math.inf, 0.0) if penalty is None else (float(C), float(l1_ratio))

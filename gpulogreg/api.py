@@ -16,8 +16,9 @@ import numbers
 
 import numpy as np
 
-from . import _backend, _validation
+from . import _backend, _boundary, _validation
 from .loss import models
+from .loss.layout import Layout
 from .loss.objective import LogisticLoss
 from .sources import source_for
 
@@ -72,10 +73,7 @@ def _stack(xp, d, k, coef, intercept, coef_name, intercept_name, dtype):
         raise ValueError(f"{coef_name} must have shape ({d},), one entry per column of X, or "
                          f"(k, {d}) for k classes; got shape {coef.shape}.")
     b = _intercept(intercept, k, intercept_name)
-    x = xp.empty((d + 1, k), dtype=np.float64)
-    x[:d] = coef.reshape(-1, d).T
-    x[d] = xp.asarray(b)
-    x = x.reshape(-1)
+    x = Layout(d, k).pack(coef.reshape(-1, d).T, b, xp)
     if not bool(xp.isfinite(x).all()):
         raise ValueError(f"{coef_name} contains NaN or infinity.")
     limit = float(np.finfo(dtype).max)
@@ -115,10 +113,10 @@ def _split(out, d, k, like):
     """A float64 vector laid out as ``[W; b]`` back as ``(coef part, intercept part)`` shaped
     like the coef given (``like``): ``(d,)`` and a float for a 1-D coef, else ``(k, d)`` and
     ``(k,)``."""
-    grid = out.reshape(d + 1, k)
+    W, b = Layout(d, k).split(out)
     if len(getattr(like, "shape", None) or np.shape(like)) < 2:
-        return grid[:d, 0], float(grid[d, 0])
-    return grid[:d].T, grid[d]
+        return W[:, 0], float(b[0])
+    return W.T, b
 
 
 def _finite(values, what):
@@ -135,7 +133,7 @@ def _finite(values, what):
     return values
 
 
-@_backend.at_boundary
+@_boundary.at_boundary
 def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf,
                   check_input=True):
     """Objective and gradient of logistic regression at ``(coef, intercept)``: binary for a
@@ -171,7 +169,7 @@ def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf,
     return (f, *_split(g, loss.n_features, k, coef))
 
 
-@_backend.at_boundary
+@_boundary.at_boundary
 def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None, C=np.inf,
           check_input=True):
     """The Hessian of the objective at ``(coef, intercept)`` times ``(v_coef, v_intercept)``.
@@ -190,7 +188,7 @@ def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None,
     return _split(out, loss.n_features, k, coef)
 
 
-@_backend.at_boundary
+@_boundary.at_boundary
 def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=None, C=np.inf,
                   check_input=True):
     """One plain gradient-descent step ``W <- W - alpha grad_W``, ``b <- b - alpha grad_b``.

@@ -1,26 +1,31 @@
 """Safe persistence: a fitted model is one ``.npz`` file of plain arrays plus JSON metadata.
 
-Nothing is pickled and nothing is unpickled: :func:`load` reads the archive member by
+This module is a codec of one plain record, ``ModelState`` (arrays, numbers, names): it
+knows nothing of the estimators, which map themselves to a state (``_base.model_state``)
+and back (``estimator.from_state``; ``gpulogreg.load``).
+
+Nothing is pickled and nothing is unpickled: :func:`read` reads the archive member by
 member, checks the format name and version, each array's shape, dtype and size from
 its header *before* reading it (so a forged shape or a zip bomb costs nothing), then
-finiteness and the parameters, and refuses anything else with a ``ValueError`` that
-says the file is not a valid model and why.
+finiteness, and refuses anything else with a ``ValueError`` that says the file is not a
+valid model and why.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import math
 import os
 import tempfile
-import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import _backend
+from ._version import __version__
 
 FORMAT = "gpulogreg.LogisticRegression"
 FORMAT_VERSION = 1
@@ -33,19 +38,36 @@ _MAX_FEATURES = 1 << 31
 _MAX_CLASSES = 1 << 16
 
 
-def save(model, path):
-    """Write fitted ``model`` to exactly ``path`` (``.npz`` format whatever the name); return
-    it as a ``Path``.
+@dataclasses.dataclass
+class ModelState:
+    """What a saved model holds: plain NumPy arrays, numbers and names, whatever library and
+    device the model was fitted on."""
+
+    coef: Any  # (1, d) for two classes, else (k, d); float32 or float64, dense
+    intercept: Any  # (1,) or (k,), coef's dtype
+    classes: Any  # (k,) sorted labels: numbers, booleans, strings or bytes (or Python objects
+    # of one such type: pandas strings, categoricals)
+    params: dict  # the parameters of the LogisticRegression that predicts as the model does
+    n_iter: int = 0
+    loss: float = math.nan
+    grad_max: float = math.nan
+    namespace: str = "numpy"  # where it was fitted: "numpy" or "cupy"
+    feature_names_in: Any = None  # list of str, or None
+    target_name: Any = None  # the label column's name, for the command line
+
+    @property
+    def n_features_in(self):
+        return self.coef.shape[1]
+
+
+def write(state, path):
+    """Write ``state`` to exactly ``path`` (``.npz`` format whatever the name); return it as
+    a ``Path``.
 
     The file is written to a temporary name beside it and renamed, so an interrupted save
     never leaves a truncated model behind; temporaries that an earlier, killed save of the
     same path left are removed. The file gets the permissions the umask gives a new file.
     """
-    from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
-
-    check_is_fitted(model)
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"cannot save the model to {path}: it is a folder; name a "
@@ -53,30 +75,27 @@ def save(model, path):
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} "
                                 "does not exist")
-    arrays = {name: _backend.to_numpy(getattr(model, f"{name}_")) for name in _ARRAYS
-              if name != "coef"}
-    arrays["coef"] = _backend.to_numpy(model._dense_coef())  # stored dense even if sparsified
-    arrays["classes"], labels_as_objects = _storable_labels(arrays["classes"])
+    classes, labels_as_objects = _storable_labels(np.asarray(state.classes))
+    arrays = {"coef": np.asarray(state.coef), "intercept": np.asarray(state.intercept),
+              "classes": classes}
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "gpulogreg_version": __version__,
-        "namespace": "cupy" if _backend.is_gpu(_backend.get_namespace(coef=model.intercept_))
-        else "numpy",
-        # a LogisticRegressionCV is stored as the LogisticRegression it ended with
-        "params": _params_to_json(getattr(model, "_saved_params", model.get_params)()),
-        "n_features_in": int(model.n_features_in_),
-        "n_classes": int(arrays["classes"].shape[0]),
-        "n_iter": int(np.max(model.n_iter_)),  # LogisticRegressionCV: the most of any fold/C
-        "loss": float(model.loss_),
-        "grad_max": float(model.grad_max_),
+        "namespace": state.namespace,
+        "params": _params_to_json(state.params),
+        "n_features_in": int(state.n_features_in),
+        "n_classes": int(classes.shape[0]),
+        "n_iter": int(state.n_iter),
+        "loss": float(state.loss),
+        "grad_max": float(state.grad_max),
     }
     if labels_as_objects:
         metadata["classes_as_objects"] = True
-    if hasattr(model, "feature_names_in_"):
-        metadata["feature_names_in"] = [str(name) for name in model.feature_names_in_]
-    if isinstance(getattr(model, "target_name_", None), str):  # the CLI's label column
-        metadata["target_name"] = model.target_name_
+    if state.feature_names_in is not None:
+        metadata["feature_names_in"] = [str(name) for name in state.feature_names_in]
+    if isinstance(state.target_name, str):
+        metadata["target_name"] = state.target_name
     prefix = f".{path.name}."
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # left by a killed save
         stale.unlink(missing_ok=True)
@@ -136,33 +155,22 @@ def _params_from_json(params):
     return params
 
 
-def load(path, device="auto"):
-    """Read a model written by :func:`save`.
+def read(path):
+    """Read a model written by :func:`write` as a ``ModelState``.
 
-    ``device``: ``"cpu"`` gives NumPy attributes; ``"cuda"`` (or ``"cuda:N"``) CuPy ones
-    (needs a GPU); ``"auto"`` (default) restores where the model was fitted when possible,
-    else the CPU. Every check (format, shapes, dtypes, sizes, parameters) is made before
-    any array is read, so a forged file cannot make ``load`` allocate more than a model
-    of its declared size; a file that fails one is a ``ValueError`` saying why.
+    Every check (format, shapes, dtypes, sizes) is made before any array is read, so a
+    forged file cannot make ``read`` allocate more than a model of its declared size; a
+    file that fails one is a ``ValueError`` saying why. The parameters are read as they
+    are: the estimator that loads them checks them (``estimator.from_state``).
     """
-    from .estimator import LogisticRegression
-
-    device = _backend.parse_device(device)
     metadata, arrays = _read(path)
-    estimator = LogisticRegression()
+    params = metadata.get("params")
+    if not isinstance(params, dict):
+        _invalid(path, f"invalid params (params is {params!r})")
     try:
-        params = metadata.get("params")
-        if not isinstance(params, dict) or not set(params) <= set(estimator.get_params()):
-            raise ValueError(f"unknown parameters in {sorted(params)!r}" if isinstance(params, dict)
-                             else f"params is {params!r}")
-        estimator.set_params(**_params_from_json(params))  # C = inf round-trips as Infinity
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # deprecations are for fit time, not loading
-            estimator._effective_penalty()
-    except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
-        raise ValueError(f"{path} is not a valid gpulogreg model file: invalid params "
-                         f"({exc}).") from None
-
+        params = _params_from_json(params)
+    except ValueError as exc:
+        _invalid(path, f"invalid params ({exc})")
     coef, intercept, classes = (arrays[name] for name in _ARRAYS)
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
         _invalid(path, "coef/intercept contain NaN or infinity")
@@ -172,24 +180,16 @@ def load(path, device="auto"):
     if names is not None and (not isinstance(names, list) or len(names) != coef.shape[1]
                               or not all(isinstance(n, str) for n in names)):
         _invalid(path, "feature_names_in is not a list of one name per feature")
-
-    xp = _target_namespace(device, metadata.get("namespace"))
-    with _backend.on_device(device, xp):
-        estimator.coef_ = _backend.to_namespace(coef, xp)
-        estimator.intercept_ = _backend.to_namespace(intercept, xp)
-        estimator.classes_ = (classes if classes.dtype.kind in "US"  # strings stay on the host
-                              else _backend.to_namespace(classes, xp))
     if metadata.get("classes_as_objects") is True:  # str or bytes objects, as fitted
-        estimator.classes_ = np.array(classes.tolist(), dtype=object)
-    estimator.n_features_in_ = coef.shape[1]
-    if names is not None:
-        estimator.feature_names_in_ = np.array(names, dtype=object)
-    if isinstance(metadata.get("target_name"), str):
-        estimator.target_name_ = metadata["target_name"]
-    estimator.n_iter_ = np.array([_number(metadata, "n_iter", int, 0)], dtype=np.int32)
-    estimator.loss_ = _number(metadata, "loss", float, math.nan)
-    estimator.grad_max_ = _number(metadata, "grad_max", float, math.nan)
-    return estimator
+        classes = np.array(classes.tolist(), dtype=object)
+    target = metadata.get("target_name")
+    return ModelState(coef=coef, intercept=intercept, classes=classes, params=params,
+                      n_iter=_number(metadata, "n_iter", int, 0),
+                      loss=_number(metadata, "loss", float, math.nan),
+                      grad_max=_number(metadata, "grad_max", float, math.nan),
+                      namespace="cupy" if metadata.get("namespace") == "cupy" else "numpy",
+                      feature_names_in=names,
+                      target_name=target if isinstance(target, str) else None)
 
 
 def _invalid(path, why):
@@ -291,17 +291,3 @@ def _read_array(archive, info, shape, kinds, max_data_bytes):
                        f"{tuple(shape)}")
     with archive.open(info) as f:
         return np.lib.format.read_array(f, allow_pickle=False)
-
-
-def _target_namespace(device, saved):
-    kind, _ = device
-    if kind == "cpu" or (kind == "auto" and saved != "cupy"):
-        return np
-    if not _backend.gpu_available():
-        if kind == "cuda":
-            raise ValueError("device='cuda' asked for, but CuPy with a CUDA device is not "
-                             "available; load with device='cpu'.")
-        return np
-    import cupy
-
-    return cupy

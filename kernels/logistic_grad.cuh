@@ -30,6 +30,14 @@ namespace gpulogreg {
 constexpr int ONE_PASS_BLOCK = 256;  // threads per block
 constexpr int ONE_PASS_SLICES = 8;   // threads per row in the dot phase
 constexpr int ONE_PASS_TILE = ONE_PASS_BLOCK / ONE_PASS_SLICES;  // rows per tile
+// Doubles of shared memory per block beside grad[d] (see OnePassShared below)
+constexpr int ONE_PASS_SHARED_FIXED = ONE_PASS_TILE * ONE_PASS_SLICES + ONE_PASS_TILE
+                                      + 2 * ONE_PASS_BLOCK;
+// Widest X the kernels take: (d + ONE_PASS_SHARED_FIXED) doubles per block stay under the
+// 48 KB a block gets without opting in (39 KB at 4096); wider X stays on cuBLAS, whose
+// GEMVs read X at full bandwidth there (DESIGN.md section 4). The launcher reads these
+// constants from this file (gpulogreg/loss/cuda.py), so they are written here only.
+constexpr int ONE_PASS_MAX_FEATURES = 4096;
 
 enum OnePassMode { LOSS_GRADIENT = 0, HESSIAN_PRODUCT = 1 };
 
@@ -61,7 +69,7 @@ struct OnePassShared {
 };
 
 __host__ __device__ inline long long one_pass_shared_doubles(int d) {
-    return (long long)d + ONE_PASS_TILE * ONE_PASS_SLICES + ONE_PASS_TILE + 2 * ONE_PASS_BLOCK;
+    return (long long)d + ONE_PASS_SHARED_FIXED;
 }
 
 __host__ __device__ inline OnePassShared one_pass_layout(double* base, int d) {

@@ -13,7 +13,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import gpulogreg
-from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend
+from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend, _boundary
 from reference import fitted_vector, optimum_radius
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (CI installs the CPU "
@@ -135,10 +135,10 @@ def test_x_is_never_copied_on_the_way_in(dispatch):
     X, y = DATA["binary"]
     big = np.tile(np.repeat(X, 40, axis=0), 10)  # 100 columns: X dwarfs the O(n) vectors
     Xt = torch.asarray(big)
-    inner = _backend.Boundary(X=Xt).inward(Xt)
+    inner = _boundary.Boundary(X=Xt).inward(Xt)
     assert inner.__array_interface__["data"][0] == Xt.data_ptr()
     Xs = strict.asarray(big)
-    assert np.shares_memory(_backend.Boundary(X=Xs).inward(Xs), np.from_dlpack(Xs))
+    assert np.shares_memory(_boundary.Boundary(X=Xs).inward(Xs), np.from_dlpack(Xs))
     labels = torch.asarray(np.repeat(y, 40))
     LogisticRegression(max_iter=3).fit(Xt, labels)  # warm up imports and caches
     tracemalloc.start()
@@ -188,7 +188,7 @@ def test_torch_cuda_reaches_cupy_without_a_copy(cp, dispatch):
     X, y = DATA["3-class"]
     Xt = torch.asarray(X, device="cuda")
     yt = torch.asarray(y, device="cuda")
-    inner = _backend.Boundary(X=Xt).inward(Xt)
+    inner = _boundary.Boundary(X=Xt).inward(Xt)
     assert isinstance(inner, cp.ndarray) and inner.data.ptr == Xt.data_ptr()
     model = LogisticRegression(tol=1e-10).fit(Xt, yt)
     for name in ("coef_", "intercept_", "classes_"):

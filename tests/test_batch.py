@@ -83,8 +83,9 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     per group), else (Fortran order, sparse) the numba elementwise sweep between the
     products, on pieces that start mid-array (the masks' row offset)."""
     from gpulogreg.loss import cpu as _cpu
-    from gpulogreg.loss import passes as _passes
+    from gpulogreg.loss import batch_pass as _passes
     from gpulogreg.solvers.batch import _Curvature
+    from gpulogreg.solvers.requests import Ask, Request
 
     monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
     monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 32)
@@ -102,10 +103,11 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     y = y.astype(dtype)
     s = s.astype(dtype) if weighted else None
     rng = np.random.default_rng(4)
-    pending = {j: ("loss_gradient", rng.normal(size=8)) for j in range(4)}
-    pending.update({j: ("gradient_hessp", rng.normal(size=8)) for j in range(4, 6)})
-    pending.update({j: ("hessp", _Curvature(rng.normal(size=8)), rng.normal(size=8))
-                    for j in range(6, 9)})
+    pending = {j: Request(Ask.LOSS_GRADIENT, rng.normal(size=8)) for j in range(4)}
+    pending.update({j: Request(Ask.GRADIENT_HESSP, rng.normal(size=8)) for j in range(4, 6)})
+    for j in range(6, 9):  # the curvature's point drawn first, then the direction
+        curvature = _Curvature(rng.normal(size=8))
+        pending[j] = Request(Ask.HESSP, rng.normal(size=8), curvature)
     problems = [(j % 3, 10.0 ** (j - 4)) for j in range(9)]
     answers = {}
     for compiled in (False, True):
@@ -120,8 +122,8 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
         other = answers[True][j]
         request, fold = pending[j], problems[j][0]
         weights = masks[fold] * (1.0 if s is None else s)  # the rows of this problem
-        bounds = (reorder_bound(X, weights, request[1].coef, v=request[2])
-                  if request[0] == "hessp" else reorder_bound(X, weights, request[1]))
+        bounds = (reorder_bound(X, weights, request.curvature.coef, v=request.x)
+                  if request.ask is Ask.HESSP else reorder_bound(X, weights, request.x))
         if isinstance(answer, tuple):
             assert_reordered(other[:2], answer[:2], bounds)
         else:
@@ -195,10 +197,10 @@ def test_the_next_C_starts_without_a_pass():
 
 
 def test_curvature_pairs_carried_to_the_next_C():
-    """lbfgs's pair (s, y) of one C, made the next C's by ``cv._carried``, is the pair that
+    """lbfgs's pair (s, y) of one C, made the next C's by ``quasi_newton.carried``, is the pair that
     objective gives (y = its gradient change along s), and a pair whose y is mostly the old
     C's L2 term (tiny C: its data part would be rounding noise) is left out."""
-    from gpulogreg.cv import _carried
+    from gpulogreg.solvers.quasi_newton import carried as _carried
 
     X, y, s, masks = problem(Binomial())
     batch = ModelBatch(RowBlocks(X, y, s), Binomial(), masks, [(2, 0.5), (2, 50.0), (2, 1e-7)])

@@ -43,7 +43,7 @@ def test_demo_help_explains_options():
 
 
 def test_demo_gpu_without_gpu_is_a_clear_error(capsys, monkeypatch):
-    monkeypatch.setattr(cli._backend, "gpu_status", lambda: (False, "CuPy sees no CUDA device"))
+    monkeypatch.setattr(cli.commands._backend, "gpu_status", lambda: (False, "CuPy sees no CUDA device"))
     assert cli.main(["demo", "--device", "cuda"]) == 2
     assert "the GPU path cannot run: CuPy sees no CUDA device" in capsys.readouterr().err
 
@@ -207,7 +207,7 @@ def test_verbose_fit_is_a_progress_line_on_a_terminal_and_plain_lines_otherwise(
     import io
 
     stream = io.StringIO()
-    live = cli._LiveLines(stream)
+    live = cli.progress.LiveLines(stream)
     for line in ("lbfgs iter     1  f=0.6  max|g|=1e-1", "lbfgs iter     2  f=0.5  max|g|=1e-2",
                  "lbfgs: converged after 2 iterations"):
         print(line, file=live)  # as the solvers print: text, then the newline

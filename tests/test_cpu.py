@@ -174,7 +174,7 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
 
 _COMPILE_ONE_KERNEL = """
 import numpy as np
-from gpulogreg.loss.cpu import kernels as k
+from gpulogreg.loss.cpu import primitives as k
 z = np.empty(3)
 k.matvec(np.ones((3, 2)), 0, 3, np.ones(2), 1.0, z)
 assert (z == 3).all(), z

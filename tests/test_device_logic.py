@@ -321,6 +321,7 @@ def test_a_model_batch_round_reads_the_device_once(fake):
     """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
     transfer, and the folds' weight sums in one at the start: not one per problem."""
     from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.solvers.requests import Ask, Request
     from gpulogreg.sources.memory import RowBlocks
     from gpulogreg.loss.models import Binomial
 
@@ -333,14 +334,15 @@ def test_a_model_batch_round_reads_the_device_once(fake):
     batch = ModelBatch(source, Binomial(), cp.asarray(masks), problems)
     assert cp.log.count("sync") - start == 1
     rng = np.random.default_rng(0)
-    pending = {j: ("loss_gradient", cp.asarray(rng.normal(size=D + 1))) for j in range(50)}
+    pending = {j: Request(Ask.LOSS_GRADIENT, cp.asarray(rng.normal(size=D + 1)))
+               for j in range(50)}
     start = cp.log.count("sync")
     answers = batch._answer(pending)
     assert cp.log.count("sync") - start == 1
     for j in (0, 17, 49):
         fold, C = problems[j]
         alone = LogisticLoss(X, y, s * masks[fold], C=C)
-        f_ref, g_ref = alone.loss_gradient(np.asarray(pending[j][1]))
+        f_ref, g_ref = alone.loss_gradient(np.asarray(pending[j].x))
         np.testing.assert_allclose(answers[j][0], f_ref, rtol=1e-12)
         np.testing.assert_allclose(np.asarray(answers[j][1]), g_ref, rtol=1e-10, atol=1e-14)
 
@@ -351,7 +353,7 @@ def test_model_batch_pieces_are_sized_for_the_device(fake, monkeypatch):
     A CSC X is turned into CSR once per batch, not rescanned per piece."""
     import scipy.sparse as sp
 
-    from gpulogreg.loss import passes as _passes
+    from gpulogreg.loss import batch_pass as _passes
     from gpulogreg.solvers.batch import ModelBatch
     from gpulogreg.sources.memory import RowBlocks
     from gpulogreg.loss.models import Binomial

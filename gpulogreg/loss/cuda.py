@@ -8,7 +8,9 @@ compiler errors at the real files. The tests compile that same text with nvcc.
 
 from __future__ import annotations
 
+import ast
 import functools
+import operator
 import os
 import re
 from importlib import resources
@@ -143,20 +145,40 @@ def softmax_residual(Z, y, s=None, want_p=False):
 # their logic runs on the CPU in the tests, but they have not yet been measured on a GPU
 # against the cuBLAS + fused-elementwise path, which stays the default until they are.
 ONE_PASS = os.environ.get("GPULOGREG_ONE_PASS", "0") not in ("", "0")
-ONE_PASS_BLOCK = 256  # ONE_PASS_BLOCK of logistic_grad.cuh
-ONE_PASS_TILE = 32  # rows per tile (ONE_PASS_TILE)
-# Widest X they take: their shared memory is d + 832 doubles per block (39 KB at 4096,
-# under the 48 KB a block gets without opting in); wider X stays on cuBLAS, whose GEMVs
-# read X at full bandwidth there (DESIGN.md section 4).
-ONE_PASS_MAX_FEATURES = 4096
+
+
+def header_constants(filename="logistic_grad.cuh"):
+    """The ``constexpr int NAME = expression;`` constants of a kernel header, evaluated
+    (integer arithmetic on earlier constants): the one copy of the launch geometry."""
+    values = {}
+    text = re.sub(r"//[^\n]*", "", (kernel_dir() / filename).read_text())
+    for name, expression in re.findall(r"constexpr\s+int\s+(\w+)\s*=\s*([^;]+);", text):
+        values[name] = _evaluate(ast.parse(" ".join(expression.split()), mode="eval").body,
+                                 values)
+    return values
+
+
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.floordiv}  # C's int division of non-negative numbers
+
+
+def _evaluate(node, names):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.left, names),
+                                         _evaluate(node.right, names))
+    raise ValueError(f"unsupported constant expression in a kernel header: {ast.dump(node)}")
+
+
+_GEOMETRY = header_constants()
+ONE_PASS_BLOCK = _GEOMETRY["ONE_PASS_BLOCK"]  # threads per block
+ONE_PASS_TILE = _GEOMETRY["ONE_PASS_TILE"]  # rows per tile
+ONE_PASS_SHARED_FIXED = _GEOMETRY["ONE_PASS_SHARED_FIXED"]  # shared doubles beside d
+ONE_PASS_MAX_FEATURES = _GEOMETRY["ONE_PASS_MAX_FEATURES"]
 _BLOCKS_PER_SM = 4
-
-
-def one_pass_usable(X) -> bool:
-    """True when the one-pass kernels take this X: enabled, a C-contiguous float32/float64
-    CuPy array of at most ``ONE_PASS_MAX_FEATURES`` columns."""
-    return (ONE_PASS and X.ndim == 2 and X.dtype in _SUFFIX and X.flags.c_contiguous
-            and X.shape[1] <= ONE_PASS_MAX_FEATURES and X.shape[0] > 0)
 
 
 def _one_pass(name, X, v, args):
@@ -170,7 +192,7 @@ def _one_pass(name, X, v, args):
     sms = device.attributes["MultiProcessorCount"]
     grid = int(min(-(-n // ONE_PASS_TILE), _BLOCKS_PER_SM * sms))
     part = cupy.empty((grid, d + 2), dtype=np.float64)
-    shared = (d + ONE_PASS_TILE * 8 + ONE_PASS_TILE + 2 * ONE_PASS_BLOCK) * 8
+    shared = (d + ONE_PASS_SHARED_FIXED) * 8
     kernel = _function("logistic_grad.cu", f"gpulogreg_logistic_{name}_{_SUFFIX[X.dtype]}")
     kernel((grid,), (ONE_PASS_BLOCK,), (X, np.int64(n), np.int32(d), v, *args, part),
            shared_mem=shared)

@@ -10,8 +10,10 @@ returns, per row: the residual ``R = s dl/dz`` (shape of Z), the loss ``s l``, a
 Multinomial's softmax probabilities); ``curvature_times`` applies a row's Hessian block to
 ``T``, and ``hessian_weights`` lists the per-row weights of each class block of the Hessian.
 The binary model keeps 1-D ``z`` (its compiled and fused kernels take vectors); the
-multinomial one works on (rows, k) arrays. On CuPy blocks both use a fused CUDA kernel for
-the residual step unless a pass says ``fused=False``; the ``xp`` code here is the reference.
+multinomial one works on (rows, k) arrays. The ``xp`` code here is the reference; which
+override a block uses instead (the fused CUDA kernels on CuPy blocks) is decided in
+``overrides``. ``probabilities``, ``log_probabilities`` and ``class_index`` turn decision
+values into what the estimators predict.
 
 The elementwise math mirrors ``kernels/logreg_math.cuh`` line for line: only exponentials of
 non-positive numbers are evaluated, the loss never takes ``log(sigma)`` or ``log(softmax)``,
@@ -21,9 +23,6 @@ and the residual of the true class is formed without cancellation.
 from __future__ import annotations
 
 import numpy as np
-
-from .. import _backend
-from . import cuda
 
 
 def _exp_tail(z, xp):
@@ -114,13 +113,11 @@ class Binomial:
     name = "binomial"
     k = 1
 
-    def residual_and_loss(self, z, y, s, xp, fused=None, curvature_out=None):
+    def residual_and_loss(self, z, y, s, xp, curvature_out=None):
         """``(r, l)`` for a block; with ``curvature_out`` (a slice of an n-vector), also
         writes ``p = s sigma (1 - sigma)`` there."""
         if curvature_out is not None:
             curvature_out[...] = hessian_weight(z, s, xp)
-        if _backend.is_gpu(xp) and fused is not False:
-            return cuda.sigmoid_residual(z, y, s)
         return residual_and_loss(z, y, s, xp)
 
     def curvature(self, z, s, xp):
@@ -147,13 +144,10 @@ class Multinomial:
     def __init__(self, k):
         self.k = int(k)
 
-    def residual_and_loss(self, Z, y, s, xp, fused=None, curvature_out=None):
+    def residual_and_loss(self, Z, y, s, xp, curvature_out=None):
         """``(R, l)`` for a block of ``Z`` (rows, k); with ``curvature_out`` (a slice of an
         (n, k) array) also writes the softmax probabilities there."""
-        if _backend.is_gpu(xp) and fused is not False:
-            R, l, P = cuda.softmax_residual(Z, y, s, want_p=curvature_out is not None)
-        else:
-            R, l, P = softmax_residual_and_loss(Z, y, s, xp)
+        R, l, P = softmax_residual_and_loss(Z, y, s, xp)
         if curvature_out is not None:
             curvature_out[...] = P
         return R, l
@@ -186,3 +180,28 @@ def for_classes(n_classes):
     """The model scikit-learn fits for ``n_classes`` labels: binomial for two, else
     multinomial."""
     return Binomial() if n_classes == 2 else Multinomial(n_classes)
+
+
+def probabilities(z, xp):
+    """Class probabilities from decision values: ``[1 - sigma(z), sigma(z)]`` (n, 2) for a
+    binary model's scores (n,), the softmax of a multinomial model's (n, k)."""
+    if z.ndim == 2:
+        return softmax(z, xp)
+    p1 = sigmoid(z, xp)
+    return xp.stack([1 - p1, p1], axis=1)
+
+
+def log_probabilities(z, xp):
+    """Log-probabilities from decision values, stably: ``-log(1 + e^{-+z})`` for a binary
+    model's scores, ``z_c - log sum e^z`` for a multinomial model's (never the log of a
+    probability)."""
+    if z.ndim == 2:
+        return log_softmax(z, xp)
+    tail = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^t) = max(t, 0) + tail for t = +-z
+    return xp.stack([-(xp.maximum(z, 0) + tail), -(xp.maximum(-z, 0) + tail)], axis=1)
+
+
+def class_index(z):
+    """The index in ``classes_`` of each row's predicted class: the argmax of (n, k)
+    decision values, ``z > 0`` for a binary model's (n,)."""
+    return z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.intp)

@@ -1,66 +1,56 @@
 """A model batch: many independent problems on one X, solved in lockstep (DESIGN.md 6).
 
-Problem j minimises the objective of ``_loss.LogisticLoss`` with a C of its own and row
-weights ``s * mask[fold_j]``: for cross-validation, fold j's training rows. Each problem
-runs its own solver (a generator of evaluation requests, see ``solvers._common``); every
+Problem j minimises the objective of ``loss.LogisticLoss`` with a penalty of its own and
+row weights ``s * mask[fold_j]``: for cross-validation, fold j's training rows. Each
+problem runs its own solver (a generator of evaluation requests, see ``requests``); every
 round, ``solve`` collects one request from each problem still running and answers them
-all with **one pass over X** (``_passes.BatchPass``: one ``X @ V`` for every problem's
-coefficients, then one ``[X, 1]^T R``). A problem that converges stops asking, so the
-batch shrinks and the slowest problem alone sets the number of rounds. Results equal
-solving each problem on its own (same solver, same requests): only the order of the
+all with **one pass over X** (``loss.batch_pass.BatchPass``: one ``X @ V`` for every
+problem's coefficients, then one ``[X, 1]^T R``). A problem that converges stops asking,
+so the batch shrinks and the slowest problem alone sets the number of rounds. Results
+equal solving each problem on its own (same solver, same requests): only the order of the
 float64 sums over blocks differs.
 
-``gradient_hessian`` requests (newton-cholesky) are answered one problem at a time: a
+``GRADIENT_HESSIAN`` requests (newton-cholesky) are answered one problem at a time: a
 Hessian per problem costs ``n d^2`` each, which no stacking saves.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import _backend
-from ..loss import cpu
-from ..loss.objective import LogisticLoss, l1_strength, l2_share, penalty, scale_gradient
+from ..loss import overrides
+from ..loss.batch_pass import BatchPass
+from ..loss.objective import LogisticLoss
+from ..loss.penalty import Penalty
 from ..sources import source_for
-from ..loss.passes import BatchPass
+from .requests import Ask
 
 
 class _Member:
     """What a solver reads of its objective (``eps``, and for OWL-QN ``l1`` and
-    ``n_penalised``), plus problem j's scaling: its C and, for an elastic-net problem, the
-    L1 share ``l1_ratio`` (the smooth objective then holds the L2 share, as
-    ``LogisticLoss``'s does)."""
+    ``n_penalised``), plus problem j's fold, its ``penalty`` (``loss.penalty.Penalty``, as
+    ``LogisticLoss`` holds one) and the sum of its weights."""
 
     def __init__(self, batch, fold, C, sum_weights, l1_ratio=0.0):
         self.eps = batch.source.eps
         self.xp = batch.xp
-        self.fold, self.C, self.sum_weights = fold, float(C), float(sum_weights)
-        self.l1_ratio = float(l1_ratio)
-        self._C_l2 = l2_share(self.C, self.l1_ratio)
+        self.fold, self.sum_weights = fold, float(sum_weights)
         self.n_penalised = batch.n_features * batch.model.k
+        self.penalty = Penalty(C, l1_ratio, self.n_penalised)
 
     @property
     def l1(self):
-        """``l1_strength``, as ``LogisticLoss.l1``."""
-        return l1_strength(self.C, self.l1_ratio, self.sum_weights)
+        """``Penalty.l1``, as ``LogisticLoss.l1``."""
+        return self.penalty.l1(self.sum_weights)
 
     def scale(self, out, v):
         """The summed gradient (or product) scaled as ``LogisticLoss`` scales it."""
-        return scale_gradient(out, v, self.n_penalised, self._C_l2, self.sum_weights)
+        return self.penalty.scale_gradient(out, v, self.sum_weights)
 
     def penalty_gradient(self, v):
-        """The L2 term's gradient at ``v`` (its Hessian times v): ``[v_W / (C S), 0]``."""
-        return scale_gradient(self.xp.zeros_like(v), v, self.n_penalised, self._C_l2,
-                              self.sum_weights)
-
-    def penalty(self, coef):
-        """``||W||^2 / (2 C_l2 S)`` as a 0-d array of the solver's namespace (no host read),
-        as ``_loss.scale_loss`` computes it."""
-        if math.isinf(self._C_l2):
-            return self.xp.zeros((), dtype=np.float64)
-        return penalty(coef, self.n_penalised, self._C_l2, self.sum_weights)
+        """The smooth penalty's gradient at ``v`` (its Hessian times v)."""
+        return self.penalty.gradient(v, self.sum_weights)
 
 
 class _Curvature:
@@ -95,7 +85,8 @@ class ModelBatch:
         # a problem is (fold, C) or, with an elastic-net share, (fold, C, l1_ratio)
         self.members = [_Member(self, problem[0], problem[1], sums[problem[0]], *problem[2:])
                         for problem in problems]
-        self.compiled = cpu.batch_usable(masks.shape[1], len(problems))
+        self.compiled = overrides.batch_compiled_for(model, masks.shape[1], len(problems),
+                                                     self.xp)
         self._last, self._parent = {}, {}  # see _answer and _inherited
 
     def solve(self, steps, then=None):
@@ -106,7 +97,7 @@ class ModelBatch:
         round (a path of Cs, each warm-started from the one before, as
         ``LogisticRegressionCV`` runs them)."""
         X = self.source.X
-        if not self.compiled or isinstance(X, np.ndarray) and X.flags.c_contiguous:
+        if not self.compiled or _backend.is_host_array(X) and X.flags.c_contiguous:
             return self._solve(steps, then)  # a C-contiguous X: no BLAS in the compiled pass
         # BLAS on one thread while the compiled elementwise step runs on all: OpenBLAS's
         # idle threads spin after each product and halved numba's speed (18.5 vs 9.5 ns per
@@ -148,25 +139,23 @@ class ModelBatch:
         previous C's solution, whose data term (losses and ``[X, 1]^T R``; only the penalty
         depends on C) the previous problem's last answer holds: that request costs no pass."""
         gradients, products, hessians, reused = [], [], [], {}
-        for j, (method, *args) in pending.items():
-            if method in ("loss_gradient", "gradient_hessp"):
-                data = self._inherited(j, args[0])
+        for j, request in pending.items():
+            if request.ask in (Ask.LOSS_GRADIENT, Ask.GRADIENT_HESSP):
+                data = self._inherited(j, request.x)
                 if data is None:
                     gradients.append(j)
                 else:
                     reused[j] = data
-            elif method == "hessp":
+            elif request.ask is Ask.HESSP:
                 products.append(j)
-            elif method == "gradient_hessian":
+            else:  # Ask.GRADIENT_HESSIAN
                 hessians.append(j)
-            else:
-                raise ValueError(f"a model batch cannot answer {method!r}")
         answers, members, k = {}, self.members, self.model.k
         data = {}  # j -> (summed loss, unscaled [X, 1]^T R (P, k)) of each gradient request
         G = None
         if gradients or products:
-            pass_ = BatchPass([(members[j].fold, pending[j][1]) for j in gradients],
-                              [(members[j].fold, pending[j][1].coef, pending[j][2])
+            pass_ = BatchPass([(members[j].fold, pending[j].x) for j in gradients],
+                              [(members[j].fold, pending[j].curvature.coef, pending[j].x)
                                for j in products],
                               self.n_features, self.fit_intercept, self.model, self.masks,
                               self.xp, compiled=self.compiled)
@@ -179,20 +168,21 @@ class ModelBatch:
             # scaled and penalised on the device, as LogisticLoss does one at a time
             xp, order = self.xp, list(data)
             sums = xp.asarray([members[j].sum_weights for j in order])
-            penalties = xp.stack([members[j].penalty(pending[j][1]) for j in order])
+            penalties = xp.stack([members[j].penalty.value(pending[j].x, members[j].sum_weights)
+                                  for j in order])
             summed = xp.stack([xp.asarray(data[j][0], dtype=np.float64) for j in order])
             objectives = _backend.to_numpy(summed / sums + penalties).tolist()
             for f, j in zip(objectives, order):
-                method, x = pending[j][0], pending[j][1]
+                ask, x = pending[j].ask, pending[j].x
                 self._last[j] = (x.copy(), *data[j])  # for the next C of j's path
                 g = members[j].scale(data[j][1].reshape(-1).copy(), x)
-                answers[j] = (f, g) if method == "loss_gradient" else (f, g, _Curvature(x.copy()))
+                answers[j] = (f, g) if ask is Ask.LOSS_GRADIENT else (f, g, _Curvature(x.copy()))
         for i, j in enumerate(products):
             column = len(gradients) + i
             answers[j] = members[j].scale(G[:, column * k:(column + 1) * k].reshape(-1),
-                                          pending[j][-1])
+                                          pending[j].x)
         for j in hessians:
-            answers[j] = self._alone(j).gradient_hessian(pending[j][1])
+            answers[j] = self._alone(j).gradient_hessian(pending[j].x)
         return answers
 
     def _inherited(self, j, x):
@@ -212,4 +202,5 @@ class ModelBatch:
             weights *= src.sample_weight
         return LogisticLoss(source=source_for(src.X, src.y, weights,
                                               fit_intercept=src.fit_intercept),
-                            C=member.C, model=self.model, l1_ratio=member.l1_ratio)
+                            C=member.penalty.C, model=self.model,
+                            l1_ratio=member.penalty.l1_ratio)

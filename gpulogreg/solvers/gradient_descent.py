@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 
-from .iteration import (DivergenceError, Progress, Result, Stall, blowup_fraction, evaluate,
-                      rounding_slack, run, start)
+from .iteration import (DivergenceError, Iteration, blowup_fraction, evaluate, rounding_slack,
+                        run, start)
+from .requests import Ask
 
 _SUFFICIENT_DECREASE = 0.5
 _SHRINK = 0.5
@@ -41,47 +42,33 @@ def minimize(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verb
 
 def iterate(objective, x0, *, tol, max_iter, learning_rate=None, step=1.0, verbose=0,
             on_step=None):
-    """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
-    x = x0
-    (f, g), eps, grad_max = yield from start(objective, x, "loss_gradient")
-    n_fev = 1
-    n_iter = 0
-    stall = Stall(eps, grad_max, _STALL)
-    progress = Progress("gd", verbose, on_step)
-    message = f"max_iter={max_iter} reached"
-    while True:
-        if grad_max <= tol:
-            message = "max|gradient| <= tol"
-            break
-        if n_iter >= max_iter:
-            break
+    """``minimize`` as a generator of ``loss_gradient`` requests (see ``iteration``)."""
+    (f, g), eps, grad_max = yield from start(objective, x0, Ask.LOSS_GRADIENT)
+    it = Iteration("gd", x0, f, g, grad_max, eps, tol=tol, max_iter=max_iter,
+                   patience=_STALL, verbose=verbose, on_step=on_step)
+    while it.running():
+        x, f, g = it.x, it.f, it.g
         if learning_rate is None:
             x_new, f_new, g_new, step, evals = yield from _backtrack(x, f, g, step, eps)
-            n_fev += evals
+            it.n_fev += evals
             if x_new is None:
-                message = ("line search failed: no step decreases the objective or the "
-                           "gradient (tol is below what this data and dtype can resolve)")
+                it.stop("line search failed: no step decreases the objective or the gradient "
+                        "(tol is below what this data and dtype can resolve)")
                 break
         else:
             x_new = x - learning_rate * g
             f_new, g_new = yield from evaluate(x_new)
-            n_fev += 1
+            it.n_fev += 1
             if not f_new <= f + rounding_slack(eps, f):  # also catches inf and NaN
                 raise DivergenceError(
-                    f"gradient descent diverged at iteration {n_iter + 1}: the objective went "
-                    f"from {f:.6g} to {f_new:.6g} with learning_rate={learning_rate:g}. Use a "
-                    "smaller learning_rate, or learning_rate=None to choose steps by "
+                    f"gradient descent diverged at iteration {it.n_iter + 1}: the objective "
+                    f"went from {f:.6g} to {f_new:.6g} with learning_rate={learning_rate:g}. "
+                    "Use a smaller learning_rate, or learning_rate=None to choose steps by "
                     "backtracking.")
-        f_old = f
-        x, f, g = x_new, f_new, g_new
-        grad_max = float(abs(g).max())
-        n_iter += 1
-        progress.step(n_iter, f, grad_max,
-                      step / _GROW if learning_rate is None else learning_rate, x)
-        if stall.update(f_old, f, grad_max) and grad_max > tol:
-            message = stall.message  # e.g. float32 data asked for a gradient below resolution
-            break
-    return Result(x, f, grad_max, n_iter, n_fev, grad_max <= tol, message)
+        # (a stall: e.g. float32 data asked for a gradient below resolution)
+        it.accept(x_new, f_new, g_new, float(abs(g_new).max()),
+                  step / _GROW if learning_rate is None else learning_rate)
+    return it.result()
 
 
 def _backtrack(x, f, g, step, eps):

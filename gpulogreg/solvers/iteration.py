@@ -1,13 +1,11 @@
-"""What every solver shares: how it asks for evaluations, its first one and its Result.
+"""What every solver shares: its first evaluation, its bookkeeping and its Result.
 
-A solver is written as a generator of evaluation requests (``iterate``): it yields
-``(method, x)`` for ``objective.method(x)`` (``"loss_gradient"``, ``"gradient_hessp"`` or
-``"gradient_hessian"``) or ``("hessp", curvature, v)`` for a Hessian-vector product with
-the curvature a ``gradient_hessp`` answer returned, and receives the answer. ``run``
-answers the requests of one solver from one objective (what ``minimize`` does); a
-driver that advances many solvers in lockstep can answer all of their requests in one
-pass over X (``_batch``). So a solver knows functions and vectors, never X, and never
-how its evaluations are scheduled.
+A solver is written as a generator of evaluation requests (``requests``): it yields a
+``Request`` and receives the answer. ``run`` answers the requests of one solver from one
+objective (what ``minimize`` does); a driver that advances many solvers in lockstep can
+answer all of their requests in one pass over X (``batch``). ``Iteration`` holds what
+every solver's loop keeps: the point, the counts, the stopping rules (tol, max_iter, a
+stall) and the progress report, so a solver's module holds its step and nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +14,8 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from .requests import Ask, Request
 
 LINE_SEARCH_FAILED = ("line search failed: no step decreases the objective (tol is below "
                       "what this data and dtype can resolve)")
@@ -47,28 +47,22 @@ def run(steps, objective):
     try:
         request = next(steps)
         while True:
-            method, *args = request
-            if method == "hessp":
-                curvature, v = args
-                answer = curvature(v)
-            else:
-                answer = getattr(objective, method)(*args)
-            request = steps.send(answer)
+            request = steps.send(request.answer(objective))
     except StopIteration as stop:
         return stop.value
 
 
 def evaluate(x):
     """The request for the objective and gradient at ``x``: ``f, g = yield from evaluate(x)``."""
-    return (yield ("loss_gradient", x))
+    return (yield Request(Ask.LOSS_GRADIENT, x))
 
 
-def start(objective, x0, method):
-    """Request ``method`` at ``x0`` (an answer that starts ``f, grad``), a solver's first
+def start(objective, x0, ask):
+    """Request ``ask`` at ``x0`` (an answer that starts ``f, grad``), a solver's first
     evaluation. Returns ``(answer, eps, grad_max)``: ``eps`` is the objective's relative
     resolution (``objective.eps``, float32's for float32 data; float64's by default).
     """
-    values = yield (method, x0)
+    values = yield Request(ask, x0)
     f, g = values[0], values[1]
     if not math.isfinite(f):
         raise ValueError(f"the objective is not finite at the starting point ({f}).")
@@ -116,19 +110,60 @@ class Stall:
         return STALLED.format(patience=self.patience)
 
 
-class Progress:
-    """``verbose`` output of a solver: one line per accepted step (iteration, objective,
-    max|gradient|, step length, seconds since the start); and ``on_step(n_iter, f,
-    grad_max, x)``, if given, called with the new point (scikit-learn's callbacks)."""
+class Iteration:
+    """A solver run's state and bookkeeping: the point ``x`` with its objective ``f``,
+    gradient ``g`` and ``grad_max`` (what the stopping rule reads: max|gradient|, or for
+    OWL-QN max|pseudo-gradient|), the counts, the stopping rules and the progress report.
 
-    def __init__(self, name, verbose, on_step=None):
-        self.name, self.verbose, self.start = name, verbose, time.perf_counter()
-        self.on_step = on_step
+    A solver's loop is ``while it.running(): ... it.accept(...)``, with ``it.stop(why)``
+    where its step fails, and ends with ``return it.result()``. ``verbose`` prints one line
+    per accepted step (iteration, objective, max|gradient|, step length, seconds since the
+    start); ``on_step(n_iter, f, grad_max, x)``, if given, is called with each new point
+    (scikit-learn's callbacks). ``patience`` and ``progress`` set the stall rule
+    (``Stall``); ``converged`` is the message of a run that reaches tol."""
 
-    def step(self, n_iter, f, grad_max, step, x):
-        if self.on_step is not None:
-            self.on_step(n_iter, f, grad_max, x)
-        if self.verbose:
-            print(f"{self.name} iter {n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  "
-                  f"step={step:.3g}  elapsed={time.perf_counter() - self.start:.3f}s",
+    def __init__(self, name, x, f, g, grad_max, eps, *, tol, max_iter, patience, verbose=0,
+                 on_step=None, progress=0.99, converged="max|gradient| <= tol"):
+        self.name, self.tol, self.max_iter = name, tol, max_iter
+        self.x, self.f, self.g, self.grad_max = x, f, g, grad_max
+        self.n_iter, self.n_fev = 0, 1
+        self.message = None
+        self._converged = converged
+        self._stall = Stall(eps, grad_max, patience, progress)
+        self._verbose, self._on_step = verbose, on_step
+        self._start = time.perf_counter()
+
+    def running(self):
+        """Whether to take another step: False once ``max|g| <= tol`` or after ``max_iter``
+        steps (the message says which), or after ``stop``."""
+        if self.message is not None:
+            return False
+        if self.grad_max <= self.tol:
+            self.message = self._converged
+        elif self.n_iter >= self.max_iter:
+            self.message = f"max_iter={self.max_iter} reached"
+        return self.message is None
+
+    def stop(self, message):
+        """End the run here, saying why (a failed step)."""
+        self.message = message
+
+    def accept(self, x, f, g, grad_max, step):
+        """Move to an accepted point (``step``: its step length, for the report); stop the
+        run, with the stall's message, when it has stalled short of tol."""
+        f_old = self.f
+        self.x, self.f, self.g, self.grad_max = x, f, g, grad_max
+        self.n_iter += 1
+        if self._on_step is not None:
+            self._on_step(self.n_iter, f, grad_max, x)
+        if self._verbose:
+            print(f"{self.name} iter {self.n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  "
+                  f"step={step:.3g}  elapsed={time.perf_counter() - self._start:.3f}s",
                   flush=True)
+        if self._stall.update(f_old, f, grad_max) and grad_max > self.tol:
+            self.message = self._stall.message
+
+    def result(self, memory=None):
+        """The run's ``Result``."""
+        return Result(self.x, self.f, self.grad_max, self.n_iter, self.n_fev,
+                      self.grad_max <= self.tol, self.message, memory)

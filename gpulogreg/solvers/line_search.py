@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .iteration import blowup_fraction, evaluate, rounding_slack
+from .requests import Request
 
 C1 = 1e-4  # sufficient decrease
 C2 = 0.9  # curvature (0.9 suits quasi-Newton and Newton directions)
@@ -137,8 +138,8 @@ def _cubic_min(a, fa, da, b, fb, db):
 
 def newton(with_curvature, x, f0, g0, d, dphi0, eps=2.0**-52):
     """``wolfe`` from the Newton step 1 for the Newton solvers: the first trial (accepted near
-    the optimum) requests ``with_curvature`` (``"gradient_hessp"`` or ``"gradient_hessian"``:
-    ``(f, g, curvature)``), shorter steps ``"loss_gradient"`` only. Returns ``(Step,
+    the optimum) requests ``with_curvature`` (``Ask.GRADIENT_HESSP`` or ``GRADIENT_HESSIAN``:
+    ``(f, g, curvature)``), shorter steps ``Ask.LOSS_GRADIENT`` only. Returns ``(Step,
     curvature at the accepted point)``; when the search settled on a shorter step, that
     costs one more evaluation (counted in ``Step.n_fev``). So an accepted Newton step is one
     pass over X. A generator, like ``wolfe``."""
@@ -147,7 +148,7 @@ def newton(with_curvature, x, f0, g0, d, dphi0, eps=2.0**-52):
     def trial(x_a):
         if first:
             return (yield from evaluate(x_a))
-        f_a, g_a, curvature = yield (with_curvature, x_a)
+        f_a, g_a, curvature = yield Request(with_curvature, x_a)
         first.append((x_a, curvature))
         return f_a, g_a
 
@@ -156,6 +157,6 @@ def newton(with_curvature, x, f0, g0, d, dphi0, eps=2.0**-52):
         return ls, None
     if first[0][0] is ls.x:
         return ls, first[0][1]
-    ls.f, ls.g, curvature = yield (with_curvature, ls.x)
+    ls.f, ls.g, curvature = yield Request(with_curvature, ls.x)
     ls.n_fev += 1
     return ls, curvature

@@ -13,6 +13,7 @@ import math
 
 from . import newton
 from .iteration import run
+from .requests import Ask, Request
 
 _MAX_CG = 200
 
@@ -20,7 +21,7 @@ _MAX_CG = 200
 def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
     ``_common``); requests ``gradient_hessp`` and Hessian-vector products."""
-    return newton.iterate("newton-cg", "gradient_hessp", _conjugate_gradient, objective, x0,
+    return newton.iterate("newton-cg", Ask.GRADIENT_HESSP, _conjugate_gradient, objective, x0,
                            tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step)
 
 
@@ -31,7 +32,7 @@ def minimize(objective, x0, *, tol, max_iter, verbose=0):
 
 def _conjugate_gradient(hessp, g):
     """Approximately solve ``H d = -g`` (H positive semi-definite) by CG from ``d = 0``;
-    ``hessp`` is the curvature that ``("hessp", hessp, v)`` requests multiply by."""
+    ``hessp`` is the curvature that ``Ask.HESSP`` requests multiply by."""
     d = g * 0
     r = -g  # residual -g - H d
     g_l1 = float(abs(g).sum())
@@ -41,7 +42,7 @@ def _conjugate_gradient(hessp, g):
     for k in range(_MAX_CG):
         if rr == 0 or float(abs(r).sum()) <= target:  # rr == 0: solved exactly
             break
-        Hp = yield ("hessp", hessp, p)
+        Hp = yield Request(Ask.HESSP, p, hessp)
         curvature = float(p @ Hp)
         if not curvature > 0:  # flat, negative or overflowed (NaN): stop with what we have
             return -g if k == 0 else d

@@ -19,6 +19,7 @@ from __future__ import annotations
 from .. import _backend
 from . import newton
 from .iteration import run
+from .requests import Ask
 
 _SHIFTS = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2)  # relative to max|diag(H)|, tried in turn
 
@@ -32,7 +33,7 @@ def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None):
         return newton_direction(H, g, xp)
         yield  # a generator that requests nothing: the solve needs no pass over X
 
-    return newton.iterate("newton-cholesky", "gradient_hessian", direction, objective, x0,
+    return newton.iterate("newton-cholesky", Ask.GRADIENT_HESSIAN, direction, objective, x0,
                            tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step)
 
 

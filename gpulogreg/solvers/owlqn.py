@@ -16,18 +16,18 @@ P, the leading entries the term applies to (never the intercepts). Each iteratio
   (or, where rounding hides that decrease, Hager & Zhang's test on the slope along d).
 
 Everything runs in the namespace of ``x0`` (a generator of evaluation requests, see
-``_common``), like the other solvers.
+``iteration``), like the other solvers.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 from .. import _backend
-from .iteration import (LINE_SEARCH_FAILED, Progress, Result, Stall, blowup_fraction, evaluate,
-                      rounding_slack, run, start)
-from .lbfgs import _two_loop, remember
+from . import quasi_newton
+from .iteration import (LINE_SEARCH_FAILED, Iteration, blowup_fraction, evaluate,
+                        rounding_slack, run, start)
+from .requests import Ask
 
 C1 = 1e-4
 _MAX_BACKTRACKS = 40
@@ -48,25 +48,21 @@ def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
 
 
 def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
-    """``minimize`` as a generator of ``loss_gradient`` requests (see ``_common``)."""
+    """``minimize`` as a generator of ``loss_gradient`` requests (see ``iteration``)."""
     xp = _backend.get_namespace(x0=x0)
     lam = float(getattr(objective, "l1", 0.0))
     P = int(getattr(objective, "n_penalised", x0.shape[0]))
-    x = x0
-    (f, g), eps, _ = yield from start(objective, x, "loss_gradient")
-    F = f + lam * float(abs(x[:P]).sum())
-    pg = pseudo_gradient(x, g, lam, P, xp)
-    grad_max = float(abs(pg).max())
-    n_fev, n_iter = 1, 0
-    history = deque(maxlen=m)
-    stall = Stall(eps, grad_max, *_STALL["float32" if eps > 1e-10 else "float64"])
-    progress = Progress("owlqn", verbose, on_step)
-    message = "max|pseudo-gradient| <= tol"
-    while grad_max > tol:
-        if n_iter >= max_iter:
-            message = f"max_iter={max_iter} reached"
-            break
-        d = -_two_loop(pg, history)
+    (f, g), eps, _ = yield from start(objective, x0, Ask.LOSS_GRADIENT)
+    F = f + lam * float(abs(x0[:P]).sum())
+    pg = pseudo_gradient(x0, g, lam, P, xp)
+    history = quasi_newton.memory(m)
+    patience, progress = _STALL["float32" if eps > 1e-10 else "float64"]
+    it = Iteration("owlqn", x0, F, g, float(abs(pg).max()), eps, tol=tol, max_iter=max_iter,
+                   patience=patience, progress=progress, verbose=verbose, on_step=on_step,
+                   converged="max|pseudo-gradient| <= tol")
+    while it.running():
+        x, F, g = it.x, it.f, it.g
+        d = -quasi_newton.two_loop(pg, history)
         d = xp.where(d * pg < 0, d, 0)  # only along -pg's signs: F's descent directions
         dphi0 = float(pg @ d)
         if not dphi0 < 0:  # the memory lost descent: steepest descent, fresh memory
@@ -80,14 +76,14 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
             x_a = x + step * d
             x_a[:P] = xp.where(xp.sign(x_a[:P]) == orthant, x_a[:P], 0)
             f_a, g_a = yield from evaluate(x_a)
-            n_fev += 1
+            it.n_fev += 1
             F_a = f_a + lam * float(abs(x_a[:P]).sum()) if math.isfinite(f_a) else math.inf
             if F_a <= F + C1 * float(pg @ (x_a - x)) or (
                     # where rounding hides F's decrease: Hager & Zhang's approximate Wolfe
-                    # test on the slope along d, as _line_search does for the smooth solvers
+                    # test on the slope along d, as line_search does for the smooth solvers
                     F_a <= F + slack
                     and float(pseudo_gradient(x_a, g_a, lam, P, xp) @ d) <= (2 * C1 - 1) * dphi0):
-                accepted = (x_a, f_a, g_a, F_a)
+                accepted = (x_a, g_a, F_a)
                 break
             fraction = blowup_fraction(F, F_a)
             step *= 0.5 if fraction is None else min(fraction, 0.5)
@@ -95,20 +91,13 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
             if history:  # retry once along the steepest descent with a fresh memory
                 history.clear()
                 continue
-            message = LINE_SEARCH_FAILED
+            it.stop(LINE_SEARCH_FAILED)
             break
-        x_new, f_new, g_new, F_new = accepted
-        remember(history, x_new - x, g_new - g)  # the smooth part's curvature
-        F_old = F
-        x, f, g, F = x_new, f_new, g_new, F_new
-        pg = pseudo_gradient(x, g, lam, P, xp)
-        grad_max = float(abs(pg).max())
-        n_iter += 1
-        progress.step(n_iter, F, grad_max, step, x)
-        if stall.update(F_old, F, grad_max) and grad_max > tol:
-            message = stall.message
-            break
-    return Result(x, F, grad_max, n_iter, n_fev, grad_max <= tol, message)
+        x_new, g_new, F_new = accepted
+        quasi_newton.remember(history, x_new - x, g_new - g)  # the smooth part's curvature
+        pg = pseudo_gradient(x_new, g_new, lam, P, xp)
+        it.accept(x_new, F_new, g_new, float(abs(pg).max()), step)
+    return it.result()
 
 
 def pseudo_gradient(x, g, lam, P, xp):

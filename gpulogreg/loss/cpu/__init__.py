@@ -1,8 +1,10 @@
 """Compiled CPU overrides of the passes (numba): one read of X, all cores, deterministic.
 
-The passes in ``_passes`` are the reference; these kernels compute the same sums for a
-C-contiguous float64 NumPy block (the whole X: they ask sources for one block) and are
-tested against them. Each kernel walks fixed chunks of rows (``_chunk_rows``) in
+The passes in ``loss.passes`` are the reference; these kernels compute the same sums for a
+C-contiguous float32 or float64 NumPy block (the whole X: their passes ask sources for one
+block) and are tested against them. This module calls them (the kernels live in
+``binomial``, ``multinomial`` and ``batch``, on the building blocks of ``primitives``,
+compiled and cached as ``jit`` says); ``loss.overrides`` decides which blocks use them. Each kernel walks fixed chunks of rows (``_chunk_rows``) in
 parallel. A chunk computes ``z = X w + b`` for its rows (for k classes, ``Z = X W + b``),
 then the stable residual and loss of each row (in float64, IEEE: no fastmath), then
 ``X^T r``, whose second read of the chunk's rows hits the cache: X is read from memory
@@ -14,14 +16,14 @@ Used only where it pays: numba importable, ``GPULOGREG_DISABLE_JIT`` unset or ``
 float32 or float64 and C-contiguous (other layouts stay on NumPy's BLAS path, which handles
 any strides), at most ``MAX_FEATURES`` columns, and the
 problem at least ``MIN_ELEMENTS`` large, so small fits never wait for a compile. Compiled
-code is cached on disk, in the user's cache folder (``kernels.cache_dir()``, or
+code is cached on disk, in the user's cache folder (``jit.cache_dir()``, or
 ``NUMBA_CACHE_DIR``), never inside the installed package: the first use compiles for a few
 seconds, later processes load it. The Hessian pass of newton-cholesky stays on BLAS (SYRK
 is what it costs; alternating numba's and OpenBLAS's thread pools block by block costs more).
 A binomial model batch's pass is compiled too: for a C-contiguous X the whole pass
 (``batch_binomial_pass``: scores, residuals and ``X^T R`` of every problem per chunk, one
 read of X), else the elementwise step between BLAS's products (``batch_binomial``, with BLAS
-held to one thread around it, ``_batch``).
+held to one thread around it, ``solvers.batch``).
 """
 
 from __future__ import annotations
@@ -65,15 +67,6 @@ def status() -> str:
                "not needed for this problem (smaller X stay on NumPy)"))
 
 
-def usable(X) -> bool:
-    """True when the compiled passes serve this X: a C-contiguous float32 or float64 NumPy
-    array, large enough, and enabled. (float32 X: products in float32, the per-row math in
-    float64, vectorised; 1.7-1.9x faster than NumPy's float32 pass, measured: README.)"""
-    return (isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
-            and X.flags.c_contiguous and X.size >= MIN_ELEMENTS
-            and X.shape[1] <= MAX_FEATURES and enabled())
-
-
 def _chunk_rows(X):
     """Rows per chunk: ``_CHUNK_BYTES`` of X, between 32 and ``_CHUNK_ROWS``."""
     return min(_CHUNK_ROWS, max(32, _CHUNK_BYTES // (X.shape[1] * X.dtype.itemsize)))
@@ -81,17 +74,17 @@ def _chunk_rows(X):
 
 @functools.lru_cache(maxsize=1)
 def _kernels():
-    """The compiled kernels (``_numba_kernels``, compiled or loaded from the cache on first
-    call), or None without numba."""
+    """The compiled kernels (compiled or loaded from the cache on first call), or None
+    without numba."""
     try:
-        from . import kernels
+        from . import batch, binomial, multinomial
     except ImportError:
         return None
-    return {"loss_gradient": kernels.loss_gradient, "hessp": kernels.hessp,
-            "batch_binomial": kernels.batch_binomial,
-            "batch_binomial_pass": kernels.batch_binomial_pass,
-            "multinomial_loss_gradient": kernels.multinomial_loss_gradient,
-            "multinomial_hessp": kernels.multinomial_hessp}
+    return {"loss_gradient": binomial.loss_gradient, "hessp": binomial.hessp,
+            "batch_binomial": batch.batch_binomial,
+            "batch_binomial_pass": batch.batch_binomial_pass,
+            "multinomial_loss_gradient": multinomial.multinomial_loss_gradient,
+            "multinomial_hessp": multinomial.multinomial_hessp}
 
 
 def _call(name, *args):
@@ -104,72 +97,64 @@ def _call(name, *args):
     return out
 
 
-def loss_gradient(X, y, s, coef, fit_intercept, p_out=None):
+def _weights(v, layout, dtype):
+    """``(W^T (k, d), b (k,))`` of a coefficient vector in X's dtype, the kernels' arguments
+    (b = 0 without an intercept)."""
+    W, b = layout.split(v)
+    return (np.ascontiguousarray(W.T, dtype=dtype),
+            np.zeros(layout.k, dtype=dtype) if b is None else b.astype(dtype))
+
+
+def _unpack(total, layout):
+    """``[Gt raveled (k d), column sums (k), ...]`` -> ``[X, 1]^T U`` raveled like the
+    coefficients."""
+    d, k = layout.n_features, layout.k
+    return layout.pack(total[:k * d].reshape(k, d).T, total[k * d:k * d + k], np)
+
+
+def loss_gradient(X, y, s, coef, layout, p_out=None):
     """``(sum s l, [X, 1]^T r)`` as ``LossGradient`` computes them, plus ``p_out`` if given."""
     d = X.shape[1]
-    b = float(coef[d]) if fit_intercept else 0.0
+    w, b = _weights(coef, layout, X.dtype)
     empty = np.empty(0, dtype=X.dtype)  # stands in for s or p_out: one signature per dtype
-    part = _call("loss_gradient", X, y, empty if s is None else s, s is not None,
-                 np.ascontiguousarray(coef[:d], dtype=X.dtype), X.dtype.type(b),
+    part = _call("loss_gradient", X, y, empty if s is None else s, s is not None, w[0], b[0],
                  empty if p_out is None else p_out, p_out is not None, _chunk_rows(X))
-    total = part.sum(axis=0)
-    return total[d + 1], total[:d + fit_intercept]
+    total = part.sum(axis=0)  # [X^T r (d), sum r, sum l]: [w, b] raveled, then the loss
+    return total[d + 1], total[:layout.n_params]
 
 
-def multinomial_loss_gradient(X, y, s, coef, k, fit_intercept, p_out=None):
+def multinomial_loss_gradient(X, y, s, coef, layout, p_out=None):
     """``(sum s l, [X, 1]^T R raveled)`` as ``LossGradient`` computes them for the multinomial
-    model with k classes, plus the softmax in ``p_out`` (n, k) if given."""
-    d = X.shape[1]
-    Wb = coef.reshape(-1, k)
-    b = Wb[d] if fit_intercept else np.zeros(k)
+    model, plus the softmax in ``p_out`` (n, k) if given."""
+    Wt, b = _weights(coef, layout, X.dtype)
     empty = np.empty(0, dtype=X.dtype)
     part = _call("multinomial_loss_gradient", X, y, empty if s is None else s, s is not None,
-                 np.ascontiguousarray(Wb[:d].T, dtype=X.dtype), b.astype(X.dtype),
-                 np.empty((0, k), dtype=X.dtype) if p_out is None else p_out,
+                 Wt, b, np.empty((0, layout.k), dtype=X.dtype) if p_out is None else p_out,
                  p_out is not None, _chunk_rows(X))
     total = part.sum(axis=0)
-    return total[-1], _unpack(total, d, k, fit_intercept)
+    return total[-1], _unpack(total, layout)
 
 
-def _unpack(total, d, k, fit_intercept):
-    """``[Gt raveled, column sums, ...]`` -> ``[X, 1]^T U`` raveled like the coefficients."""
-    out = np.empty((d + fit_intercept, k))
-    out[:d] = total[:k * d].reshape(k, d).T
-    if fit_intercept:
-        out[d] = total[k * d:k * d + k]
-    return out.reshape(-1)
-
-
-def multinomial_hessp(X, P, s, v, k, fit_intercept):
+def multinomial_hessp(X, P, s, v, layout):
     """``[X, 1]^T U`` raveled, ``U = s (P T - P (P . T))``, ``T = [X, 1] V``, as
     ``HessianProduct`` computes it for the multinomial model with the stored softmax P."""
-    d = X.shape[1]
-    Vb = v.reshape(-1, k)
-    v_b = Vb[d] if fit_intercept else np.zeros(k)
+    Vt, v_b = _weights(v, layout, X.dtype)
     empty = np.empty(0, dtype=X.dtype)
-    part = _call("multinomial_hessp", X, P, empty if s is None else s, s is not None,
-                 np.ascontiguousarray(Vb[:d].T, dtype=X.dtype), v_b.astype(X.dtype),
+    part = _call("multinomial_hessp", X, P, empty if s is None else s, s is not None, Vt, v_b,
                  _chunk_rows(X))
-    return _unpack(part.sum(axis=0), d, k, fit_intercept)
+    return _unpack(part.sum(axis=0), layout)
 
 
-def hessp(X, p, v, fit_intercept):
+def hessp(X, p, v, layout):
     """``[X, 1]^T (p (X v_w + v_b))`` as ``HessianProduct`` computes it."""
-    d = X.shape[1]
-    v_b = float(v[d]) if fit_intercept else 0.0
-    part = _call("hessp", X, p, np.ascontiguousarray(v[:d], dtype=X.dtype), X.dtype.type(v_b),
-                 _chunk_rows(X))
-    return part.sum(axis=0)[:d + fit_intercept]
+    v_w, v_b = _weights(v, layout, X.dtype)
+    part = _call("hessp", X, p, v_w[0], v_b[0], _chunk_rows(X))
+    return part.sum(axis=0)[:layout.n_params]
 
 
 # A binomial model batch's elementwise step is compiled from this many (row, problem)
 # entries per pass: below it, loading the kernel (~0.1 s in a new process) would not pay.
 BATCH_MIN_ENTRIES = 1 << 22
-
-
-def batch_usable(n_rows, n_problems) -> bool:
-    """True when a binomial model batch on NumPy should use ``batch_binomial``."""
-    return n_rows * n_problems >= BATCH_MIN_ENTRIES and enabled()
 
 
 # a batch pass's sums are kept per group of chunks: this many groups (a fixed number, so the
@@ -178,7 +163,7 @@ _BATCH_GROUPS = 64
 
 
 def batch_binomial_pass(X, y, s, masks, folds, V, n_g, n_p):
-    """``kernels.batch_binomial_pass`` (see there) for a C-contiguous X (the whole X:
+    """``batch.batch_binomial_pass`` (see there) for a C-contiguous X (the whole X:
     ``masks`` are indexed from its row 0) and the stacked coefficients ``V`` (P, cols) in
     X's dtype; returns ``(losses (n_g,), G (P, n_g + n_p))`` as ``BatchPass`` does."""
     d = X.shape[1]
@@ -199,7 +184,7 @@ def batch_binomial_pass(X, y, s, masks, folds, V, n_g, n_p):
 
 
 def batch_binomial(Z, y, s, masks, row0, folds, n_g, n_p, R):
-    """``kernels.batch_binomial`` (see there); returns the n_g loss sums."""
+    """``batch.batch_binomial`` (see there); returns the n_g loss sums."""
     empty = np.empty(0, dtype=Z.dtype)
     part = _call("batch_binomial", Z, y, empty if s is None else s, s is not None, masks,
                  row0, folds, n_g, n_p, R, 256)

@@ -1,0 +1,62 @@
+"""A fit's tasks as scikit-learn 1.9's callbacks see them (``sklearn.callback``).
+
+The root task is the fit; under it (or under one task per model of a batch) one subtask
+per solver iteration, whose ``fitted_estimator`` predicts with that iteration's
+coefficients. Nothing is done, not even the root, unless callbacks were set with
+``set_callbacks``.
+"""
+
+from __future__ import annotations
+
+from . import _sklearn
+
+
+class FitTasks:
+    """The callback contexts of one fit of ``estimator`` on ``X, y, sample_weight`` (as the
+    user passed them: a callback sees the user's data). ``solution(data, x, C)`` gives the
+    fitted attributes of the model at ``x`` (``[W; b]``), as ``fit`` would set them."""
+
+    def __init__(self, estimator, X, y, sample_weight, max_subtasks, solution,
+                 sequential=True):
+        self.estimator, self.solution = estimator, solution
+        self.root = _sklearn.callback_context(estimator, max_subtasks, sequential)
+        self.data = {"X": X, "y": y, "metadata": None if sample_weight is None else
+                     {"sample_weight": sample_weight}}
+        self.begin(self.root)
+
+    def begin(self, context, attributes=None):
+        if context is not None:
+            context.call_on_fit_task_begin(estimator=self.estimator,
+                                           reconstruction_attributes=attributes, **self.data)
+
+    def end(self, context, data=None, x=None, C=None):
+        """End ``context``'s task, with the model at ``x`` (``[W; b]``) if given."""
+        if context is not None:
+            attributes = None if x is None else (lambda: self.solution(data, x, C))
+            context.call_on_fit_task_end(estimator=self.estimator,
+                                         reconstruction_attributes=attributes, **self.data)
+
+    def task(self, parent, name, task_id, max_subtasks):
+        """A subtask of ``parent`` (begun), or None without callbacks."""
+        if parent is None:
+            return None
+        context = parent.subcontext(task_name=name, task_id=task_id, max_subtasks=max_subtasks)
+        self.begin(context)
+        return context
+
+    def iterations(self, parent, data, C):
+        """A solver's ``on_step``: one subtask of ``parent`` per iteration, begun at the
+        previous point and ended at the new one (None without callbacks)."""
+        if parent is None:
+            return None
+        previous = {}
+
+        def on_step(n_iter, f, grad_max, x):
+            context = parent.subcontext(task_name="iteration")
+            before = previous.get("x")
+            self.begin(context, None if before is None else
+                       (lambda: self.solution(data, before, C)))
+            self.end(context, data, x, C)
+            previous["x"] = x
+
+        return on_step
