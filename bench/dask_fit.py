@@ -13,16 +13,12 @@ libraries minimise the same objective.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-from gpulogreg import LogisticRegression  # noqa: E402
-from gpulogreg.benchmark import print_table, time_to_gap  # noqa: E402
-from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
+from gpulogreg import LogisticRegression
+from gpulogreg.benchmark import print_table, time_to_gap
+from gpulogreg.loss.objective import LogisticLoss
 
 
 def main(argv=None):

@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-import gpulogreg  # noqa: E402
-from gpulogreg.loss import cpu as _cpu  # noqa: E402
-from gpulogreg.benchmark import timer  # noqa: E402
-from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
-
+import gpulogreg
+from gpulogreg.benchmark import timer
+from gpulogreg.loss import cpu
+from gpulogreg.loss.objective import LogisticLoss
 
 TARGETS = {8: 2.0, 64: 1.25}  # issue 26: one check_input=False call / one X @ w
 
@@ -41,7 +36,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"# functional API per call vs one X @ w; {platform.processor() or platform.machine()}"
           f"; numpy {np.__version__}; {args.dtype}, n*d = {args.elements}; median of "
-          f"{args.repeat}; compiled passes: {_cpu.enabled()}")
+          f"{args.repeat}; compiled passes: {cpu.enabled()}")
     print("| d | n | X @ w ms | loss_gradient ms (x) | check_input=False ms (x) "
           "| estimator's pass ms (x) | target (check_input=False) |")
     print("|---|---|---|---|---|---|---|")

@@ -25,16 +25,13 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-from gpulogreg import _backend  # noqa: E402
-from gpulogreg.loss import cuda as _kernels  # noqa: E402
-from gpulogreg.benchmark import copy_bandwidth, timer  # noqa: E402
-from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
+from gpulogreg import benchmark
+from gpulogreg.benchmark import copy_bandwidth, timer
+from gpulogreg.loss import cuda
+from gpulogreg.loss.objective import LogisticLoss
 
 
 def torch_baseline(xp, X, y):
@@ -81,8 +78,8 @@ def bench_one(xp, dtype, d, elements, warmup, repeat):
     row["ours"] = time_ms(lambda: loss.loss_gradient(coef), warmup, repeat)
     _, _, hessp = loss.gradient_hessp(coef)
     row["hessp"] = time_ms(lambda: float(hessp(coef)[0]), warmup, repeat)
-    if _backend.is_gpu(xp) and d <= _kernels.ONE_PASS_MAX_FEATURES:
-        _kernels.ONE_PASS = True
+    if benchmark.is_gpu(xp) and d <= cuda.ONE_PASS_MAX_FEATURES:
+        cuda.ONE_PASS = True
         try:
             one = LogisticLoss(X, y, C=np.inf)
             row["1-pass"] = time_ms(lambda: one.loss_gradient(coef), warmup, repeat)
@@ -91,7 +88,7 @@ def bench_one(xp, dtype, d, elements, warmup, repeat):
             g_one, g_two = one.loss_gradient(coef)[1], loss.loss_gradient(coef)[1]
             row["1-pass err"] = float(abs(g_one - g_two).max() / abs(g_two).max())
         finally:
-            _kernels.ONE_PASS = False
+            cuda.ONE_PASS = False
     if loss.compiled:  # the NumPy reference passes, for comparison
         reference = LogisticLoss(X, y, C=np.inf)
         reference.compiled = False
@@ -121,15 +118,15 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
 
-    on_gpu = args.device == "cuda" or (args.device == "auto" and _backend.gpu_available())
+    on_gpu = args.device == "cuda" or (args.device == "auto" and benchmark.gpu_available())
     if on_gpu:
-        if not _backend.gpu_available():
+        if not benchmark.gpu_available():
             sys.exit("--device cuda: CuPy with a CUDA device is not available")
         import cupy as xp
     else:
         xp = np
     elements = args.elements or (2**30 if on_gpu else 2**26)
-    print(f"# gpulogreg loss+gradient vs floor on {_backend.device_name(xp)}; "
+    print(f"# gpulogreg loss+gradient vs floor on {benchmark.device_name(xp)}; "
           f"{platform.processor() or platform.machine()}; numpy {np.__version__}"
           + (f", cupy {xp.__version__}" if on_gpu else "")
           + f"; n*d = {elements}; median of {args.repeat} after {args.warmup} warm-ups")

@@ -19,16 +19,13 @@ import platform
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend  # noqa: E402
-from gpulogreg.benchmark import timer  # noqa: E402
-from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
-from gpulogreg.loss.models import Multinomial  # noqa: E402
+from gpulogreg import LogisticRegression, LogisticRegressionCV, benchmark
+from gpulogreg.benchmark import timer
+from gpulogreg.loss.models import Multinomial
+from gpulogreg.loss.objective import LogisticLoss
 
 
 def make_data(n, d, k, dtype, seed=0):
@@ -82,14 +79,14 @@ def main(argv=None):
     parser.add_argument("--skip-sklearn", action="store_true")
     args = parser.parse_args(argv)
     if args.device == "cuda":
-        if not _backend.gpu_available():
-            sys.exit(f"--device cuda: {_backend.gpu_status()[1]}")
+        if not benchmark.gpu_available():
+            sys.exit(f"--device cuda: {benchmark.gpu_status()[1]}")
         import cupy as xp
     else:
         xp = np
     X_host, y_bin, y_multi = make_data(args.n, args.d, args.classes, args.dtype)
     X = xp.asarray(X_host)
-    print(f"# gpulogreg multinomial and LogisticRegressionCV on {_backend.device_name(xp)}; "
+    print(f"# gpulogreg multinomial and LogisticRegressionCV on {benchmark.device_name(xp)}; "
           f"{platform.processor() or platform.machine()}; numpy {np.__version__}"
           + (f", cupy {xp.__version__}" if xp is not np else "")
           + f"; n={args.n} d={args.d} {args.dtype}")

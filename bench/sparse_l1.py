@@ -17,18 +17,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-from gpulogreg import LogisticRegression  # noqa: E402
-from gpulogreg.benchmark import copy_bandwidth, machine, time_to_gap, timer  # noqa: E402
-from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
+from gpulogreg import LogisticRegression
+from gpulogreg.benchmark import copy_bandwidth, machine, time_to_gap, timer
+from gpulogreg.loss.objective import LogisticLoss
 
 
 def csr(n, d, nnz, columns, seed=0):

@@ -17,15 +17,12 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-from gpulogreg import _backend  # noqa: E402
-from gpulogreg.loss.passes import LossGradient  # noqa: E402
-from gpulogreg.sources.stream import StreamedRows  # noqa: E402
+from gpulogreg import benchmark
+from gpulogreg.loss.passes import LossGradient
+from gpulogreg.sources.stream import StreamedRows
 
 
 def main(argv=None):
@@ -37,8 +34,8 @@ def main(argv=None):
     parser.add_argument("--chunk-mib", type=float, nargs="+", default=[16, 64, 256, 1024])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    if not _backend.gpu_available():
-        sys.exit(f"needs CuPy and a CUDA GPU: {_backend.gpu_status()[1]}")
+    if not benchmark.gpu_available():
+        sys.exit(f"needs CuPy and a CUDA GPU: {benchmark.gpu_status()[1]}")
     import cupy
     import cupyx
 
@@ -60,7 +57,7 @@ def main(argv=None):
         return statistics.median(samples)
 
     gb = X.nbytes / 1e9
-    print(f"# {_backend.device_name(cupy)}; cupy {cupy.__version__}; X {X.shape} {dtype} "
+    print(f"# {benchmark.device_name(cupy)}; cupy {cupy.__version__}; X {X.shape} {dtype} "
           f"({gb:.2f} GB) on the host; median of {args.repeat}")
     print("| chunk MiB | chunks | pinned H2D copy GB/s (floor) | streamed pass GB/s | ratio |")
     print("|---|---|---|---|---|")

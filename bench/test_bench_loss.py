@@ -9,7 +9,7 @@ device work is included. For ratios to the memory floor use bench/gradient_floor
 import numpy as np
 import pytest
 
-from gpulogreg import _backend
+from gpulogreg import benchmark
 from gpulogreg.loss.objective import LogisticLoss
 
 SHAPES = [(200_000, 64), (50_000, 257)]
@@ -19,7 +19,7 @@ SHAPES = [(200_000, 64), (50_000, 257)]
 def xp(request):
     if request.param == "numpy":
         return np
-    if not _backend.gpu_available():
+    if not benchmark.gpu_available():
         pytest.skip("needs CuPy and a CUDA GPU")
     import cupy
 

@@ -24,15 +24,12 @@ import platform
 import sys
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-from gpulogreg import LogisticRegression, _backend  # noqa: E402
-from gpulogreg.benchmark import time_to_gap  # noqa: E402
-from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
+from gpulogreg import LogisticRegression, benchmark
+from gpulogreg.benchmark import time_to_gap
+from gpulogreg.loss.objective import LogisticLoss
 
 # issue 14's table: name -> (n, d, dtype)
 PROBLEMS = {
@@ -69,7 +66,7 @@ def sklearn_fit(solver):
 def ours_fit(solver):
     def fit(X, y, C, tol):
         m = LogisticRegression(C=C, solver=solver, tol=tol, max_iter=100_000).fit(X, y)
-        return _backend.to_numpy(m.coef_[0]), float(_backend.to_numpy(m.intercept_)[0])
+        return benchmark.to_numpy(m.coef_[0]), float(benchmark.to_numpy(m.intercept_)[0])
     return fit
 
 
@@ -115,7 +112,7 @@ def sklearn_array_api_fit(X, y, C, tol):
 
     with sklearn.config_context(array_api_dispatch=True):
         m = Sk(C=C, solver="lbfgs", tol=tol, max_iter=100_000).fit(X, y)
-    return _backend.to_numpy(m.coef_[0]), float(_backend.to_numpy(m.intercept_)[0])
+    return benchmark.to_numpy(m.coef_[0]), float(benchmark.to_numpy(m.intercept_)[0])
 
 
 def installed(module):
@@ -181,8 +178,8 @@ def run_problem(name, n, d, dtype, args):
         tol, seconds, gap = time_to_gap(lambda tol, fit=fit, Xf=Xf, yf=yf: fit(Xf, yf, args.C,
                                                                                 tol),
                                         objective, f_star, args.gap, args.repeat, sync)
-        on_host = not hasattr(Xf, "device") or not _backend.is_gpu(
-            _backend.get_namespace(X=Xf))
+        on_host = not hasattr(Xf, "device") or not benchmark.is_gpu(
+            benchmark.get_namespace(X=Xf))
         mem = memory_growth(fit, Xf, yf, args.C, tol) if tol and on_host \
             and "torch" not in method else float("nan")
         rows.append((method, tol, seconds, gap, mem))
@@ -206,7 +203,7 @@ def main(argv=None):
     parser.add_argument("--solvers", nargs="+", default=list(OURS),
                         help="gpulogreg solvers to time (gd is slow on correlated data)")
     args = parser.parse_args(argv)
-    if args.device == "cuda" and not _backend.gpu_available():
+    if args.device == "cuda" and not benchmark.gpu_available():
         sys.exit("--device cuda: CuPy with a CUDA device is not available")
     if args.n or args.d:
         problems = {f"{args.n}x{args.d}": (args.n or 1_000_000, args.d or 64, args.dtype)}

@@ -10,9 +10,7 @@ import inspect
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
-
-import gpulogreg  # noqa: E402
+import gpulogreg
 
 OUT = Path(__file__).with_name("api.md")
 METHODS = ("fit", "predict", "predict_proba", "predict_log_proba", "decision_function", "score",

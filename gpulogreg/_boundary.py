@@ -15,8 +15,18 @@ import inspect
 
 import numpy as np
 
-from ._backend import (DLPACK_CUDA, backend_of, describe, foreign_namespace,
-                       namespace_of, device_of, is_foreign, is_gpu, to_internal, to_numpy)
+from ._backend import (
+    DLPACK_CUDA,
+    backend_of,
+    describe,
+    device_of,
+    foreign_namespace,
+    is_foreign,
+    is_gpu,
+    namespace_of,
+    to_internal,
+    to_numpy,
+)
 
 
 def array_api_dispatch() -> bool:

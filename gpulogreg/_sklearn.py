@@ -12,9 +12,10 @@ from __future__ import annotations
 import inspect
 
 from sklearn.metrics import get_scorer, make_scorer
-from sklearn.utils._param_validation import (  # noqa: F401 - re-exported
-    Hidden, Interval, StrOptions)
-from sklearn.utils.validation import _check_feature_names
+
+# this module is the one seam for scikit-learn's private names (PLC2701)
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions  # noqa: PLC2701
+from sklearn.utils.validation import _check_feature_names  # noqa: PLC2701
 
 try:  # scikit-learn 1.9's callbacks (sklearn.callback); older releases fit without them
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.9
         return method
 
 try:  # what scikit-learn's check_array_api_same_namespace asks array-API estimators to call
-    from sklearn.utils._array_api import check_same_namespace
+    from sklearn.utils._array_api import check_same_namespace  # noqa: PLC2701
 except ImportError:  # pragma: no cover - scikit-learn < 1.9
     def check_same_namespace(X, estimator, *, attribute, method):
         return None

@@ -23,6 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _backend
+from ._backend import device_name, get_namespace, gpu_available, gpu_status, is_gpu, to_numpy
+
+# what the scripts in bench/ use of the backend, beside the protocol below
+__all__ = ["copy_bandwidth", "device_name", "get_namespace", "gpu_available", "gpu_status",
+           "is_gpu", "machine", "print_table", "time_to_gap", "timer", "to_numpy"]
 
 TOLS = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
 
@@ -141,8 +146,8 @@ def solution_rows(n, d, repeat, gap=1e-6):
     CuPy when a GPU is usable) and scikit-learn's, on one problem."""
     from sklearn.linear_model import LogisticRegression as Sk
 
-    from .loss.objective import LogisticLoss
     from .estimator import LogisticRegression
+    from .loss.objective import LogisticLoss
 
     X, y = _make_data(n, d)
     loss64 = LogisticLoss(X, y, C=1.0)

@@ -84,7 +84,7 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     products, on pieces that start mid-array (the masks' row offset)."""
     from gpulogreg.loss import cpu as _cpu
     from gpulogreg.loss import batch_pass as _passes
-    from gpulogreg.solvers.batch import _Curvature
+    from gpulogreg.solvers.batch import Curvature
     from gpulogreg.solvers.requests import Ask, Request
 
     monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
@@ -106,7 +106,7 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     pending = {j: Request(Ask.LOSS_GRADIENT, rng.normal(size=8)) for j in range(4)}
     pending.update({j: Request(Ask.GRADIENT_HESSP, rng.normal(size=8)) for j in range(4, 6)})
     for j in range(6, 9):  # the curvature's point drawn first, then the direction
-        curvature = _Curvature(rng.normal(size=8))
+        curvature = Curvature(rng.normal(size=8))
         pending[j] = Request(Ask.HESSP, rng.normal(size=8), curvature)
     problems = [(j % 3, 10.0 ** (j - 4)) for j in range(9)]
     answers = {}

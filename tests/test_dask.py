@@ -12,6 +12,7 @@ from gpulogreg import LogisticRegression  # noqa: E402
 from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
 from gpulogreg.sources.memory import RowBlocks  # noqa: E402
 from gpulogreg.loss.passes import LossGradient  # noqa: E402
+from gpulogreg.sources import source_for  # noqa: E402
 from gpulogreg.sources.dask import DaskRows, require_dask  # noqa: E402
 from reference import (assert_reordered, fitted_vector, hessian_reorder_bound,  # noqa: E402
                        optimum_radius, reorder_bound)
@@ -75,8 +76,10 @@ def test_source_sums_match_in_memory(client):
     coef = np.random.default_rng(0).normal(size=8)
     v = np.random.default_rng(1).normal(size=8)
     mem = LogisticLoss(X, y.astype(float), s, C=2.0)
-    dsk = LogisticLoss(source=DaskRows(as_dask(X, (123, 377)), as_dask(y.astype(float), (500,)),
-                                       as_dask(s, (250, 250))), C=2.0)
+    source = source_for(as_dask(X, (123, 377)), as_dask(y.astype(float), (500,)),
+                        as_dask(s, (250, 250)))
+    assert isinstance(source, DaskRows)
+    dsk = LogisticLoss(source=source, C=2.0)
     bounds = reorder_bound(X, s / s.max(), coef)  # chunks and blocks add in other orders
     assert_reordered(dsk.loss_gradient(coef), mem.loss_gradient(coef), bounds)
     (_, _, h_mem), (_, _, h_dsk) = mem.gradient_hessp(coef), dsk.gradient_hessp(coef)

@@ -49,6 +49,29 @@ def test_nvcc_compiles_loader_source(name, tmp_path):
     nvcc_cubin(path, tmp_path)
 
 
+@needs_nvcc
+def test_launch_constants_are_read_from_the_header(tmp_path):
+    """The launcher's one-pass geometry (threads per block, rows per tile, shared memory
+    per block, widest X) is what the compiled header says: read from it, never copied."""
+    names = ["ONE_PASS_BLOCK", "ONE_PASS_TILE", "ONE_PASS_SLICES", "ONE_PASS_SHARED_FIXED",
+             "ONE_PASS_MAX_FEATURES"]
+    src = tmp_path / "constants.cu"
+    src.write_text('#include <cstdio>\n#include "logistic_grad.cuh"\nint main() {\n'
+                   + "".join(f'  std::printf("%d\\n", gpulogreg::{n});\n' for n in names)
+                   + "  std::printf(\"%lld\\n\", gpulogreg::one_pass_shared_doubles(100));\n"
+                   "  return 0;\n}\n")
+    exe = tmp_path / "constants"
+    subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(src)],
+                   check=True, capture_output=True)
+    printed = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True,
+                                              text=True).stdout.split()]
+    parsed = _kernels.header_constants()
+    assert printed[:-1] == [parsed[n] for n in names]
+    assert (_kernels.ONE_PASS_BLOCK, _kernels.ONE_PASS_TILE, _kernels.ONE_PASS_SHARED_FIXED,
+            _kernels.ONE_PASS_MAX_FEATURES) == (printed[0], printed[1], printed[3], printed[4])
+    assert printed[-1] == 100 + _kernels.ONE_PASS_SHARED_FIXED  # the launcher's formula
+
+
 def _find_nvrtc():
     """libnvrtc from the nvidia-cuda-nvrtc wheel (the test extra) or the system, else None."""
     import ctypes.util

@@ -53,7 +53,7 @@ class _Member:
         return self.penalty.gradient(v, self.sum_weights)
 
 
-class _Curvature:
+class Curvature:
     """The token a batched ``gradient_hessp`` answer carries: the point its Hessian is at."""
 
     def __init__(self, coef):
@@ -176,7 +176,7 @@ class ModelBatch:
                 ask, x = pending[j].ask, pending[j].x
                 self._last[j] = (x.copy(), *data[j])  # for the next C of j's path
                 g = members[j].scale(data[j][1].reshape(-1).copy(), x)
-                answers[j] = (f, g) if ask is Ask.LOSS_GRADIENT else (f, g, _Curvature(x.copy()))
+                answers[j] = (f, g) if ask is Ask.LOSS_GRADIENT else (f, g, Curvature(x.copy()))
         for i, j in enumerate(products):
             column = len(gradients) + i
             answers[j] = members[j].scale(G[:, column * k:(column + 1) * k].reshape(-1),

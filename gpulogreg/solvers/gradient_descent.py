@@ -17,8 +17,15 @@ from __future__ import annotations
 
 import math
 
-from .iteration import (DivergenceError, Iteration, blowup_fraction, evaluate, rounding_slack,
-                        run, start)
+from .iteration import (
+    DivergenceError,
+    Iteration,
+    blowup_fraction,
+    evaluate,
+    rounding_slack,
+    run,
+    start,
+)
 from .requests import Ask
 
 _SUFFICIENT_DECREASE = 0.5

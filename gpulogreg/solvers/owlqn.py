@@ -25,8 +25,15 @@ import math
 
 from .. import _backend
 from . import quasi_newton
-from .iteration import (LINE_SEARCH_FAILED, Iteration, blowup_fraction, evaluate,
-                        rounding_slack, run, start)
+from .iteration import (
+    LINE_SEARCH_FAILED,
+    Iteration,
+    blowup_fraction,
+    evaluate,
+    rounding_slack,
+    run,
+    start,
+)
 from .requests import Ask
 
 C1 = 1e-4

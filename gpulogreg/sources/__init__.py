@@ -48,7 +48,7 @@ def source_for(X, y, sample_weight=None, *, fit_intercept=True, device="auto",
     if kind == "dask":
         from .dask import DaskRows
 
-        return DaskRows(X, y, sample_weight, fit_intercept=fit_intercept)
+        return DaskRows(X, y, sample_weight, fit_intercept=fit_intercept, chunk_source=source_for)
     if kind == "stream":
         from .stream import StreamedRows
 

@@ -2,7 +2,7 @@
 
 Each iteration sends a pass (the coefficients, O(d)) to the chunks; every row chunk
 sums it where it lives, as the in-memory source of that chunk (NumPy or CuPy chunks
-alike: ``source_for``); Dask adds the partials up in a tree and the client receives
+alike: the source ``sources.source_for`` chooses, handed in as ``chunk_source``); Dask adds the partials up in a tree and the client receives
 the sums (``d + 2`` numbers for loss and gradient). The solver state stays on the
 client, float64.
 
@@ -30,24 +30,25 @@ def require_dask():
     return da
 
 
-def _chunk_sums(Xb, yb, *rest, pass_, has_weight):
+def _chunk_sums(Xb, yb, *rest, pass_, has_weight, chunk_source):
     """The sums of ``pass_`` over one row chunk, flattened into a (1, k) NumPy row."""
-    from . import source_for
-
     sb = rest[0][:, 0] if has_weight else None
-    parts = source_for(Xb, yb[:, 0], sb, fit_intercept=pass_.fit_intercept).reduce(pass_)
+    parts = chunk_source(Xb, yb[:, 0], sb, fit_intercept=pass_.fit_intercept).reduce(pass_)
     return np.concatenate([_backend.to_numpy(part).ravel() for part in parts])[None, :]
 
 
 class DaskRows(Source):
-    """Partial sums over a Dask X whose chunks hold whole rows (see ``base.Source``)."""
+    """Partial sums over a Dask X whose chunks hold whole rows (see ``base.Source``); each
+    chunk is summed as ``chunk_source(X chunk, y chunk, weights chunk, fit_intercept=...)``
+    (``sources.source_for``) sums it."""
 
     # Newton's p is recomputed in each chunk (one more matrix-vector product per
     # Hessian product) instead of keeping an n-vector alive on the client
     keeps_rows = False
 
-    def __init__(self, X, y, sample_weight=None, *, fit_intercept=True):
+    def __init__(self, X, y, sample_weight=None, *, fit_intercept=True, chunk_source):
         da = require_dask()
+        self._chunk_source = chunk_source
         if len(X.chunks[1]) != 1:
             raise ValueError(f"X is split into {len(X.chunks[1])} column chunks; each chunk "
                              "must hold whole rows. Use X.rechunk({1: -1}).")
@@ -67,6 +68,7 @@ class DaskRows(Source):
         args = [self.X, self.y] + ([] if self.sample_weight is None else [self.sample_weight])
         parts = self._da.map_blocks(
             _chunk_sums, *args, pass_=pass_, has_weight=self.sample_weight is not None,
+            chunk_source=self._chunk_source,
             chunks=((1,) * len(self.X.chunks[0]), (sum(sizes),)), dtype=np.float64,
             meta=np.empty((0, 0), dtype=np.float64))
         flat = parts.sum(axis=0).compute()

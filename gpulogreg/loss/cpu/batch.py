@@ -7,6 +7,7 @@ from .binomial import residual_and_loss
 from .jit import elementwise, parallel
 from .primitives import matvecs, rank_k, tails, total
 
+
 @parallel
 def batch_binomial(Z, y, s, has_s, masks, row0, folds, n_g, n_p, R, chunk):
     """The elementwise step of a binomial model batch (``_passes.BatchPass``) for a piece of

@@ -6,6 +6,7 @@ import numpy as np
 from .jit import elementwise, parallel
 from .primitives import matvec, rank1, tails, total
 
+
 @elementwise
 def residual_and_loss(r, y, s, has_s, tail, log_tail, p_out, has_p):
     """For a chunk's rows, from their scores ``r``, ``tail = exp(-|z|)`` and

@@ -6,6 +6,7 @@ import numpy as np
 from .jit import parallel
 from .primitives import exp_nonpositive, matvecs, rank_k
 
+
 @parallel
 def multinomial_loss_gradient(X, y, s, has_s, Wt, b, p_out, has_p, chunk):
     """Rows ``[Gt raveled (k d), sum of R per class (k), loss]`` per chunk of rows: the
