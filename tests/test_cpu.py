@@ -2,15 +2,22 @@
 
 import numpy as np
 import pytest
+from helpers import make_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import (
+    assert_reordered,
+    fitted_vector,
+    hessian,
+    hessian_reorder_bound,
+    loss_and_gradient,
+    optimum_radius,
+    reorder_bound,
+)
 
 from gpulogreg import LogisticRegression
 from gpulogreg.loss import cpu as _cpu
 from gpulogreg.loss.objective import LogisticLoss
-from reference import (assert_reordered, fitted_vector, hessian, hessian_reorder_bound,
-                       loss_and_gradient, optimum_radius, reorder_bound)
-from test_loss import make_problem
 
 pytest.importorskip("numba", reason="numba is not installed: the compiled passes are off")
 
@@ -142,8 +149,9 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
                                                           dtype):
     """The multinomial kernels (loss + gradient with the stored softmax, Hessian products)
     against the NumPy reference passes and the independent float64 reference."""
-    from gpulogreg.loss.models import Multinomial
     from reference import multinomial_loss_and_gradient
+
+    from gpulogreg.loss.models import Multinomial
 
     rng = np.random.default_rng(seed)
     X = (rng.normal(size=(n, d)) * 3).astype(dtype)

@@ -4,15 +4,15 @@ A logic check only; the `gpu` tests check the same paths on hardware."""
 
 import sys
 
+import fake_cupy
 import numpy as np
 import pytest
 
-import fake_cupy
 from gpulogreg import LogisticRegression, _backend
 from gpulogreg.loss import cuda as _kernels
-from gpulogreg.sources import stream as _stream
-from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.loss.models import residual_and_loss, softmax_residual_and_loss
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.sources import stream as _stream
 from gpulogreg.sources.stream import StreamedRows, stage
 
 D = 7
@@ -190,11 +190,10 @@ def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake, mon
 
 def test_one_pass_dispatch_runs_the_kernels_phases(fake, monkeypatch, tmp_path):
     """With the switch on, a binomial CuPy block goes to the one-pass kernels (here their own
-    phases, run on the host by the harness of test_kernels, behind the stand-in): the loss,
+    phases, run on the host by tests/kernel_host_check.cu, behind the stand-in): the loss,
     gradient, stored curvature and Hessian products equal the general path's, with and
     without an intercept; with the switch off, or fused=False, the kernels are not called."""
-    from test_kernels import build_host_check, run_one_pass
-
+    from helpers import build_host_check, run_one_pass
     from reference import assert_reordered, reorder_bound
 
     exe = build_host_check(tmp_path)
@@ -320,10 +319,10 @@ def test_a_cholesky_that_does_not_raise_is_still_caught(fake):
 def test_a_model_batch_round_reads_the_device_once(fake):
     """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
     transfer, and the folds' weight sums in one at the start: not one per problem."""
+    from gpulogreg.loss.models import Binomial
     from gpulogreg.solvers.batch import ModelBatch
     from gpulogreg.solvers.requests import Ask, Request
     from gpulogreg.sources.memory import RowBlocks
-    from gpulogreg.loss.models import Binomial
 
     cp = fake()
     X, y, s = problem(n=500)
@@ -354,9 +353,9 @@ def test_model_batch_pieces_are_sized_for_the_device(fake, monkeypatch):
     import scipy.sparse as sp
 
     from gpulogreg.loss import batch_pass as _passes
+    from gpulogreg.loss.models import Binomial
     from gpulogreg.solvers.batch import ModelBatch
     from gpulogreg.sources.memory import RowBlocks
-    from gpulogreg.loss.models import Binomial
 
     cp = fake(free_bytes=8 << 30)
     gpu_rows = _passes.batch_piece_rows(cp, 100, 100_000, 8)

@@ -1,20 +1,18 @@
 """The CUDA sources: nvcc compile checks, the per-element math on the host, the launch on a GPU."""
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import KERNELS, NVCC, build_host_check, run_one_pass
 from scipy.special import expit
 
 from gpulogreg.loss import cuda as _kernels
 from gpulogreg.loss import models as _models
 
-KERNELS = Path(_kernels.kernel_dir())
 CU_FILES = sorted(p.name for p in KERNELS.glob("*.cu"))
-NVCC = shutil.which("nvcc")
 needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not found on PATH")
 
 
@@ -146,17 +144,6 @@ def reference(z, y, s):
     r = np.where(y == 1, -expit(-z), expit(z))
     l = np.where(y == 1, np.logaddexp(0.0, -z), np.logaddexp(0.0, z))
     return s * r, s * l
-
-
-def build_host_check(folder):
-    """tests/kernel_host_check.cu built with nvcc as a host program in ``folder``."""
-    if NVCC is None:
-        pytest.skip("nvcc not found on PATH")
-    exe = Path(folder) / "host_check"
-    src = Path(__file__).with_name("kernel_host_check.cu")
-    subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(src)],
-                   check=True, capture_output=True)
-    return exe
 
 
 @pytest.fixture(scope="module")
@@ -410,23 +397,6 @@ def test_gpu_kernel_past_2_31_elements(cp):
 # --- the one-pass kernels (logistic_grad.cu), executed phase by phase on the host -----------
 
 TILE = 32  # ONE_PASS_TILE of logistic_grad.cuh: rows per tile
-
-
-def run_one_pass(exe, mode, X, y, s, v, p, grid, want_p=False):
-    """The phases of ``logistic_grad.cuh`` over a simulated grid of ``grid`` blocks (mode 0:
-    loss + gradient, 1: Hessian product; ``v`` with the intercept last): the blocks'
-    partial sums (grid, d + 2) and, with ``want_p``, the stored curvature."""
-    n, d = X.shape
-    bits = 32 if X.dtype == np.float32 else 64
-    header = f"{mode} {bits} {n} {d} {grid} {int(s is not None)} {int(want_p)}\n"
-    ones = np.ones(n)
-    body = "\n".join(" ".join(repr(float(x)) for x in np.asarray(a).ravel()) for a in
-                     (X, ones if y is None else y, ones if s is None else s, v,
-                      ones if p is None else p))
-    out = subprocess.run([str(exe), "one_pass"], input=header + body + "\n",
-                         capture_output=True, text=True, check=True).stdout.splitlines()
-    part = np.array([line.split() for line in out[:grid]], dtype=np.float64)
-    return part, (np.array(out[grid].split(), dtype=np.float64) if want_p else None)
 
 
 @pytest.fixture(scope="module")

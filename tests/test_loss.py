@@ -4,31 +4,25 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from helpers import make_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import (
+    assert_matches,
+    assert_reordered,
+    hessian,
+    hessian_reorder_bound,
+    loss_and_gradient,
+    reorder_bound,
+)
 
+from gpulogreg._backend import to_numpy
 from gpulogreg.loss import models as _models
 from gpulogreg.loss import passes as _passes
-from gpulogreg.sources import memory as _sources
-from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
-from reference import (assert_matches, assert_reordered, hessian, hessian_reorder_bound,
-                       loss_and_gradient, reorder_bound)
+from gpulogreg.sources import memory as _sources
 
 LAYOUTS = ("C", "F", "sliced")
-
-
-def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
-    """X of the given memory layout (built without ever copying the final view), y, s."""
-    rng = np.random.default_rng(seed)
-    if layout == "sliced":  # every other row and column of a bigger array: not contiguous
-        X = xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
-    else:
-        X = xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
-    y = xp.asarray((rng.random(n) < 0.5).astype(dtype))
-    s = xp.asarray(rng.uniform(0.1, 3.0, size=n).astype(dtype)) if weights else None
-    coef = xp.asarray(rng.normal(size=d + 1) / np.sqrt(d))
-    return X, y, s, coef
 
 
 def check_against_reference(loss, coef, dtype):

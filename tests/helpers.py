@@ -1,0 +1,59 @@
+"""Helpers shared by the test modules: test modules import from here, never from each other."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpulogreg.loss import cuda
+
+# --- problems -----------------------------------------------------------------------------
+
+
+def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
+    """X of the given memory layout (built without ever copying the final view), y, s."""
+    rng = np.random.default_rng(seed)
+    if layout == "sliced":  # every other row and column of a bigger array: not contiguous
+        X = xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
+    else:
+        X = xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
+    y = xp.asarray((rng.random(n) < 0.5).astype(dtype))
+    s = xp.asarray(rng.uniform(0.1, 3.0, size=n).astype(dtype)) if weights else None
+    coef = xp.asarray(rng.normal(size=d + 1) / np.sqrt(d))
+    return X, y, s, coef
+
+
+# --- the CUDA sources built for the host ----------------------------------------------------
+
+KERNELS = Path(cuda.kernel_dir())
+NVCC = shutil.which("nvcc")
+HOST_CHECK = Path(__file__).with_name("kernel_host_check.cu")
+
+
+def build_host_check(folder):
+    """tests/kernel_host_check.cu built with nvcc as a host program in ``folder``."""
+    if NVCC is None:
+        pytest.skip("nvcc not found on PATH")
+    exe = Path(folder) / "host_check"
+    subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(HOST_CHECK)],
+                   check=True, capture_output=True)
+    return exe
+
+
+def run_one_pass(exe, mode, X, y, s, v, p, grid, want_p=False):
+    """The phases of ``logistic_grad.cuh`` over a simulated grid of ``grid`` blocks (mode 0:
+    loss + gradient, 1: Hessian product; ``v`` with the intercept last): the blocks'
+    partial sums (grid, d + 2) and, with ``want_p``, the stored curvature."""
+    n, d = X.shape
+    bits = 32 if X.dtype == np.float32 else 64
+    header = f"{mode} {bits} {n} {d} {grid} {int(s is not None)} {int(want_p)}\n"
+    ones = np.ones(n)
+    body = "\n".join(" ".join(repr(float(x)) for x in np.asarray(a).ravel()) for a in
+                     (X, ones if y is None else y, ones if s is None else s, v,
+                      ones if p is None else p))
+    out = subprocess.run([str(exe), "one_pass"], input=header + body + "\n",
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    part = np.array([line.split() for line in out[:grid]], dtype=np.float64)
+    return part, (np.array(out[grid].split(), dtype=np.float64) if want_p else None)
