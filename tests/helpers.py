@@ -29,11 +29,11 @@ def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
 
 KERNELS = Path(cuda.kernel_dir())
 NVCC = shutil.which("nvcc")
-HOST_CHECK = Path(__file__).with_name("kernel_host_check.cu")
+HOST_CHECK = Path(__file__).parent / "kernels" / "kernel_host_check.cu"
 
 
 def build_host_check(folder):
-    """tests/kernel_host_check.cu built with nvcc as a host program in ``folder``."""
+    """tests/kernels/kernel_host_check.cu built with nvcc as a host program in ``folder``."""
     if NVCC is None:
         pytest.skip("nvcc not found on PATH")
     exe = Path(folder) / "host_check"

@@ -190,8 +190,8 @@ def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake, mon
 
 def test_one_pass_dispatch_runs_the_kernels_phases(fake, monkeypatch, tmp_path):
     """With the switch on, a binomial CuPy block goes to the one-pass kernels (here their own
-    phases, run on the host by tests/kernel_host_check.cu, behind the stand-in): the loss,
-    gradient, stored curvature and Hessian products equal the general path's, with and
+    phases, run on the host by tests/kernels/kernel_host_check.cu, behind the stand-in): the
+    loss, gradient, stored curvature and Hessian products equal the general path's, with and
     without an intercept; with the switch off, or fused=False, the kernels are not called."""
     from helpers import build_host_check, run_one_pass
     from reference import assert_reordered, reorder_bound

@@ -148,7 +148,7 @@ def reference(z, y, s):
 
 @pytest.fixture(scope="module")
 def host_math(tmp_path_factory):
-    """Build tests/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
+    """Build tests/kernels/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
     exe = build_host_check(tmp_path_factory.mktemp("host"))
 
     def run(z, y, s):
