@@ -1,17 +1,17 @@
-"""Shared fixtures: ``xp`` runs a test on NumPy always and on CuPy when a GPU is present."""
+"""Shared fixtures: ``xp`` runs a test on NumPy always and on CuPy when a GPU is present;
+``cancer`` is the standardized breast-cancer data set."""
 
 import os
 
-# scikit-learn's array API dispatch (tests/test_array_api.py) needs SciPy's, set before SciPy
+# scikit-learn's array API dispatch (tests/estimators/test_array_api.py) needs SciPy's, set before SciPy
 # is first imported; NumPy inputs behave the same with it
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers import NO_GPU, dataset  # noqa: E402
 
 from gpulogreg import _backend  # noqa: E402
-
-NO_GPU = "needs a CUDA GPU and CuPy (none found here; GPU tests run on a CUDA machine)"
 
 
 def _cupy_or_skip():
@@ -32,3 +32,9 @@ def xp(request):
 def cp():
     """CuPy, for tests that only make sense on a GPU (mark them ``gpu``)."""
     return _cupy_or_skip()
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    """scikit-learn's breast-cancer data, standardized: ``(X, y)``."""
+    return dataset("breast_cancer")

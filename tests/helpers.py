@@ -1,5 +1,6 @@
 """Helpers shared by the test modules: test modules import from here, never from each other."""
 
+import functools
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,6 +9,33 @@ import numpy as np
 import pytest
 
 from gpulogreg.loss import cuda
+
+NO_GPU = "needs a CUDA GPU and CuPy (none found here; GPU tests run on a CUDA machine)"
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def standardized(X):
+    """Each column centred and scaled to unit variance (a constant column is only centred)."""
+    std = X.std(axis=0)
+    std[std == 0] = 1.0  # digits has constant (all-zero) pixels
+    return (X - X.mean(axis=0)) / std
+
+
+@functools.cache
+def _toy(name):
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")(return_X_y=True)
+
+
+def dataset(name):
+    """scikit-learn's toy data set ``name`` ("breast_cancer", "iris", "wine", "digits") as
+    ``(standardized X, y)``: fresh arrays on every call, so no test sees another's edits."""
+    X, y = _toy(name)
+    return standardized(X), y.copy()
+
 
 # --- problems -----------------------------------------------------------------------------
 

@@ -107,8 +107,8 @@ def optimum_radius(model, X, y, sample_weight=None, *, C, l1_ratio=0.0):
     Two fits of the same objective are then within the sum of their radii of each other,
     whatever order their sums were rounded in: this is the tolerance the algorithm
     guarantees, on any machine."""
-    from gpulogreg.loss.objective import LogisticLoss
     from gpulogreg.loss.models import for_classes
+    from gpulogreg.loss.objective import LogisticLoss
 
     classes = np.unique(y)
     y_index = np.searchsorted(classes, y).astype(np.float64)

@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import NO_GPU
 
 from gpulogreg import _backend
-
-from conftest import NO_GPU
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"^```python\n(.*?)^```$", README.read_text(), flags=re.S | re.M)

@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import sklearn
-from sklearn.datasets import load_breast_cancer, load_wine
+from helpers import dataset
+from reference import fitted_vector, optimum_radius
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import gpulogreg
 from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend, _boundary
-from reference import fitted_vector, optimum_radius
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (CI installs the CPU "
                                               "build: pip install torch==2.13.0)")
@@ -22,12 +22,8 @@ strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not
                                                          "(part of the test extra)")
 
 
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
-DATA = {"binary": load_breast_cancer(return_X_y=True), "3-class": load_wine(return_X_y=True)}
-DATA = {name: (standardized(X)[:, :10], y) for name, (X, y) in DATA.items()}
+DATA = {"binary": dataset("breast_cancer"), "3-class": dataset("wine")}
+DATA = {name: (X[:, :10], y) for name, (X, y) in DATA.items()}
 LIBRARIES = {
     "torch-float64": lambda a: torch.asarray(a, dtype=torch.float64 if a.dtype.kind == "f"
                                              else None),

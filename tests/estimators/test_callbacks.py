@@ -6,20 +6,16 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_iris
+from helpers import dataset
+from sklearn.datasets import load_iris
 
 from gpulogreg import LogisticRegression, LogisticRegressionCV
 
 callback = pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9: no callbacks")
 
 
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
-X_BIN, Y_BIN = load_breast_cancer(return_X_y=True)
-X_BIN = standardized(X_BIN)
-X_MULTI, Y_MULTI = load_iris(return_X_y=True)
+X_BIN, Y_BIN = dataset("breast_cancer")
+X_MULTI, Y_MULTI = load_iris(return_X_y=True)  # not standardized
 
 
 class Recorder:

@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_classification
+from helpers import dataset
+from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -14,21 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from gpulogreg import LogisticRegressionCV
 from gpulogreg._backend import to_numpy
 
-
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
-def _data():
-    out = {}
-    for name, load in (("breast_cancer", load_breast_cancer), ("iris", load_iris),
-                       ("wine", load_wine)):
-        X, y = load(return_X_y=True)
-        out[name] = standardized(X), y
-    return out
-
-
-DATA = _data()
+DATA = {name: dataset(name) for name in ("breast_cancer", "iris", "wine")}
 # a grid where every problem is well conditioned: tol pins the coefficients to ~1e-9
 CS = np.logspace(-3, 2, 6)
 EXACT = {"tol": 1e-11, "max_iter": 10_000, "l1_ratios": (0,), "use_legacy_attributes": False}
@@ -323,8 +310,7 @@ def test_accuracy_without_the_scorer_is_the_scorers(weighted):
     and three classes included."""
     from sklearn.metrics import accuracy_score, make_scorer
 
-    X, y = load_wine(return_X_y=True)
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    X, y = dataset("wine")
     y = np.array(["a", "b", "c"])[y]
     s = np.random.default_rng(0).uniform(0.5, 2, size=len(y)) if weighted else None
     common = dict(Cs=4, cv=3, l1_ratios=(0,), use_legacy_attributes=False)

@@ -6,23 +6,19 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_wine
+from helpers import dataset
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 
 
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
 def _data():
     out = {}
     # few enough features that the unpenalised problem has an optimum too (not separable)
-    for name, load, d in (("breast_cancer", load_breast_cancer, 8), ("wine", load_wine, 5)):
-        X, y = load(return_X_y=True)
-        out[name] = standardized(X)[:, :d], y
+    for name, d in (("breast_cancer", 8), ("wine", 5)):
+        X, y = dataset(name)
+        out[name] = X[:, :d], y
     return out
 
 

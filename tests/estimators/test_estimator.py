@@ -4,19 +4,12 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    return (X - X.mean(axis=0)) / X.std(axis=0), y
 
 
 def sklearn_fit(X, y, sample_weight=None, C=1.0, fit_intercept=True):

@@ -6,21 +6,15 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import load_breast_cancer, load_iris
+from helpers import dataset
+from reference import optimum_radius
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers.owlqn import pseudo_gradient
-from reference import optimum_radius
 
-
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
-X_BC, Y_BC = load_breast_cancer(return_X_y=True)
-X_BC = standardized(X_BC)
+X_BC, Y_BC = dataset("breast_cancer")
 
 
 def sk_fit(solver, X, y, s=None, tol=1e-12, **params):
@@ -68,8 +62,7 @@ def test_l1_and_elasticnet_match_saga_with_intercept(l1_ratio, C):
 
 
 def test_multinomial_l1_matches_saga():
-    X, y = load_iris(return_X_y=True)
-    X = standardized(X)
+    X, y = dataset("iris")
     exact = sk_fit("saga", X, y, l1_ratio=1, C=0.5)
     model = ours(X, y, l1_ratio=1, C=0.5)
     assert model.coef_.shape == (3, 4) and (model.coef_ == 0).any()

@@ -12,19 +12,13 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_digits
+from helpers import dataset
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
-
-
-def standardized(X):
-    std = X.std(axis=0)
-    std[std == 0] = 1.0  # digits has constant (all-zero) pixels
-    return (X - X.mean(axis=0)) / std
 
 
 def random_problem(seed, n=400, d=12):
@@ -35,10 +29,10 @@ def random_problem(seed, n=400, d=12):
 
 
 def datasets():
-    X, y = load_breast_cancer(return_X_y=True)
-    yield "breast_cancer", standardized(X), y, None
-    X, y = load_digits(return_X_y=True)
-    yield "digit8_vs_rest", standardized(X), (y == 8).astype(int), None
+    X, y = dataset("breast_cancer")
+    yield "breast_cancer", X, y, None
+    X, y = dataset("digits")
+    yield "digit8_vs_rest", X, (y == 8).astype(int), None
     X, y, s = random_problem(0)
     yield "random", X, y, None
     yield "random_weighted", X, y, s

@@ -6,19 +6,25 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.datasets import load_digits, load_iris, load_wine
+from reference import (
+    assert_matches,
+    assert_reordered,
+    fitted_vector,
+    multinomial_loss_and_gradient,
+    optimum_radius,
+    reorder_bound,
+)
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression, load
 from gpulogreg._backend import to_numpy
-from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources.memory import RowBlocks
 from gpulogreg.loss.models import Multinomial, softmax_residual_and_loss
+from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
-from reference import (assert_matches, assert_reordered, fitted_vector,
-                       multinomial_loss_and_gradient, optimum_radius, reorder_bound)
+from gpulogreg.sources.memory import RowBlocks
 
 
 def problem(xp, n, d, k, dtype=np.float64, layout="C", weights=False, seed=0):
@@ -133,18 +139,12 @@ def test_extreme_scores_stay_finite_and_exact(xp, dtype, big):
 
 # --- the estimator against scikit-learn -----------------------------------------------------
 
-def standardized(X):
-    std = X.std(axis=0)
-    std[std == 0] = 1.0
-    return (X - X.mean(axis=0)) / std
-
-
 def _data():
     rng = np.random.default_rng(0)
     out = {}
-    for name, load_data in (("iris", load_iris), ("wine", load_wine), ("digits", load_digits)):
-        X, y = load_data(return_X_y=True)
-        out[name] = (standardized(X), y, None)
+    for name in ("iris", "wine", "digits"):
+        X, y = dataset(name)
+        out[name] = (X, y, None)
     X, y = out["wine"][:2]
     out["wine_weighted"] = (X, y, rng.uniform(0, 3, size=len(y)))
     return out

@@ -5,19 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import gpulogreg
 from gpulogreg import DivergenceError, LogisticRegression
 from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    return (X - X.mean(axis=0)) / X.std(axis=0), y
 
 
 def separable(n=200, seed=0):

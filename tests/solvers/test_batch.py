@@ -4,13 +4,13 @@ what each problem gives when it is solved alone, for every solver and both model
 import numpy as np
 import pytest
 import scipy.sparse
-
-from gpulogreg.solvers.batch import ModelBatch
-from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources.memory import RowBlocks
-from gpulogreg.loss.models import Binomial, Multinomial
-from gpulogreg.solvers import ITERATE, SOLVERS
 from reference import assert_reordered, convexity, reorder_bound
+
+from gpulogreg.loss.models import Binomial, Multinomial
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.solvers import ITERATE, SOLVERS
+from gpulogreg.solvers.batch import ModelBatch
+from gpulogreg.sources.memory import RowBlocks
 
 
 def problem(model, n=900, d=7, folds=3, seed=0, layout="C"):
@@ -82,8 +82,8 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
     per group), else (Fortran order, sparse) the numba elementwise sweep between the
     products, on pieces that start mid-array (the masks' row offset)."""
-    from gpulogreg.loss import cpu as _cpu
     from gpulogreg.loss import batch_pass as _passes
+    from gpulogreg.loss import cpu as _cpu
     from gpulogreg.solvers.batch import Curvature
     from gpulogreg.solvers.requests import Ask, Request
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import dataset
 
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS, gradient_descent, lbfgs, newton_cg
@@ -123,12 +124,8 @@ def test_a_first_step_off_by_1e30_is_rescaled_not_halved(name):
 
 def test_gd_stops_when_float32_data_cannot_resolve_tol():
     """Below float32's resolution gd used to step on noise until max_iter; now it stops."""
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    std = X.std(axis=0)
-    std[std == 0] = 1
-    X = ((X - X.mean(axis=0)) / std).astype(np.float32)
+    X, y = dataset("digits")
+    X = X.astype(np.float32)
     loss = LogisticLoss(X, (y == 8).astype(np.float32), C=1.0)
     res = gradient_descent.minimize(loss, np.zeros(65), tol=1e-9, max_iter=100_000)
     assert not res.converged and "stalled" in res.message

@@ -8,14 +8,20 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+from reference import (  # noqa: E402
+    assert_reordered,
+    fitted_vector,
+    hessian_reorder_bound,
+    optimum_radius,
+    reorder_bound,
+)
+
 from gpulogreg import LogisticRegression  # noqa: E402
 from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
-from gpulogreg.sources.memory import RowBlocks  # noqa: E402
 from gpulogreg.loss.passes import LossGradient  # noqa: E402
 from gpulogreg.sources import source_for  # noqa: E402
 from gpulogreg.sources.dask import DaskRows, require_dask  # noqa: E402
-from reference import (assert_reordered, fitted_vector, hessian_reorder_bound,  # noqa: E402
-                       optimum_radius, reorder_bound)
+from gpulogreg.sources.memory import RowBlocks  # noqa: E402
 
 UNEVEN = (300, 1, 450, 249)  # one chunk holds a single row
 

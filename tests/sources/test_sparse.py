@@ -7,15 +7,21 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from reference import (
+    assert_reordered,
+    convexity,
+    fitted_vector,
+    hessian_reorder_bound,
+    optimum_radius,
+    reorder_bound,
+)
 from sklearn.exceptions import DataConversionWarning
 
 from gpulogreg import LogisticRegression, LogisticRegressionCV
 from gpulogreg._backend import to_numpy
-from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.loss.models import Multinomial
+from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
-from reference import (assert_reordered, convexity, fitted_vector, hessian_reorder_bound,
-                       optimum_radius, reorder_bound)
 
 
 def sparse_problem(n=600, d=40, density=0.1, k=2, dtype=np.float64, seed=0):

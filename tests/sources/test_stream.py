@@ -7,8 +7,8 @@ import pytest
 from gpulogreg import LogisticRegression
 from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources.stream import StreamedRows, choose_chunk_rows
 from gpulogreg.solvers import SOLVERS
+from gpulogreg.sources.stream import StreamedRows, choose_chunk_rows
 
 
 def problem(seed=0, n=1001, d=9):
