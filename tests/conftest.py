@@ -9,13 +9,11 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from helpers import NO_GPU, dataset  # noqa: E402
-
-from gpulogreg import _backend  # noqa: E402
+from helpers import NO_GPU, backend, dataset  # noqa: E402
 
 
 def _cupy_or_skip():
-    if not _backend.gpu_available():
+    if not backend.gpu_available():
         pytest.skip(NO_GPU)
     import cupy
 

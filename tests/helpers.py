@@ -1,4 +1,6 @@
-"""Helpers shared by the test modules: test modules import from here, never from each other."""
+"""Helpers shared by the test modules (test modules import from here, never from each other),
+and the tests' one way into gpulogreg's private modules: ``backend``, ``boundary`` and
+``validation``."""
 
 import functools
 import shutil
@@ -8,6 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# The tests' one seam into gpulogreg's private modules: test modules import backend,
+# boundary and validation from here, never gpulogreg._x themselves (ruff's PLC2701 flags
+# that import anywhere else). They are imported here for the test modules (hence F401).
+from gpulogreg import _backend as backend  # noqa: F401, PLC2701 - the tests' seam into private modules
+from gpulogreg import _boundary as boundary  # noqa: F401, PLC2701 - the tests' seam into private modules
+from gpulogreg import _validation as validation  # noqa: F401, PLC2701 - the tests' seam into private modules
 from gpulogreg.loss import cuda
 
 NO_GPU = "needs a CUDA GPU and CuPy (none found here; GPU tests run on a CUDA machine)"

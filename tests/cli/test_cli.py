@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import backend
 
 from gpulogreg import LogisticRegression, cli
 
@@ -43,7 +44,8 @@ def test_demo_help_explains_options():
 
 
 def test_demo_gpu_without_gpu_is_a_clear_error(capsys, monkeypatch):
-    monkeypatch.setattr(cli.commands._backend, "gpu_status", lambda: (False, "CuPy sees no CUDA device"))
+    monkeypatch.setattr(backend, "gpu_status",
+                        lambda: (False, "CuPy sees no CUDA device"))
     assert cli.main(["demo", "--device", "cuda"]) == 2
     assert "the GPU path cannot run: CuPy sees no CUDA device" in capsys.readouterr().err
 

@@ -6,14 +6,13 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import dataset
+from helpers import backend, dataset
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gpulogreg import LogisticRegressionCV
-from gpulogreg._backend import to_numpy
 
 DATA = {name: dataset(name) for name in ("breast_cancer", "iris", "wine")}
 # a grid where every problem is well conditioned: tol pins the coefficients to ~1e-9
@@ -172,7 +171,7 @@ def test_cupy_equals_numpy(cp):
                                                                            cp.asarray(y))
     assert gpu.C_ == ours.C_
     np.testing.assert_allclose(gpu.scores_, ours.scores_, atol=1e-9)
-    np.testing.assert_allclose(to_numpy(gpu.coef_), ours.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(backend.to_numpy(gpu.coef_), ours.coef_, rtol=1e-7, atol=1e-9)
 
 
 def test_cv_as_boolean_masks_equals_cv_as_indices():

@@ -4,11 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from helpers import backend
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
-from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
 
 
@@ -24,8 +24,8 @@ def test_matches_sklearn_on_breast_cancer(xp, cancer, C, fit_intercept):
     ours = LogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-9, max_iter=100_000)
     ours.fit(xp.asarray(X), xp.asarray(y))
     ref = sklearn_fit(X, y, C=C, fit_intercept=fit_intercept)
-    np.testing.assert_allclose(to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
     assert ours.grad_max_ <= 1e-9
 
 
@@ -38,8 +38,8 @@ def test_matches_sklearn_with_sample_weights(xp):
     ours = LogisticRegression(C=0.5, tol=1e-10, max_iter=100_000)
     ours.fit(xp.asarray(X), xp.asarray(y), sample_weight=xp.asarray(s))
     ref = sklearn_fit(X, y, sample_weight=s, C=0.5)
-    np.testing.assert_allclose(to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
 
 
 def test_float32_stays_float32_and_reaches_the_float64_objective(xp, cancer):
@@ -51,10 +51,10 @@ def test_float32_stays_float32_and_reaches_the_float64_objective(xp, cancer):
     # float32 data resolves max|grad| to a few 1e-6 on this problem; the float64
     # objective at the float32 solution is within 1e-5 relative of the optimum
     loss = LogisticLoss(X, y.astype(float), C=1.0)
-    f32 = loss.loss(np.append(to_numpy(m32.coef_[0]), to_numpy(m32.intercept_)).astype(float))
+    f32 = loss.loss(np.append(backend.to_numpy(m32.coef_[0]), backend.to_numpy(m32.intercept_)).astype(float))
     f64 = loss.loss(np.append(m64.coef_[0], m64.intercept_))
     assert 0 <= f32 - f64 <= 1e-5 * f64
-    np.testing.assert_allclose(to_numpy(m32.coef_), m64.coef_, atol=1e-2)
+    np.testing.assert_allclose(backend.to_numpy(m32.coef_), m64.coef_, atol=1e-2)
 
 
 def test_outputs_live_in_the_input_namespace(xp, cancer):

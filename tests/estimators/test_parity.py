@@ -12,11 +12,10 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import dataset
+from helpers import backend, dataset
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
-from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
 
@@ -81,7 +80,7 @@ def test_float64_matches_sklearn(xp, references, solver, name, fit_intercept, C)
     model = LogisticRegression(C=C, fit_intercept=fit_intercept, solver=solver, tol=tol,
                                max_iter=100_000)
     model.fit(xp.asarray(X), xp.asarray(y), sample_weight=None if s is None else xp.asarray(s))
-    coef, intercept = to_numpy(model.coef_), to_numpy(model.intercept_)
+    coef, intercept = backend.to_numpy(model.coef_), backend.to_numpy(model.intercept_)
     # the penalty makes the Hessian >= I/(C S) in w, so roughly |coef - optimum| <= |grad| C S
     S = len(y) if s is None else s.sum()
     atol = np.sqrt(X.shape[1] + 1) * tol * C * S
@@ -105,7 +104,7 @@ def test_float32_reaches_the_float64_objective(xp, references, solver, name):
     model = LogisticRegression(solver=solver, tol=1e-5, max_iter=100_000)
     model.fit(xp.asarray(X.astype(np.float32)), xp.asarray(y))
     assert model.coef_.dtype == np.float32
-    coef, intercept = to_numpy(model.coef_), to_numpy(model.intercept_)
+    coef, intercept = backend.to_numpy(model.coef_), backend.to_numpy(model.intercept_)
     f, _ = objective(X, y, s, 1.0, True, coef, intercept)
     f_opt, _ = objective(X, y, s, 1.0, True, exact.coef_, exact.intercept_)
     assert 0 <= f - f_opt <= 1e-5 * f_opt

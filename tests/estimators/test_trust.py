@@ -12,6 +12,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -231,7 +232,7 @@ def test_one_device_vocabulary(saved, cancer, monkeypatch):
             LogisticRegression(device=bad).fit(X, y)
     assert isinstance(gpulogreg.load(saved, device="cpu").coef_, np.ndarray)
     LogisticRegression(device="cpu").fit(X, y)
-    monkeypatch.setattr(gpulogreg._backend, "gpu_available", lambda: False)
+    monkeypatch.setattr(backend, "gpu_available", lambda: False)
     with pytest.raises(ValueError, match="device='cuda' needs CuPy and a CUDA GPU"):
         LogisticRegression(device="cuda:0").fit(X, y)
     with pytest.raises(ValueError, match="device='cuda' asked for"):

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import KERNELS, NVCC, build_host_check, run_one_pass
+from helpers import KERNELS, NVCC, build_host_check, run_one_pass, validation
 from scipy.special import expit
 
-from gpulogreg.loss import cuda as _kernels
-from gpulogreg.loss import models as _models
+from gpulogreg.loss import cuda, models
 
 CU_FILES = sorted(p.name for p in KERNELS.glob("*.cu"))
 needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not found on PATH")
@@ -40,7 +39,7 @@ def test_nvcc_compiles_kernel_file(name, tmp_path):
 @pytest.mark.parametrize("name", CU_FILES)
 def test_nvcc_compiles_loader_source(name, tmp_path):
     """The exact text handed to NVRTC (headers inlined, #line directives) compiles too."""
-    source = _kernels.kernel_source(name)
+    source = cuda.kernel_source(name)
     assert '#include "' not in source
     path = tmp_path / name
     path.write_text(source)
@@ -63,11 +62,11 @@ def test_launch_constants_are_read_from_the_header(tmp_path):
                    check=True, capture_output=True)
     printed = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True,
                                               text=True).stdout.split()]
-    parsed = _kernels.header_constants()
+    parsed = cuda.header_constants()
     assert printed[:-1] == [parsed[n] for n in names]
-    assert (_kernels.ONE_PASS_BLOCK, _kernels.ONE_PASS_TILE, _kernels.ONE_PASS_SHARED_FIXED,
-            _kernels.ONE_PASS_MAX_FEATURES) == (printed[0], printed[1], printed[3], printed[4])
-    assert printed[-1] == 100 + _kernels.ONE_PASS_SHARED_FIXED  # the launcher's formula
+    assert (cuda.ONE_PASS_BLOCK, cuda.ONE_PASS_TILE, cuda.ONE_PASS_SHARED_FIXED,
+            cuda.ONE_PASS_MAX_FEATURES) == (printed[0], printed[1], printed[3], printed[4])
+    assert printed[-1] == 100 + cuda.ONE_PASS_SHARED_FIXED  # the launcher's formula
 
 
 def _find_nvrtc():
@@ -112,9 +111,9 @@ def nvrtc_compile(source, name, options):
 def test_nvrtc_compiles_loader_source(name):
     """What CuPy's RawModule will compile: the loader's text, our options followed by those
     CuPy appends (-ftz=true), Hopper's arch."""
-    ok, log, ptx = nvrtc_compile(_kernels.kernel_source(name), name,
-                                 list(_kernels.NVRTC_OPTIONS)
-                                 + list(_kernels.CUPY_APPENDED_OPTIONS) + ["-arch=compute_90"])
+    ok, log, ptx = nvrtc_compile(cuda.kernel_source(name), name,
+                                 list(cuda.NVRTC_OPTIONS)
+                                 + list(cuda.CUPY_APPENDED_OPTIONS) + ["-arch=compute_90"])
     assert ok, log
     entries = re.findall(r"\.entry\s+(\w+)", ptx)
     assert entries and all(e.startswith("gpulogreg_") for e in entries), entries
@@ -126,9 +125,9 @@ def test_nvrtc_reports_errors_with_real_file_names(monkeypatch, tmp_path):
         pytest.skip("libnvrtc not found")
     (tmp_path / "logreg_math.cuh").write_text((KERNELS / "logreg_math.cuh").read_text())
     (tmp_path / "broken.cu").write_text('#include "logreg_math.cuh"\n\nint x = ;\n')
-    monkeypatch.setattr(_kernels, "kernel_dir", lambda: tmp_path)
-    ok, log, _ = nvrtc_compile(_kernels.kernel_source("broken.cu"), "broken.cu",
-                               list(_kernels.NVRTC_OPTIONS))
+    monkeypatch.setattr(cuda, "kernel_dir", lambda: tmp_path)
+    ok, log, _ = nvrtc_compile(cuda.kernel_source("broken.cu"), "broken.cu",
+                               list(cuda.NVRTC_OPTIONS))
     assert not ok and f"{tmp_path / 'broken.cu'}(3)" in log, log
 
 
@@ -169,7 +168,7 @@ def test_host_math_float64(host_math):
     np.testing.assert_allclose(r, r_ref, rtol=1e-14, atol=0)
     np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=0)
     # and the general xp path, the reference for the GPU, is the same arithmetic
-    r_xp, l_xp = _models.residual_and_loss(z, y, s, np)
+    r_xp, l_xp = models.residual_and_loss(z, y, s, np)
     np.testing.assert_allclose(r_xp, r, rtol=1e-15, atol=0)
     np.testing.assert_allclose(l_xp, l, rtol=1e-15, atol=0)
 
@@ -254,7 +253,7 @@ def test_host_softmax_float64(host_softmax):
         np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=1e-300)
         np.testing.assert_allclose(p, p_ref, rtol=1e-14, atol=1e-300)
         # the xp reference the GPU path is tested against is the same arithmetic
-        R_xp, l_xp, P_xp = _models.softmax_residual_and_loss(
+        R_xp, l_xp, P_xp = models.softmax_residual_and_loss(
             np.array([z]), np.array([float(c)]), np.array([s]), np)
         np.testing.assert_allclose(R_xp[0], r, rtol=1e-15, atol=0)
         np.testing.assert_allclose(l_xp[0], l, rtol=1e-15, atol=0)
@@ -285,7 +284,7 @@ def test_gpu_softmax_kernel_matches_reference(cp, dtype, weighted):
         Z = np.array([rows[i] for i in picked]).astype(dtype)
         y = np.array([labels[i] for i in picked], dtype=dtype)
         s = np.array([weights[i] for i in picked], dtype=dtype) if weighted else None
-        R, l, P = _kernels.softmax_residual(cp.asarray(Z), cp.asarray(y),
+        R, l, P = cuda.softmax_residual(cp.asarray(Z), cp.asarray(y),
                                             None if s is None else cp.asarray(s), want_p=True)
         assert R.dtype == dtype and l.dtype == np.float64 and P.dtype == dtype
         rtol, atol = (1e-14, 1e-300) if dtype == np.float64 else (2e-6, np.finfo(np.float32).tiny)
@@ -301,8 +300,8 @@ def test_gpu_softmax_kernel_large_grid_matches_xp(cp):
     n, k = 3 * 2**18 + 17, 10
     Z = cp.random.default_rng(0).normal(size=(n, k), dtype=cp.float32) * 20
     y = (cp.arange(n) % k).astype(cp.float32)
-    R, l, P = _kernels.softmax_residual(Z, y, want_p=True)
-    R_ref, l_ref, P_ref = _models.softmax_residual_and_loss(Z, y, None, cp)
+    R, l, P = cuda.softmax_residual(Z, y, want_p=True)
+    R_ref, l_ref, P_ref = models.softmax_residual_and_loss(Z, y, None, cp)
     cp.testing.assert_allclose(R, R_ref, rtol=1e-5, atol=1e-7)
     cp.testing.assert_allclose(l, l_ref, rtol=1e-5, atol=1e-7)
     cp.testing.assert_allclose(P, P_ref, rtol=1e-5, atol=1e-7)
@@ -316,7 +315,7 @@ def test_gpu_kernel_matches_reference(cp, dtype, weighted):
     y = np.repeat([0.0, 1.0], Z.size).astype(dtype)
     # weights as validation leaves them: max 1, so s * loss stays finite in float32
     s = np.linspace(0.25, 1.0, z.size).astype(dtype) if weighted else None
-    r, l = _kernels.sigmoid_residual(cp.asarray(z), cp.asarray(y),
+    r, l = cuda.sigmoid_residual(cp.asarray(z), cp.asarray(y),
                                      None if s is None else cp.asarray(s))
     assert r.dtype == dtype and l.dtype == dtype
     r_ref, l_ref = reference(z.astype(np.float64), y, 1.0 if s is None else s.astype(np.float64))
@@ -331,18 +330,16 @@ def test_gpu_kernel_large_grid(cp):
     n = 3 * 2**20 + 17
     z = cp.linspace(-50, 50, n, dtype=cp.float32)
     y = (cp.arange(n) % 2).astype(cp.float32)
-    r, l = _kernels.sigmoid_residual(z, y)
-    r_ref, l_ref = _models.residual_and_loss(z, y, None, cp)
+    r, l = cuda.sigmoid_residual(z, y)
+    r_ref, l_ref = models.residual_and_loss(z, y, None, cp)
     cp.testing.assert_allclose(r, r_ref, rtol=1e-6, atol=1e-7)
     cp.testing.assert_allclose(l, l_ref, rtol=1e-6, atol=1e-7)
 
 
 def test_validated_weights_are_at_most_one():
     """The invariant the kernels rely on: every pass sees weights <= 1 (C scaled to match)."""
-    from gpulogreg._validation import check_sample_weight
-
     for raw in ([2.0, 4.0, 1.0], [1e-30, 3e-30], [7.0, 7.0]):
-        s, C = check_sample_weight(np.array(raw), len(raw), np.dtype(np.float32), np, C=2.0)
+        s, C = validation.check_sample_weight(np.array(raw), len(raw), np.dtype(np.float32), np, C=2.0)
         assert s.dtype == np.float32 and s.max() == 1.0 and s.min() > 0
         assert C == 2.0 * max(raw)
 
@@ -366,16 +363,16 @@ def test_kernels_are_looked_up_once_per_device(monkeypatch):
             return (name, self.device_id)
 
     monkeypatch.setitem(__import__("sys").modules, "cupy", cupy)
-    monkeypatch.setattr(_kernels, "_module", lambda filename, device_id: Module(device_id))
-    _kernels._device_function.cache_clear()
+    monkeypatch.setattr(cuda, "_module", lambda filename, device_id: Module(device_id))
+    cuda._device_function.cache_clear()
     try:
         for device in (0, 0, 1, 1, 0):
             current["id"] = device
-            assert _kernels._function("sigmoid_residual.cu", "k_f32") == ("k_f32", device)
-        _kernels._function("sigmoid_residual.cu", "k_f64")
+            assert cuda._function("sigmoid_residual.cu", "k_f32") == ("k_f32", device)
+        cuda._function("sigmoid_residual.cu", "k_f64")
         assert lookups == [("k_f32", 0), ("k_f32", 1), ("k_f64", 0)]
     finally:
-        _kernels._device_function.cache_clear()
+        cuda._device_function.cache_clear()
 
 
 @pytest.mark.gpu
@@ -387,9 +384,9 @@ def test_gpu_kernel_past_2_31_elements(cp):
     z = cp.linspace(-30, 30, n, dtype=cp.float32)
     y = cp.zeros(n, dtype=cp.float32)
     y[1::2] = 1
-    r, l = _kernels.sigmoid_residual(z, y)
+    r, l = cuda.sigmoid_residual(z, y)
     for rows in (slice(2**31 - 2048, 2**31 + 2048), slice(n - 4096, n)):
-        r_ref, l_ref = _models.residual_and_loss(z[rows], y[rows], None, cp)
+        r_ref, l_ref = models.residual_and_loss(z[rows], y[rows], None, cp)
         cp.testing.assert_allclose(r[rows], r_ref, rtol=1e-6, atol=1e-7)
         cp.testing.assert_allclose(l[rows], l_ref, rtol=1e-6, atol=1e-7)
 
@@ -418,7 +415,7 @@ def one_pass_reference(mode, X, y, s, v, v_b, p):
     if mode == 1:
         r, l = p.astype(np.float64) * z, np.zeros_like(z)
     else:
-        r, l = _models.residual_and_loss(z.astype(X.dtype), y, s, np)
+        r, l = models.residual_and_loss(z.astype(X.dtype), y, s, np)
         r, l = r.astype(np.float64), l.astype(np.float64)
     return np.column_stack([r[:, None] * X.astype(np.float64), r, l])
 
@@ -461,7 +458,7 @@ def test_host_one_pass_partials_match_numpy(host_one_pass, n, d, dtype, mode):
                       <= (n + d) * 2e-16 * np.abs(rows).sum(axis=0) + 8 * u * np.abs(rows).sum(axis=0))
         if mode == 0:
             z64 = X.astype(np.float64) @ v + v_b
-            expected = _models.hessian_weight(z64.astype(dtype), s, np).astype(np.float64)
+            expected = models.hessian_weight(z64.astype(dtype), s, np).astype(np.float64)
             # the kernel's z sums in another order (d u of sum |x_j v_j|), then rounds to X's
             # dtype (up to an ulp of z more where that differs); |dp/dz| <= 0.1
             dz = d * np.finfo(np.float64).eps * (np.abs(X) @ np.abs(v)) + u * np.abs(z64)

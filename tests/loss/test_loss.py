@@ -4,7 +4,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from helpers import make_problem
+from helpers import backend, make_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import (
@@ -16,23 +16,21 @@ from reference import (
     reorder_bound,
 )
 
-from gpulogreg._backend import to_numpy
-from gpulogreg.loss import models as _models
-from gpulogreg.loss import passes as _passes
+from gpulogreg.loss import models, passes
 from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources import memory as _sources
+from gpulogreg.sources import memory
 
 LAYOUTS = ("C", "F", "sliced")
 
 
 def check_against_reference(loss, coef, dtype):
     f, g = loss.loss_gradient(coef)
-    c = to_numpy(coef)
+    c = backend.to_numpy(coef)
     d = loss.n_features
     src = loss.source
     f_ref, g_ref = loss_and_gradient(src.X, src.y, c[:d], c[d] if loss.fit_intercept else 0.0,
                                      src.sample_weight, loss.C, loss.fit_intercept)
-    g = to_numpy(g)
+    g = backend.to_numpy(g)
     assert g.dtype == np.float64 and g.shape == g_ref.shape
     assert_matches(f, g, f_ref, g_ref, dtype)
 
@@ -69,7 +67,7 @@ def test_cpu_row_blocks_add_up(monkeypatch):
     """Many small row blocks (the CPU path) give the single-block result to rounding."""
     X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
     one_block = LogisticLoss(X, y, s, C=3.0).loss_gradient(coef)
-    monkeypatch.setattr(_sources, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (minimum)
+    monkeypatch.setattr(memory, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (minimum)
     blocked = LogisticLoss(X, y, s, C=3.0)
     assert blocked.source._block_rows == 64
     assert_reordered(blocked.loss_gradient(coef), one_block, reorder_bound(X, s, coef))
@@ -94,13 +92,13 @@ def test_hessp_matches_explicit_hessian(xp, dtype, fit_intercept, weights):
     loss = LogisticLoss(X, y, s, C=0.8, fit_intercept=fit_intercept)
     f, g, hessp = loss.gradient_hessp(coef)
     f_ref, g_ref = loss.loss_gradient(coef)
-    assert f == f_ref and np.array_equal(to_numpy(g), to_numpy(g_ref))
-    c = to_numpy(coef)
+    assert f == f_ref and np.array_equal(backend.to_numpy(g), backend.to_numpy(g_ref))
+    c = backend.to_numpy(coef)
     H = hessian(X, c[:33], c[33] if fit_intercept else 0.0, s, C=0.8, fit_intercept=fit_intercept)
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     for seed in range(3):
         v = np.random.default_rng(seed).normal(size=c.size)
-        hv = to_numpy(hessp(xp.asarray(v)))
+        hv = backend.to_numpy(hessp(xp.asarray(v)))
         assert hv.dtype == np.float64
         assert np.linalg.norm(hv - H @ v) <= rtol * np.linalg.norm(H @ v)
 
@@ -132,7 +130,7 @@ def test_extreme_z_is_finite_and_right(xp, dtype, scale):
     coef = xp.asarray(np.array([1.0, 0.0]))
     loss = LogisticLoss(X, y, C=np.inf)
     f, g = loss.loss_gradient(coef)
-    g = to_numpy(g)
+    g = backend.to_numpy(g)
     assert np.isfinite(f) and np.all(np.isfinite(g))
     f_ref, g_ref = loss_and_gradient(X, y, np.array([1.0]), 0.0)
     np.testing.assert_allclose(f, f_ref, rtol=1e-6)
@@ -142,7 +140,7 @@ def test_extreme_z_is_finite_and_right(xp, dtype, scale):
 def test_residual_has_no_cancellation():
     """sigmoid(z) - 1 for large z keeps full relative precision (e^-z, not 1 - 1 = 0)."""
     z = np.array([30.0, 40.0, -30.0])
-    r, l = _models.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
+    r, l = models.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
     np.testing.assert_allclose(r, [-np.exp(-30) / (1 + np.exp(-30)), -np.exp(-40) / (1 + np.exp(-40)),
                                    np.exp(-30) / (1 + np.exp(-30))], rtol=1e-14)
     np.testing.assert_allclose(l, np.log1p(np.exp(-np.abs(z))), rtol=1e-14)
@@ -173,7 +171,7 @@ def test_fused_kernel_matches_general_path(cp, dtype, weights):
     f2, g2 = general.loss_gradient(coef)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(f1, f2, rtol=rtol)
-    np.testing.assert_allclose(to_numpy(g1), to_numpy(g2), rtol=rtol,
+    np.testing.assert_allclose(backend.to_numpy(g1), backend.to_numpy(g2), rtol=rtol,
                                atol=rtol * float(cp.linalg.norm(g2)))
 
 
@@ -201,11 +199,11 @@ def test_gradient_hessian_matches_explicit_hessian(xp, dtype, fit_intercept, wei
     loss = LogisticLoss(X, y, s, C=0.8, fit_intercept=fit_intercept)
     f, g, H = loss.gradient_hessian(coef)
     f_ref, g_ref = loss.loss_gradient(coef)
-    assert f == f_ref and np.array_equal(to_numpy(g), to_numpy(g_ref))
-    c = to_numpy(coef)
+    assert f == f_ref and np.array_equal(backend.to_numpy(g), backend.to_numpy(g_ref))
+    c = backend.to_numpy(coef)
     H_ref = hessian(X, c[:33], c[33] if fit_intercept else 0.0, s, C=0.8,
                     fit_intercept=fit_intercept)
-    H = to_numpy(H)
+    H = backend.to_numpy(H)
     assert H.dtype == np.float64 and np.array_equal(H, H.T)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     assert np.abs(H - H_ref).max() <= rtol * np.abs(H_ref).max()
@@ -215,7 +213,7 @@ def test_gradient_hessian_pieces_add_up(monkeypatch):
     """A block split into many Hessian pieces (as a whole GPU block is) gives the same sums."""
     X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
     whole = LogisticLoss(X, y, s, C=3.0).gradient_hessian(coef)
-    monkeypatch.setattr(_passes, "_HESSIAN_PIECE_BYTES", 7 * 8 * 10)  # 10-row pieces
+    monkeypatch.setattr(passes, "_HESSIAN_PIECE_BYTES", 7 * 8 * 10)  # 10-row pieces
     pieces = LogisticLoss(X, y, s, C=3.0).gradient_hessian(coef)
     assert_reordered(pieces[:2], whole[:2], reorder_bound(X, s, coef))
     assert_reordered(pieces[2], whole[2], (None, hessian_reorder_bound(X, s, coef)))
@@ -252,9 +250,9 @@ def test_one_pass_kernels_match_the_general_path(cp, monkeypatch, n, d, dtype, w
     """The one-pass kernels (logistic_grad.cu, switched on) against the cuBLAS + general
     elementwise path and the float64 reference: loss, gradient, stored curvature, Hessian
     products; bitwise equal from one call to the next."""
-    from gpulogreg.loss import cuda as _kernels
+    from gpulogreg.loss import cuda
 
-    monkeypatch.setattr(_kernels, "ONE_PASS", True)
+    monkeypatch.setattr(cuda, "ONE_PASS", True)
     X, y, s, coef = make_problem(cp, n, d, dtype, weights=weights, seed=n + d)
     coef = coef if fit_intercept else coef[:-1]
     one = LogisticLoss(X, y, s, C=0.7, fit_intercept=fit_intercept)
@@ -271,5 +269,5 @@ def test_one_pass_kernels_match_the_general_path(cp, monkeypatch, n, d, dtype, w
                                                                fit_intercept=fit_intercept))
     else:
         check_against_reference(one, coef, dtype)
-        Hv, Hv_ref = to_numpy(hessp(v)), to_numpy(hessp_ref(v))
+        Hv, Hv_ref = backend.to_numpy(hessp(v)), backend.to_numpy(hessp_ref(v))
         assert np.linalg.norm(Hv - Hv_ref) <= 1e-5 * max(np.linalg.norm(Hv_ref), 1.0)

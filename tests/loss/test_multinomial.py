@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import dataset
+from helpers import backend, dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import (
@@ -20,7 +20,6 @@ from reference import (
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression, load
-from gpulogreg._backend import to_numpy
 from gpulogreg.loss.models import Multinomial, softmax_residual_and_loss
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
@@ -47,7 +46,7 @@ def check(loss, W, b, dtype):
     X, y, s = loss.source.X, loss.source.y, loss.source.sample_weight
     f, g = loss.loss_gradient(loss.xp.asarray(flat(W, b)))
     f_ref, g_ref = multinomial_loss_and_gradient(X, y, W, b, s, loss.C)
-    g = to_numpy(g).reshape(g_ref.shape)
+    g = backend.to_numpy(g).reshape(g_ref.shape)
     assert_matches(f, g, f_ref, g_ref, dtype)
 
 
@@ -124,7 +123,7 @@ def test_extreme_scores_stay_finite_and_exact(xp, dtype, big):
                              [5.0, 5.0, 5.0]], dtype=dtype))
     y = xp.asarray(np.array([0, 1, 0, 2], dtype=dtype))
     R, l, P = softmax_residual_and_loss(Z, y, None, xp)
-    R, l, P = to_numpy(R), to_numpy(l), to_numpy(P)
+    R, l, P = backend.to_numpy(R), backend.to_numpy(l), backend.to_numpy(P)
     assert np.isfinite(R).all() and np.isfinite(l).all() and np.isfinite(P).all()
     np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-6)
     np.testing.assert_allclose(R.sum(axis=1), 0, atol=1e-6)
@@ -163,10 +162,10 @@ def sk_fit(X, y, s, **params):
 
 
 def assert_same_model(ours, exact, X):
-    np.testing.assert_allclose(to_numpy(ours.coef_), exact.coef_, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(to_numpy(ours.intercept_), exact.intercept_, rtol=1e-5,
+    np.testing.assert_allclose(backend.to_numpy(ours.coef_), exact.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), exact.intercept_, rtol=1e-5,
                                atol=1e-7)
-    np.testing.assert_allclose(to_numpy(ours.predict_proba(X)), exact.predict_proba(X),
+    np.testing.assert_allclose(backend.to_numpy(ours.predict_proba(X)), exact.predict_proba(X),
                                atol=1e-7)
 
 
@@ -184,7 +183,7 @@ def test_float64_matches_sklearn(xp, solver, name, fit_intercept, C):
     k = len(np.unique(y))
     assert model.coef_.shape == (k, X.shape[1]) and model.intercept_.shape == (k,)
     assert_same_model(model, exact, X if xp is np else xp.asarray(X))
-    np.testing.assert_array_equal(to_numpy(model.predict(xp.asarray(X))), exact.predict(X))
+    np.testing.assert_array_equal(backend.to_numpy(model.predict(xp.asarray(X))), exact.predict(X))
 
 
 @pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 4.0, 2: 0.25}])

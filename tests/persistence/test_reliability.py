@@ -5,11 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import backend
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import gpulogreg
 from gpulogreg import DivergenceError, LogisticRegression
-from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
 
 
@@ -27,14 +27,14 @@ def test_separable_without_penalty_is_finite(xp, solver, dtype):
     X, y = separable()
     X = xp.asarray(X.astype(dtype))
     model = LogisticRegression(C=np.inf, solver=solver, max_iter=1000).fit(X, xp.asarray(y))
-    assert np.all(np.isfinite(to_numpy(model.coef_))) and model.score(X, xp.asarray(y)) == 1.0
+    assert np.all(np.isfinite(backend.to_numpy(model.coef_))) and model.score(X, xp.asarray(y)) == 1.0
     # no optimum exists (|w| -> inf): with a tiny tol every solver either reports a
     # gradient that small (margins of ~40 make it e^-40) or warns; never inf or NaN
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tight = LogisticRegression(C=np.inf, solver=solver, tol=1e-14, max_iter=200)
         tight.fit(X, xp.asarray(y))
-    assert np.all(np.isfinite(to_numpy(tight.coef_)))
+    assert np.all(np.isfinite(backend.to_numpy(tight.coef_)))
     assert np.isfinite(tight.loss_) and np.isfinite(tight.grad_max_)
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     assert warned or tight.grad_max_ <= 1e-14
@@ -51,7 +51,7 @@ def test_features_of_magnitude_1e30_never_give_nan(xp, solver, dtype):
         warnings.simplefilter("always")
         model = LogisticRegression(C=np.inf, solver=solver, max_iter=200).fit(X, xp.asarray(y))
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # no numpy noise
-    coef = to_numpy(model.coef_)
+    coef = backend.to_numpy(model.coef_)
     assert np.all(np.isfinite(coef)) and np.isfinite(model.loss_)
     assert model.score(X, xp.asarray(y)) == 1.0
 
@@ -132,12 +132,12 @@ def test_save_load_round_trip(xp, cancer, tmp_path, params):
     assert loaded.get_params() == model.get_params()
     X = xp.asarray(cancer[0])
     assert type(loaded.coef_) is type(model.coef_)
-    np.testing.assert_array_equal(to_numpy(loaded.coef_), to_numpy(model.coef_))
-    np.testing.assert_array_equal(to_numpy(loaded.predict_proba(X)),
-                                  to_numpy(model.predict_proba(X)))
+    np.testing.assert_array_equal(backend.to_numpy(loaded.coef_), backend.to_numpy(model.coef_))
+    np.testing.assert_array_equal(backend.to_numpy(loaded.predict_proba(X)),
+                                  backend.to_numpy(model.predict_proba(X)))
     cpu = gpulogreg.load(path, device="cpu")
     assert isinstance(cpu.coef_, np.ndarray)
-    np.testing.assert_array_equal(cpu.predict(cancer[0]), to_numpy(model.predict(X)))
+    np.testing.assert_array_equal(cpu.predict(cancer[0]), backend.to_numpy(model.predict(X)))
 
 
 def test_string_labels_and_float32_round_trip(cancer, tmp_path):

@@ -82,17 +82,16 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
     per group), else (Fortran order, sparse) the numba elementwise sweep between the
     products, on pieces that start mid-array (the masks' row offset)."""
-    from gpulogreg.loss import batch_pass as _passes
-    from gpulogreg.loss import cpu as _cpu
+    from gpulogreg.loss import batch_pass, cpu
     from gpulogreg.solvers.batch import Curvature
     from gpulogreg.solvers.requests import Ask, Request
 
-    monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
-    monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 32)
-    monkeypatch.setattr(_cpu, "_BATCH_GROUPS", 4)
+    monkeypatch.setattr(batch_pass, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
+    monkeypatch.setattr(cpu, "_CHUNK_ROWS", 32)
+    monkeypatch.setattr(cpu, "_BATCH_GROUPS", 4)
     calls = []
     for name in ("batch_binomial_pass", "batch_binomial"):
-        monkeypatch.setattr(_cpu, name, lambda *a, f=getattr(_cpu, name), name=name: (
+        monkeypatch.setattr(cpu, name, lambda *a, f=getattr(cpu, name), name=name: (
             calls.append(name), f(*a))[1])
 
     X, y, s, masks = problem(Binomial(), n=700, layout="C" if layout == "csr" else layout)
@@ -111,7 +110,7 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     problems = [(j % 3, 10.0 ** (j - 4)) for j in range(9)]
     answers = {}
     for compiled in (False, True):
-        monkeypatch.setattr(_cpu, "BATCH_MIN_ENTRIES", 0 if compiled else 1 << 62)
+        monkeypatch.setattr(cpu, "BATCH_MIN_ENTRIES", 0 if compiled else 1 << 62)
         source = RowBlocks(X, y, s)
         source._block_rows = 100  # blocks of 100 rows, pieces of 64: offsets everywhere
         batch = ModelBatch(source, Binomial(), masks, problems)
@@ -200,7 +199,7 @@ def test_curvature_pairs_carried_to_the_next_C():
     """lbfgs's pair (s, y) of one C, made the next C's by ``quasi_newton.carried``, is the pair that
     objective gives (y = its gradient change along s), and a pair whose y is mostly the old
     C's L2 term (tiny C: its data part would be rounding noise) is left out."""
-    from gpulogreg.solvers.quasi_newton import carried as _carried
+    from gpulogreg.solvers.quasi_newton import carried
 
     X, y, s, masks = problem(Binomial())
     batch = ModelBatch(RowBlocks(X, y, s), Binomial(), masks, [(2, 0.5), (2, 50.0), (2, 1e-7)])
@@ -208,7 +207,7 @@ def test_curvature_pairs_carried_to_the_next_C():
     x, step = rng.normal(size=8), rng.normal(size=8) * 0.1
     losses = {C: LogisticLoss(X, y, s * masks[2], C=C) for C in (0.5, 50.0, 1e-7)}
     change = {C: loss.gradient(x + step) - loss.gradient(x) for C, loss in losses.items()}
-    (s_new, y_new), = _carried([(step, change[0.5])], batch.members[0], batch.members[1])
+    (s_new, y_new), = carried([(step, change[0.5])], batch.members[0], batch.members[1])
     np.testing.assert_array_equal(s_new, step)
     np.testing.assert_allclose(y_new, change[50.0], rtol=1e-9, atol=1e-12)
-    assert _carried([(step, change[1e-7])], batch.members[2], batch.members[1]) == []
+    assert carried([(step, change[1e-7])], batch.members[2], batch.members[1]) == []

@@ -162,8 +162,7 @@ def test_newton_solvers_take_one_pass_per_iteration(name):
 
 
 def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
-    from gpulogreg.solvers import iteration as _common
-    from gpulogreg.solvers import line_search as _line_search
+    from gpulogreg.solvers import iteration, line_search
     from gpulogreg.solvers.requests import Ask
 
     calls = []
@@ -178,8 +177,8 @@ def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
     f, g = obj.loss_gradient(x)
     for d, evals in ((-np.array([1.0, 1.0]), 1), (-np.array([8.0, 8.0]), 3)):
         calls.clear()
-        ls, curvature = _common.run(
-            _line_search.newton(Ask.GRADIENT_HESSP, x, f, g, d, float(g @ d)), obj)
+        ls, curvature = iteration.run(
+            line_search.newton(Ask.GRADIENT_HESSP, x, f, g, d, float(g @ d)), obj)
         assert ls.ok and curvature == "curvature" and ls.n_fev == evals
         assert calls == (["H"] if evals == 1 else ["H", "H"])  # first trial, then accepted
 

@@ -5,8 +5,7 @@ import types
 
 import numpy as np
 import pytest
-
-from gpulogreg import _backend
+from helpers import backend
 
 
 @pytest.fixture
@@ -23,21 +22,21 @@ def fake_cupy(monkeypatch):
 
 
 def test_numpy_and_host_objects_resolve_to_numpy():
-    assert _backend.get_namespace(X=np.ones((2, 2)), y=[0, 1], sample_weight=None) is np
-    assert _backend.get_namespace() is np
-    assert not _backend.is_gpu(np)
+    assert backend.get_namespace(X=np.ones((2, 2)), y=[0, 1], sample_weight=None) is np
+    assert backend.get_namespace() is np
+    assert not backend.is_gpu(np)
 
 
 def test_cupy_arrays_resolve_to_cupy(fake_cupy):
     gpu = fake_cupy.ndarray()
-    assert _backend.get_namespace(X=gpu, y=fake_cupy.ndarray(), sample_weight=None) is fake_cupy
-    assert _backend.is_gpu(fake_cupy)
+    assert backend.get_namespace(X=gpu, y=fake_cupy.ndarray(), sample_weight=None) is fake_cupy
+    assert backend.is_gpu(fake_cupy)
 
 
 def test_mixing_devices_names_the_arrays(fake_cupy):
     with pytest.raises(TypeError, match=r"X is a CuPy \(GPU\) array while y and sample_weight "
                                         r"are NumPy \(host\) arrays"):
-        _backend.get_namespace(X=fake_cupy.ndarray(), y=np.zeros(2), sample_weight=[1, 2])
+        backend.get_namespace(X=fake_cupy.ndarray(), y=np.zeros(2), sample_weight=[1, 2])
 
 
 def test_cupy_is_not_imported_by_the_package():
@@ -49,8 +48,8 @@ def test_cupy_is_not_imported_by_the_package():
 
 
 def test_device_name_cpu():
-    assert _backend.device_name(np) == "cpu"
-    assert _backend.to_namespace(np.arange(3), np) is not None
+    assert backend.device_name(np) == "cpu"
+    assert backend.to_namespace(np.arange(3), np) is not None
 
 
 def cupy_stand_in(devices=1, cublas_error=None):
@@ -90,23 +89,23 @@ def test_gpu_status_says_what_is_missing(monkeypatch, capsys, cupy, expected):
     from gpulogreg import cli
 
     monkeypatch.setitem(sys.modules, "cupy", cupy)
-    _backend.gpu_status.cache_clear()
+    backend.gpu_status.cache_clear()
     try:
-        ok, why = _backend.gpu_status()
+        ok, why = backend.gpu_status()
         assert not ok and re.search(expected, why), why
-        assert not _backend.gpu_available()
+        assert not backend.gpu_available()
         assert cli.main(["demo", "--device", "auto"]) == 0
         assert re.search(expected, capsys.readouterr().out)  # the demo says it too
     finally:
-        _backend.gpu_status.cache_clear()
+        backend.gpu_status.cache_clear()
 
 
 def test_gpu_status_true_when_everything_runs(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "cupy", cupy_stand_in())
-    _backend.gpu_status.cache_clear()
+    backend.gpu_status.cache_clear()
     try:
-        assert _backend.gpu_status() == (True, "")
+        assert backend.gpu_status() == (True, "")
     finally:
-        _backend.gpu_status.cache_clear()
+        backend.gpu_status.cache_clear()

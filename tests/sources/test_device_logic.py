@@ -7,12 +7,13 @@ import sys
 import fake_cupy
 import numpy as np
 import pytest
+from helpers import backend
 
-from gpulogreg import LogisticRegression, _backend
-from gpulogreg.loss import cuda as _kernels
+from gpulogreg import LogisticRegression
+from gpulogreg.loss import cuda
 from gpulogreg.loss.models import residual_and_loss, softmax_residual_and_loss
 from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources import stream as _stream
+from gpulogreg.sources import stream
 from gpulogreg.sources.stream import StreamedRows, stage
 
 D = 7
@@ -31,11 +32,11 @@ def fake(monkeypatch):
             for part in name.split("."):
                 module = getattr(module, part)
             monkeypatch.setitem(sys.modules, f"cupyx.{name}", module)
-        monkeypatch.setattr(_backend, "gpu_status", lambda: (True, ""))
+        monkeypatch.setattr(backend, "gpu_status", lambda: (True, ""))
         # the fused kernels' reference: the stand-in has no CUDA compiler
-        monkeypatch.setattr(_kernels, "sigmoid_residual",
+        monkeypatch.setattr(cuda, "sigmoid_residual",
                             lambda z, y, s=None: residual_and_loss(z, y, s, np))
-        monkeypatch.setattr(_kernels, "softmax_residual", softmax_reference)
+        monkeypatch.setattr(cuda, "softmax_residual", softmax_reference)
         return cp
     return install
 
@@ -118,10 +119,10 @@ def test_resident_chunks_and_streamed_chunks(fake):
 
 def test_pinned_memory_is_capped_and_given_back(fake, monkeypatch):
     cp = fake(free_bytes=1 << 40)  # a huge device: the chunk size is set by the cap
-    monkeypatch.setattr(_stream, "_CHUNK_CAP_BYTES", 500 * ROW_BYTES)
+    monkeypatch.setattr(stream, "_CHUNK_CAP_BYTES", 500 * ROW_BYTES)
     X, y, s = problem()
     model = LogisticRegression(device="cuda", tol=1e-8).fit(X, y, sample_weight=s)
-    assert 0 < cp.log.bytes("pinned") <= 2 * _stream._CHUNK_CAP_BYTES
+    assert 0 < cp.log.bytes("pinned") <= 2 * stream._CHUNK_CAP_BYTES
     assert cp.log.events[-1] == ("free pinned", None)  # given back when the fit ended
     ref = LogisticRegression(tol=1e-8).fit(X, y, sample_weight=s)
     np.testing.assert_allclose(np.asarray(model.coef_), ref.coef_, rtol=1e-6, atol=1e-9)
@@ -159,7 +160,7 @@ def test_auto_device_computes_on_the_gpu_holding_x(fake):
     X = cp.asarray(np.ones((3, 2)))
     X._device_id = 1
     assert cp.cuda.Device().id == 0
-    with _backend.on_device(("auto", None), cp, X):
+    with backend.on_device(("auto", None), cp, X):
         assert cp.cuda.Device().id == 1  # allocations and kernels go to X's GPU
     assert cp.cuda.Device().id == 0
 
@@ -178,10 +179,10 @@ def test_staging_copies_every_row(tmp_path, rows):
 def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake, monkeypatch):
     """The compiled passes are for X computed on the CPU: a big float64 host X streamed
     through the GPU must reach the device chunks with the xp passes."""
-    from gpulogreg.loss import cpu as _cpu
+    from gpulogreg.loss import cpu
 
     cp = fake(free_bytes=10_000)
-    monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(cpu, "MIN_ELEMENTS", 0)
     X, y, s = problem()
     loss = LogisticLoss(source=StreamedRows(X, y, s, chunk_rows=256), C=0.7)
     assert not loss.compiled
@@ -213,8 +214,8 @@ def test_one_pass_dispatch_runs_the_kernels_phases(fake, monkeypatch, tmp_path):
             part, _ = run_one_pass(exe, 1, X, None, None, np.asarray(v), np.asarray(args[0]), 3)
         return cp.asarray(part.sum(axis=0))
 
-    monkeypatch.setattr(_kernels, "_one_pass", one_pass_on_host)
-    monkeypatch.setattr(_kernels, "ONE_PASS", True)
+    monkeypatch.setattr(cuda, "_one_pass", one_pass_on_host)
+    monkeypatch.setattr(cuda, "ONE_PASS", True)
     X, y, s = problem(n=301)
     rng = np.random.default_rng(2)
     for fit_intercept in (True, False):
@@ -235,7 +236,7 @@ def test_one_pass_dispatch_runs_the_kernels_phases(fake, monkeypatch, tmp_path):
     calls.clear()
     coef = cp.asarray(rng.normal(size=D + 1))
     LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s), fused=False).loss_gradient(coef)
-    monkeypatch.setattr(_kernels, "ONE_PASS", False)
+    monkeypatch.setattr(cuda, "ONE_PASS", False)
     LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s)).loss_gradient(coef)
     assert calls == []
 
@@ -251,12 +252,12 @@ def test_cupyx_sparse_x_is_placed_by_its_values_device(fake):
         X = gpu_sparse.csr_matrix(np.eye(3))
     with pytest.raises(NotImplementedError):
         X.device
-    assert _backend.array_device(X).id == 1
+    assert backend.array_device(X).id == 1
     for device in (("auto", None), ("cuda", None)):
-        with _backend.on_device(device, cp, X):
+        with backend.on_device(device, cp, X):
             assert cp.cuda.Device().id == 1
     with pytest.raises(ValueError, match="X lives on cuda:1"):
-        _backend.on_device(("cuda", 0), cp, X)
+        backend.on_device(("cuda", 0), cp, X)
 
 
 @pytest.mark.parametrize("classes", [2, 3])
@@ -307,13 +308,13 @@ def test_a_cholesky_that_does_not_raise_is_still_caught(fake):
     A = cp.asarray(np.array([[1.0, 2.0], [2.0, 1.0]]))  # eigenvalues 3 and -1
     b = cp.asarray(np.ones(2))
     assert bool(cp.isfinite(cp.linalg.cholesky(A)).all())  # no error, a finite "factor"
-    assert _backend.cholesky_solve(A, b, cp) is None
+    assert backend.cholesky_solve(A, b, cp) is None
     good = cp.asarray(np.array([[2.0, 1.0], [1.0, 2.0]]))
-    np.testing.assert_allclose(np.asarray(_backend.cholesky_solve(good, b, cp)), [1 / 3, 1 / 3])
+    np.testing.assert_allclose(np.asarray(backend.cholesky_solve(good, b, cp)), [1 / 3, 1 / 3])
     import cupyx
 
     with cupyx.errstate(linalg="ignore"):  # even where the caller set 'ignore'
-        assert _backend.cholesky_solve(A, b, cp) is None
+        assert backend.cholesky_solve(A, b, cp) is None
 
 
 def test_a_model_batch_round_reads_the_device_once(fake):
@@ -352,15 +353,15 @@ def test_model_batch_pieces_are_sized_for_the_device(fake, monkeypatch):
     A CSC X is turned into CSR once per batch, not rescanned per piece."""
     import scipy.sparse as sp
 
-    from gpulogreg.loss import batch_pass as _passes
+    from gpulogreg.loss import batch_pass
     from gpulogreg.loss.models import Binomial
     from gpulogreg.solvers.batch import ModelBatch
     from gpulogreg.sources.memory import RowBlocks
 
     cp = fake(free_bytes=8 << 30)
-    gpu_rows = _passes.batch_piece_rows(cp, 100, 100_000, 8)
+    gpu_rows = batch_pass.batch_piece_rows(cp, 100, 100_000, 8)
     assert gpu_rows >= (8 << 30) // 16 // (3 * 100 * 8)
-    assert _passes.batch_piece_rows(np, 100, 100_000, 8) == (1 << 25) // (100_000 * 8)
+    assert batch_pass.batch_piece_rows(np, 100, 100_000, 8) == (1 << 25) // (100_000 * 8)
     X = sp.random(300, 50, density=0.1, format="csc", random_state=0)
     y = (np.arange(300) % 2).astype(float)
     masks = np.stack([np.arange(300) % 3 != f for f in range(3)])

@@ -3,9 +3,9 @@ double-buffered copies on a GPU (marked ``gpu``)."""
 
 import numpy as np
 import pytest
+from helpers import backend
 
 from gpulogreg import LogisticRegression
-from gpulogreg._backend import to_numpy
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
 from gpulogreg.sources.stream import StreamedRows, choose_chunk_rows
@@ -72,9 +72,7 @@ def test_every_solver_on_a_streamed_memmap(tmp_path, solver):
 
 
 def test_device_cuda_without_gpu_is_a_clear_error(monkeypatch):
-    from gpulogreg import _backend
-
-    monkeypatch.setattr(_backend, "gpu_available", lambda: False)
+    monkeypatch.setattr(backend, "gpu_available", lambda: False)
     X, y, _ = problem(n=50)
     with pytest.raises(ValueError, match="device='cuda' needs CuPy and a CUDA GPU"):
         LogisticRegression(device="cuda").fit(X, y)
@@ -100,8 +98,8 @@ def test_gpu_streamed_fit_equals_in_memory_fit(cp, solver, chunk_rows):
     model = LogisticRegression(device="cuda", chunk_rows=chunk_rows, **params)
     model.fit(X, y, sample_weight=s)
     assert isinstance(model.coef_, cp.ndarray)
-    np.testing.assert_allclose(to_numpy(model.coef_), ref.coef_, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(to_numpy(model.intercept_), ref.intercept_, rtol=1e-10,
+    np.testing.assert_allclose(backend.to_numpy(model.coef_), ref.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(backend.to_numpy(model.intercept_), ref.intercept_, rtol=1e-10,
                                atol=1e-12)
 
 
