@@ -132,16 +132,6 @@ def test_callable_scoring_sees_test_row_indices():
     assert model.score(X, y) == plain.score(X, y)  # score() hands the scorer the real X
 
 
-def test_save_and_load_give_the_final_model(tmp_path):
-    from gpulogreg import LogisticRegression, load
-
-    X, y = DATA["iris"]
-    model = LogisticRegressionCV(Cs=CS, scoring="neg_log_loss", **EXACT).fit(X, y)
-    loaded = load(model.save(tmp_path / "cv.npz"))
-    assert type(loaded) is LogisticRegression and loaded.C == model.C_
-    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-
-
 def test_no_penalty_grid():
     X, y = DATA["wine"]
     model = LogisticRegressionCV(Cs=[np.inf], cv=3, scoring="neg_log_loss", **EXACT).fit(X, y)

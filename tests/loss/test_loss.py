@@ -271,3 +271,11 @@ def test_one_pass_kernels_match_the_general_path(cp, monkeypatch, n, d, dtype, w
         check_against_reference(one, coef, dtype)
         Hv, Hv_ref = backend.to_numpy(hessp(v)), backend.to_numpy(hessp_ref(v))
         assert np.linalg.norm(Hv - Hv_ref) <= 1e-5 * max(np.linalg.norm(Hv_ref), 1.0)
+
+
+def test_loss_at_float_max_margins_is_finite():
+    big = np.finfo(np.float32).max / 2
+    X = np.array([[big], [-big], [big], [-big]], dtype=np.float32)
+    y = np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)
+    f, g = LogisticLoss(X, y, C=np.inf, fit_intercept=False).loss_gradient(np.array([1.0]))
+    assert np.isfinite(f) and np.all(np.isfinite(g))

@@ -129,7 +129,6 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
             assert_reordered(other, answer, bounds)
 
 
-
 def test_paths_warm_start_each_problem_from_the_one_before():
     """``then`` chains problems: each C of a path starts from the solution of the C before
     it (as scikit-learn's path does), and gives what solving that problem alone from that

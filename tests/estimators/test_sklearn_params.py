@@ -1,6 +1,7 @@
-"""Drop-in for scikit-learn's LogisticRegression: every solver name and every penalty it
-accepts give scikit-learn's coefficients (and zero patterns for L1), with sample and class
-weights; scikit-learn's errors and warnings word for word."""
+"""scikit-learn's LogisticRegression parameters: every one is accepted and behaves as in
+scikit-learn; every solver name and every penalty it accepts give scikit-learn's
+coefficients (and zero patterns for L1), with sample and class weights; scikit-learn's
+errors and warnings word for word."""
 
 import warnings
 
@@ -153,3 +154,82 @@ def test_liblinear_takes_sparse_x_with_64_bit_indices():
     ours = LogisticRegression(solver="liblinear", tol=1e-10).fit(wide, Y_BIN)
     narrow = LogisticRegression(solver="liblinear", tol=1e-10).fit(X, Y_BIN)
     np.testing.assert_allclose(ours.coef_, narrow.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_every_scikit_learn_parameter_is_accepted():
+    ours = set(LogisticRegression().get_params())
+    assert set(SkLogisticRegression().get_params()) <= ours
+
+
+@pytest.mark.parametrize("params", [
+    {"random_state": 0}, {"intercept_scaling": 3.0}, {"class_weight": "balanced"},
+    {"class_weight": {0: 3.0}}, {"max_iter": 0}, {"l1_ratio": 0.0}, {"dual": False},
+])
+def test_parameters_behave_as_in_scikit_learn(cancer, params):
+    X, y = cancer
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = LogisticRegression(tol=1e-10, **params).fit(X, y, sample_weight=weights)
+        sk = SkLogisticRegression(tol=1e-10, solver="newton-cholesky", **params).fit(
+            X, y, sample_weight=weights)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(ours.intercept_, sk.intercept_, rtol=1e-5, atol=1e-8)
+
+
+def outcome(Model, params, fit_args):
+    """What ``Model(**params).fit(*fit_args)`` raises or warns, as comparable text."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            Model(**params).fit(*fit_args)
+            error = None
+        except Exception as exc:  # noqa: BLE001 - the point is to compare what is raised
+            error = (type(exc), str(exc))
+    return error, [(w.category, str(w.message)) for w in seen]
+
+
+X_SMALL = np.random.default_rng(1).normal(size=(20, 3))
+
+
+Y_SMALL = np.arange(20) % 2
+
+
+SAME_AS_SKLEARN = [
+    # (id, params, fit args, what must agree: "error" or a warning category; prefix of text)
+    ("invalid solver", {"solver": "evil"}, (X_SMALL, Y_SMALL), "error",
+     "The 'solver' parameter of LogisticRegression must be a str among"),
+    ("invalid C", {"C": -5}, (X_SMALL, Y_SMALL), "error",
+     "The 'C' parameter of LogisticRegression must be a float in the range (0.0, inf]."),
+    ("inconsistent samples", {}, (X_SMALL, Y_SMALL[:5]), "error",
+     "Found input variables with inconsistent numbers of samples: [20, 5]"),
+    ("dual", {"dual": True}, (X_SMALL, Y_SMALL), "error",
+     "Solver lbfgs supports only dual=False, got dual=True"),
+    ("elastic-net", {"l1_ratio": 0.5}, (X_SMALL, Y_SMALL), "error",
+     "Solver lbfgs supports only 'l2' or None penalties, got elasticnet penalty."),
+    ("penalty deprecated", {"penalty": "l2"}, (X_SMALL, Y_SMALL), FutureWarning,
+     "'penalty' was deprecated in version 1.8 and will be removed in 1.10."),
+    ("penalty None with C", {"penalty": None, "C": 2.0}, (X_SMALL, Y_SMALL), UserWarning,
+     "Setting penalty=None will ignore the C and l1_ratio parameters"),
+    ("n_jobs", {"n_jobs": 2}, (X_SMALL, Y_SMALL), FutureWarning, "'n_jobs' has no effect"),
+    ("max_iter", {"max_iter": 1}, (X_SMALL, Y_SMALL), ConvergenceWarning,
+     "lbfgs failed to converge after 1 iteration(s)"),
+]
+
+
+@pytest.mark.parametrize("params, fit_args, kind, prefix", [c[1:] for c in SAME_AS_SKLEARN],
+                         ids=[c[0] for c in SAME_AS_SKLEARN])
+def test_errors_and_warnings_read_as_scikit_learns(params, fit_args, kind, prefix):
+    ours = outcome(LogisticRegression, params, fit_args)
+    theirs = outcome(SkLogisticRegression, params, fit_args)
+    for error, seen in (ours, theirs):
+        if kind == "error":
+            assert error is not None and issubclass(error[0], ValueError)
+            assert error[1].startswith(prefix), error[1]
+        else:
+            assert any(issubclass(c, kind) and m.startswith(prefix) for c, m in seen), seen
+    if kind == "error":
+        assert ours[0][0] is theirs[0][0]  # the same class (sklearn's InvalidParameterError)
+    if kind is ConvergenceWarning:
+        assert all("Increase the number of iterations" in m for c, m in ours[1] + theirs[1]
+                   if c is ConvergenceWarning)
