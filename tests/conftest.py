@@ -1,5 +1,6 @@
 """Shared fixtures: ``xp`` runs a test on NumPy always and on CuPy when a GPU is present;
-``cancer`` is the standardized breast-cancer data set."""
+``cancer`` is the standardized breast-cancer data set; ``fake_gpu`` installs the CuPy
+stand-in of tests/fake_cupy.py."""
 
 import os
 
@@ -9,7 +10,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from helpers import NO_GPU, backend, dataset  # noqa: E402
+from helpers import NO_GPU, backend, dataset, install_fake_cupy  # noqa: E402
 
 
 def _cupy_or_skip():
@@ -36,3 +37,11 @@ def cp():
 def cancer():
     """scikit-learn's breast-cancer data, standardized: ``(X, y)``."""
     return dataset("breast_cancer")
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """``fake_gpu(**options)`` installs the CuPy stand-in (options of ``fake_cupy.make``:
+    ``free_bytes``, ``fail_pinned``, ...) for this test, as helpers.install_fake_cupy does,
+    and returns the stand-in ``cupy``."""
+    return lambda **options: install_fake_cupy(monkeypatch, **options)

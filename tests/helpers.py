@@ -5,8 +5,10 @@ and the tests' one way into gpulogreg's private modules: ``backend``, ``boundary
 import functools
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import fake_cupy
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ import pytest
 from gpulogreg import _backend as backend  # noqa: F401, PLC2701 - the tests' seam into private modules
 from gpulogreg import _boundary as boundary  # noqa: F401, PLC2701 - the tests' seam into private modules
 from gpulogreg import _validation as validation  # noqa: F401, PLC2701 - the tests' seam into private modules
-from gpulogreg.loss import cuda
+from gpulogreg.loss import cuda, models
 
 NO_GPU = "needs a CUDA GPU and CuPy (none found here; GPU tests run on a CUDA machine)"
 
@@ -59,6 +61,58 @@ def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
     s = xp.asarray(rng.uniform(0.1, 3.0, size=n).astype(dtype)) if weights else None
     coef = xp.asarray(rng.normal(size=d + 1) / np.sqrt(d))
     return X, y, s, coef
+
+
+def linear_problem(n, d, seed=0, *, scale_columns=False, offset=0.0, weights=(0.1, 2.0),
+                   labels=np.float64):
+    """A binary problem whose labels follow a random direction of X plus logistic noise:
+    X normal (times a random scale per column with ``scale_columns``), y = 1 where
+    ``X w + offset + noise > 0`` (of dtype ``labels``), and weights uniform in ``weights``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if scale_columns:
+        X = X * rng.uniform(0.5, 2.0, size=d)
+    y = (X @ rng.normal(size=d) + offset + rng.logistic(size=n) > 0).astype(labels)
+    return X, y, rng.uniform(*weights, size=n)
+
+
+def first_feature_problem(n, d=7, seed=0):
+    """A weighted binary problem whose labels follow the first feature plus Gaussian noise;
+    weights uniform in [0.2, 1)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] + rng.normal(size=n) > 0).astype(float)
+    s = rng.uniform(0.2, 1.0, size=n)
+    return X, y, s
+
+
+# --- the CuPy stand-in ----------------------------------------------------------------------
+
+
+def softmax_reference(Z, y, s=None, want_p=False):
+    """``cuda.softmax_residual`` computed by the models' NumPy reference."""
+    R, l, P = models.softmax_residual_and_loss(Z, y, s, np)
+    return R, l, (P if want_p else None)
+
+
+def install_fake_cupy(monkeypatch, **options):
+    """Install tests/fake_cupy.py's stand-in (``fake_cupy.make(**options)``) as ``cupy`` and
+    ``cupyx`` for the test, report a usable GPU, and give the fused kernels their NumPy
+    reference (the stand-in compiles no CUDA): the GPU code paths then run on the host.
+    Returns the stand-in ``cupy``."""
+    cp, cupyx = fake_cupy.make(**options)
+    monkeypatch.setitem(sys.modules, "cupy", cp)
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+    for name in ("scipy", "scipy.linalg", "scipy.sparse"):
+        module = cupyx
+        for part in name.split("."):
+            module = getattr(module, part)
+        monkeypatch.setitem(sys.modules, f"cupyx.{name}", module)
+    monkeypatch.setattr(backend, "gpu_status", lambda: (True, ""))
+    monkeypatch.setattr(cuda, "sigmoid_residual",
+                        lambda z, y, s=None: models.residual_and_loss(z, y, s, np))
+    monkeypatch.setattr(cuda, "softmax_residual", softmax_reference)
+    return cp
 
 
 # --- the CUDA sources built for the host ----------------------------------------------------

@@ -12,7 +12,6 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.solvers.owlqn import pseudo_gradient
 
 X_BC, Y_BC = dataset("breast_cancer")
 
@@ -34,14 +33,6 @@ def assert_same(model, exact, rtol=1e-5):
     np.testing.assert_allclose(model.coef_, exact.coef_, rtol=rtol,
                                atol=rtol * np.abs(exact.coef_).max())
     np.testing.assert_allclose(model.intercept_, exact.intercept_, rtol=rtol, atol=1e-8)
-
-
-def test_pseudo_gradient():
-    x = np.array([1.0, -1.0, 0.0, 0.0, 0.0, 2.0])
-    g = np.array([0.5, 0.5, 3.0, -3.0, 0.5, 0.25])
-    # P = 5: the last entry (an intercept) is not penalised
-    np.testing.assert_allclose(pseudo_gradient(x, g, 1.0, 5, np),
-                               [1.5, -0.5, 2.0, -2.0, 0.0, 0.25])
 
 
 @pytest.mark.parametrize("C", [0.1, 1.0])
@@ -67,21 +58,6 @@ def test_multinomial_l1_matches_saga():
     model = ours(X, y, l1_ratio=1, C=0.5)
     assert model.coef_.shape == (3, 4) and (model.coef_ == 0).any()
     assert_same(model, exact, rtol=1e-4)
-
-
-def test_solution_satisfies_the_optimality_conditions():
-    """At the minimum of f + lam |w|_1: |g_j| <= lam where w_j = 0, g_j = -lam sign(w_j)
-    elsewhere, and the intercept's gradient is 0."""
-    model = ours(X_BC, Y_BC, l1_ratio=0.7, C=0.3)
-    loss = LogisticLoss(X_BC, Y_BC.astype(float), C=0.3, l1_ratio=0.7)
-    w = model.coef_[0]
-    _, g = loss.loss_gradient(np.append(w, model.intercept_))
-    lam, tol = loss.l1, 1e-9
-    zero = w == 0
-    assert zero.any() and (~zero).any()
-    assert np.all(np.abs(g[:-1][zero]) <= lam + tol)
-    np.testing.assert_allclose(g[:-1][~zero], -lam * np.sign(w[~zero]), atol=tol)
-    assert abs(g[-1]) <= tol
 
 
 def test_sparse_text_like_problem_equals_dense_and_liblinear():

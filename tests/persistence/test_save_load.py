@@ -68,8 +68,6 @@ def test_save_is_atomic(cancer, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
-# --- resume ----------------------------------------------------------------------------
-
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "gd"])
 def test_interrupted_fit_resumed_from_file_reaches_the_same_optimum(cancer, tmp_path, solver):
     X, y = cancer
@@ -80,9 +78,6 @@ def test_interrupted_fit_resumed_from_file_reaches_the_same_optimum(cancer, tmp_
     resumed.set_params(warm_start=True, max_iter=10_000).fit(X, y)
     np.testing.assert_allclose(resumed.coef_, full.coef_, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(resumed.intercept_, full.intercept_, rtol=1e-6, atol=1e-8)
-
-
-# --- determinism -----------------------------------------------------------------------
 
 
 def test_save_writes_the_named_path_with_the_umask_and_cleans_up(cancer, tmp_path):

@@ -1,9 +1,11 @@
 """A model batch (problems with their own C and fold mask, one pass over X per round) gives
-what each problem gives when it is solved alone, for every solver and both models."""
+what each problem gives when it is solved alone, for every solver and both models; on a GPU
+(the CuPy stand-in) a round reads the device once and its pieces fit the device's memory."""
 
 import numpy as np
 import pytest
 import scipy.sparse
+from helpers import first_feature_problem
 from reference import assert_reordered, convexity, reorder_bound
 
 from gpulogreg.loss.models import Binomial, Multinomial
@@ -210,3 +212,55 @@ def test_curvature_pairs_carried_to_the_next_C():
     np.testing.assert_array_equal(s_new, step)
     np.testing.assert_allclose(y_new, change[50.0], rtol=1e-9, atol=1e-12)
     assert carried([(step, change[1e-7])], batch.members[2], batch.members[1]) == []
+
+
+def test_a_model_batch_round_reads_the_device_once(fake_gpu):
+    """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
+    transfer, and the folds' weight sums in one at the start: not one per problem."""
+    from gpulogreg.loss.models import Binomial
+    from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.solvers.requests import Ask, Request
+    from gpulogreg.sources.memory import RowBlocks
+
+    cp = fake_gpu()
+    X, y, s = first_feature_problem(500)
+    masks = np.stack([np.arange(500) % 5 != f for f in range(5)])
+    problems = [(f, C) for f in range(5) for C in np.logspace(-2, 2, 10)]
+    source = RowBlocks(cp.asarray(X), cp.asarray(y), cp.asarray(s))
+    start = cp.log.count("sync")
+    batch = ModelBatch(source, Binomial(), cp.asarray(masks), problems)
+    assert cp.log.count("sync") - start == 1
+    rng = np.random.default_rng(0)
+    pending = {j: Request(Ask.LOSS_GRADIENT, cp.asarray(rng.normal(size=8)))
+               for j in range(50)}
+    start = cp.log.count("sync")
+    answers = batch._answer(pending)
+    assert cp.log.count("sync") - start == 1
+    for j in (0, 17, 49):
+        fold, C = problems[j]
+        alone = LogisticLoss(X, y, s * masks[fold], C=C)
+        f_ref, g_ref = alone.loss_gradient(np.asarray(pending[j].x))
+        np.testing.assert_allclose(answers[j][0], f_ref, rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(answers[j][1]), g_ref, rtol=1e-10, atol=1e-14)
+
+
+def test_model_batch_pieces_are_sized_for_the_device(fake_gpu, monkeypatch):
+    """A wide X on a GPU is walked in pieces sized by the free device memory and the number
+    of models, not by d (41 rows at d = 10^5 before); the CPU keeps its cache-sized pieces.
+    A CSC X is turned into CSR once per batch, not rescanned per piece."""
+    import scipy.sparse as sp
+
+    from gpulogreg.loss import batch_pass
+    from gpulogreg.loss.models import Binomial
+    from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.sources.memory import RowBlocks
+
+    cp = fake_gpu(free_bytes=8 << 30)
+    gpu_rows = batch_pass.batch_piece_rows(cp, 100, 100_000, 8)
+    assert gpu_rows >= (8 << 30) // 16 // (3 * 100 * 8)
+    assert batch_pass.batch_piece_rows(np, 100, 100_000, 8) == (1 << 25) // (100_000 * 8)
+    X = sp.random(300, 50, density=0.1, format="csc", random_state=0)
+    y = (np.arange(300) % 2).astype(float)
+    masks = np.stack([np.arange(300) % 3 != f for f in range(3)])
+    batch = ModelBatch(RowBlocks(X, y), Binomial(), masks, [(0, 1.0), (2, 0.5)])
+    assert batch.source.X.format == "csr"

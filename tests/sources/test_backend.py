@@ -1,4 +1,6 @@
-"""Backend dispatch: one namespace per call, mixing devices is a TypeError naming the arrays."""
+"""Backend dispatch and device logic: one namespace per call, mixing devices is a TypeError
+naming the arrays; the GPU check says what is missing; a call computes on the GPU holding X;
+the Cholesky solve catches a matrix that is not positive definite (CuPy's does not raise)."""
 
 import sys
 import types
@@ -109,3 +111,46 @@ def test_gpu_status_true_when_everything_runs(monkeypatch):
         assert backend.gpu_status() == (True, "")
     finally:
         backend.gpu_status.cache_clear()
+
+
+def test_auto_device_computes_on_the_gpu_holding_x(fake_gpu):
+    cp = fake_gpu()
+    X = cp.asarray(np.ones((3, 2)))
+    X._device_id = 1
+    assert cp.cuda.Device().id == 0
+    with backend.on_device(("auto", None), cp, X):
+        assert cp.cuda.Device().id == 1  # allocations and kernels go to X's GPU
+    assert cp.cuda.Device().id == 0
+
+
+def test_cupyx_sparse_x_is_placed_by_its_values_device(fake_gpu):
+    """cupyx sparse matrices raise on ``.device``: placement asks their values array."""
+    cp = fake_gpu()
+    import cupyx.scipy.sparse as gpu_sparse
+
+    with cp.cuda.Device(1):
+        X = gpu_sparse.csr_matrix(np.eye(3))
+    with pytest.raises(NotImplementedError):
+        X.device
+    assert backend.array_device(X).id == 1
+    for device in (("auto", None), ("cuda", None)):
+        with backend.on_device(device, cp, X):
+            assert cp.cuda.Device().id == 1
+    with pytest.raises(ValueError, match="X lives on cuda:1"):
+        backend.on_device(("cuda", 0), cp, X)
+
+
+def test_a_cholesky_that_does_not_raise_is_still_caught(fake_gpu):
+    """CuPy's cholesky returns a factor for a matrix that is not positive definite (its
+    default linalg='ignore'): the solve must see it (errstate, or the factor's diagonal)."""
+    cp = fake_gpu()
+    A = cp.asarray(np.array([[1.0, 2.0], [2.0, 1.0]]))  # eigenvalues 3 and -1
+    b = cp.asarray(np.ones(2))
+    assert bool(cp.isfinite(cp.linalg.cholesky(A)).all())  # no error, a finite "factor"
+    assert backend.cholesky_solve(A, b, cp) is None
+    good = cp.asarray(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    np.testing.assert_allclose(np.asarray(backend.cholesky_solve(good, b, cp)), [1 / 3, 1 / 3])
+    import cupyx
+
+    with cupyx.errstate(linalg="ignore"):  # even where the caller set 'ignore'
+        assert backend.cholesky_solve(A, b, cp) is None

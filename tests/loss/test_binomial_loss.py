@@ -18,7 +18,6 @@ from reference import (
 
 from gpulogreg.loss import models, passes
 from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources import memory
 
 LAYOUTS = ("C", "F", "sliced")
 
@@ -61,16 +60,6 @@ def test_shapes_and_layouts(xp, n, d, layout, dtype, fit_intercept, weights, see
     coef = coef if fit_intercept else coef[:-1]
     loss = LogisticLoss(X, y, s, C=2.0, fit_intercept=fit_intercept)
     check_against_reference(loss, coef, dtype)
-
-
-def test_cpu_row_blocks_add_up(monkeypatch):
-    """Many small row blocks (the CPU path) give the single-block result to rounding."""
-    X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
-    one_block = LogisticLoss(X, y, s, C=3.0).loss_gradient(coef)
-    monkeypatch.setattr(memory, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (minimum)
-    blocked = LogisticLoss(X, y, s, C=3.0)
-    assert blocked.source._block_rows == 64
-    assert_reordered(blocked.loss_gradient(coef), one_block, reorder_bound(X, s, coef))
 
 
 def test_finite_differences():
