@@ -133,14 +133,10 @@ def test_nvrtc_reports_errors_with_real_file_names(monkeypatch, tmp_path):
     assert not ok and f"{tmp_path / 'broken.cu'}(3)" in log, log
 
 
-def test_kernels_are_looked_up_once_per_device(monkeypatch):
-    """A launch does not ask the module for its function again (a stand-in for CuPy records
-    the lookups): once per kernel name and device."""
-    import types
-
-    current = {"id": 0}
-    cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(
-        Device=lambda: types.SimpleNamespace(id=current["id"])))
+def test_kernels_are_looked_up_once_per_device(fake_gpu, monkeypatch):
+    """A launch does not ask the module for its function again (the CuPy stand-in switches
+    devices; the lookups are recorded): once per kernel name and device."""
+    cp = fake_gpu()
     lookups = []
 
     class Module:
@@ -151,13 +147,12 @@ def test_kernels_are_looked_up_once_per_device(monkeypatch):
             lookups.append((name, self.device_id))
             return (name, self.device_id)
 
-    monkeypatch.setitem(__import__("sys").modules, "cupy", cupy)
     monkeypatch.setattr(cuda, "_module", lambda filename, device_id: Module(device_id))
     cuda._device_function.cache_clear()
     try:
         for device in (0, 0, 1, 1, 0):
-            current["id"] = device
-            assert cuda._function("sigmoid_residual.cu", "k_f32") == ("k_f32", device)
+            with cp.cuda.Device(device):
+                assert cuda._function("sigmoid_residual.cu", "k_f32") == ("k_f32", device)
         cuda._function("sigmoid_residual.cu", "k_f64")
         assert lookups == [("k_f32", 0), ("k_f32", 1), ("k_f64", 0)]
     finally:

@@ -3,24 +3,11 @@ naming the arrays; the GPU check says what is missing; a call computes on the GP
 the Cholesky solve catches a matrix that is not positive definite (CuPy's does not raise)."""
 
 import sys
-import types
 
+import fake_cupy
 import numpy as np
 import pytest
 from helpers import backend
-
-
-@pytest.fixture
-def fake_cupy(monkeypatch):
-    """A stand-in ``cupy`` module, so the dispatch logic is tested without a GPU."""
-    module = types.ModuleType("cupy")
-
-    class ndarray:  # noqa: N801 - mirrors cupy.ndarray
-        pass
-
-    module.ndarray = ndarray
-    monkeypatch.setitem(sys.modules, "cupy", module)
-    return module
 
 
 def test_numpy_and_host_objects_resolve_to_numpy():
@@ -29,16 +16,18 @@ def test_numpy_and_host_objects_resolve_to_numpy():
     assert not backend.is_gpu(np)
 
 
-def test_cupy_arrays_resolve_to_cupy(fake_cupy):
-    gpu = fake_cupy.ndarray()
-    assert backend.get_namespace(X=gpu, y=fake_cupy.ndarray(), sample_weight=None) is fake_cupy
-    assert backend.is_gpu(fake_cupy)
+def test_cupy_arrays_resolve_to_cupy(fake_gpu):
+    cp = fake_gpu()
+    gpu = cp.asarray(np.zeros(2))
+    assert backend.get_namespace(X=gpu, y=cp.asarray(np.zeros(2)), sample_weight=None) is cp
+    assert backend.is_gpu(cp)
 
 
-def test_mixing_devices_names_the_arrays(fake_cupy):
+def test_mixing_devices_names_the_arrays(fake_gpu):
+    cp = fake_gpu()
     with pytest.raises(TypeError, match=r"X is a CuPy \(GPU\) array while y and sample_weight "
                                         r"are NumPy \(host\) arrays"):
-        backend.get_namespace(X=fake_cupy.ndarray(), y=np.zeros(2), sample_weight=[1, 2])
+        backend.get_namespace(X=cp.asarray(np.zeros(2)), y=np.zeros(2), sample_weight=[1, 2])
 
 
 def test_cupy_is_not_imported_by_the_package():
@@ -54,43 +43,23 @@ def test_device_name_cpu():
     assert backend.to_namespace(np.arange(3), np) is not None
 
 
-def cupy_stand_in(devices=1, cublas_error=None):
-    """A stand-in for the few CuPy calls the GPU check makes."""
-
-    class Array:
-        def __matmul__(self, other):
-            if cublas_error:
-                raise ImportError(cublas_error)
-            return {(0, 0): 2.0}
-
-    def count():
-        if isinstance(devices, Exception):
-            raise devices
-        return devices
-
-    cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count),
-                                 nvrtc=types.SimpleNamespace(getVersion=lambda: (13, 0)))
-    return types.SimpleNamespace(__version__="14.2.0", cuda=cuda, float32="float32",
-                                 ones=lambda shape, dtype=None: Array(),
-                                 ndarray=type("ndarray", (), {}))  # no array is one
-
-
+# cupy: the options of the CuPy stand-in (fake_cupy.make) that the GPU check finds, or None
+# where CuPy is not installed
 @pytest.mark.parametrize("cupy, expected", [
     (None, "CuPy is not installed"),
-    (cupy_stand_in(devices=0), "CuPy sees no CUDA device"),
-    (cupy_stand_in(devices=RuntimeError("cudaErrorInsufficientDriver")),
+    ({"device_count": 0}, "CuPy sees no CUDA device"),
+    ({"device_count": RuntimeError("cudaErrorInsufficientDriver")},
      "finds no usable CUDA driver or device: cudaErrorInsufficientDriver"),
-    (cupy_stand_in(cublas_error="libcublas.so.13: cannot open shared object file"),
+    ({"matmul_error": ImportError("libcublas.so.13: cannot open shared object file")},
      r"sees a GPU but cannot run on it: libcublas.so.13: cannot open shared object file "
      r"\(pip install 'gpulogreg\[cuda13\]'"),
 ])
 def test_gpu_status_says_what_is_missing(monkeypatch, capsys, cupy, expected):
     import re
-    import sys
 
     from gpulogreg import cli
 
-    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setitem(sys.modules, "cupy", None if cupy is None else fake_cupy.make(**cupy)[0])
     backend.gpu_status.cache_clear()
     try:
         ok, why = backend.gpu_status()
@@ -103,9 +72,7 @@ def test_gpu_status_says_what_is_missing(monkeypatch, capsys, cupy, expected):
 
 
 def test_gpu_status_true_when_everything_runs(monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "cupy", cupy_stand_in())
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy.make()[0])
     backend.gpu_status.cache_clear()
     try:
         assert backend.gpu_status() == (True, "")
