@@ -3,9 +3,13 @@ and the tests' one way into gpulogreg's private modules: ``backend``, ``boundary
 ``validation``."""
 
 import functools
+import io
+import json
 import shutil
 import subprocess
 import sys
+import warnings
+import zipfile
 from pathlib import Path
 
 import fake_cupy
@@ -50,13 +54,19 @@ def dataset(name):
 # --- problems -----------------------------------------------------------------------------
 
 
-def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
-    """X of the given memory layout (built without ever copying the final view), y, s."""
-    rng = np.random.default_rng(seed)
+def layout_matrix(xp, rng, n, d, dtype, layout="C"):
+    """An (n, d) normal X in namespace ``xp`` of the given memory layout ("C", "F" or
+    "sliced"), built without ever copying the final view."""
     if layout == "sliced":  # every other row and column of a bigger array: not contiguous
-        X = xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
-    else:
-        X = xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
+        return xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
+    return xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
+
+
+def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
+    """A binary problem: X of the given memory layout (``layout_matrix``), random labels y,
+    weights s in [0.1, 3) or None, and a coefficient vector with the intercept last."""
+    rng = np.random.default_rng(seed)
+    X = layout_matrix(xp, rng, n, d, dtype, layout)
     y = xp.asarray((rng.random(n) < 0.5).astype(dtype))
     s = xp.asarray(rng.uniform(0.1, 3.0, size=n).astype(dtype)) if weights else None
     coef = xp.asarray(rng.normal(size=d + 1) / np.sqrt(d))
@@ -84,6 +94,72 @@ def first_feature_problem(n, d=7, seed=0):
     y = (X[:, 0] + rng.normal(size=n) > 0).astype(float)
     s = rng.uniform(0.2, 1.0, size=n)
     return X, y, s
+
+
+# --- references ---------------------------------------------------------------------------
+
+
+def sklearn_fit(X, y, sample_weight=None, **params):
+    """scikit-learn's LogisticRegression(**params) fitted as a reference, its warnings silenced
+    (run to a tight tol it may warn about its line search or its iterations)."""
+    from sklearn.linear_model import LogisticRegression
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LogisticRegression(**params).fit(X, y, sample_weight=sample_weight)
+
+
+def sklearn_cv_fit(X, y, sample_weight=None, **params):
+    """scikit-learn's LogisticRegressionCV(**params) fitted as a reference, its warnings
+    silenced (deprecated defaults, convergence)."""
+    from sklearn.linear_model import LogisticRegressionCV
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LogisticRegressionCV(**params).fit(X, y, sample_weight=sample_weight)
+
+
+def central_difference(f, x, v, h=1e-6):
+    """The derivative of ``f`` at ``x`` along ``v`` by central differences of step ``h``."""
+    return (f(x + h * v) - f(x - h * v)) / (2 * h)
+
+
+def finite_difference_jacobian(f, x, h=1e-6):
+    """The Jacobian of ``f`` at ``x`` by central differences, column j the derivative along
+    the j-th coordinate (for a scalar ``f``: its gradient)."""
+    return np.array([central_difference(f, x, e, h) for e in np.eye(x.size)]).T
+
+
+# --- model files, edited by hand -------------------------------------------------------------
+
+
+def npy_bytes(array):
+    """``array`` as the bytes of a .npy file."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def members_of(path):
+    """The members of an .npz file: ``{name without .npy: raw .npy bytes}``."""
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename[:-4]: archive.read(info) for info in archive.infolist()}
+
+
+def write_npz(path, members):
+    """An .npz written by hand: ``members`` maps a name to raw .npy bytes."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+
+
+def rewrite_model(path, change):
+    """Rewrite a saved model file after ``change(arrays, metadata)`` edits its content."""
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    metadata = json.loads(str(arrays.pop("metadata")))
+    change(arrays, metadata)
+    np.savez(path, metadata=np.array(json.dumps(metadata)), **arrays)
 
 
 # --- the CuPy stand-in ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import backend, dataset
+from helpers import backend, dataset, sklearn_cv_fit
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
 from sklearn.model_selection import GroupKFold, KFold
@@ -22,10 +22,7 @@ EXACT = {"tol": 1e-11, "max_iter": 10_000, "l1_ratios": (0,), "use_legacy_attrib
 
 def fit_both(X, y, sample_weight=None, solver="lbfgs", **params):
     params = {**EXACT, "Cs": CS, **params}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sk = SkLogisticRegressionCV(solver="newton-cholesky", **params).fit(
-            X, y, sample_weight=sample_weight)
+    sk = sklearn_cv_fit(X, y, sample_weight, solver="newton-cholesky", **params)
     ours = LogisticRegressionCV(solver=solver, **params).fit(X, y, sample_weight=sample_weight)
     return sk, ours
 
@@ -217,10 +214,8 @@ L1_DATA = {"breast_cancer": DATA["breast_cancer"][0][:, :10], "wine": DATA["wine
 
 def sklearn_saga_cv(X, y, legacy, refit=True, **params):
     """scikit-learn's LogisticRegressionCV run to its optimum: saga, tight tol."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return SkLogisticRegressionCV(solver="saga", use_legacy_attributes=legacy, refit=refit,
-                                      **L1_GRID, **params).fit(X, y)
+    return sklearn_cv_fit(X, y, solver="saga", use_legacy_attributes=legacy, refit=refit,
+                          **L1_GRID, **params)
 
 
 @pytest.mark.parametrize("name", ["breast_cancer", "wine"])
@@ -273,9 +268,7 @@ def test_every_solver_name_in_the_cv(solver):
     X, y = L1_DATA["breast_cancer"], DATA["breast_cancer"][1]
     params = {**L1_GRID, "scoring": "accuracy", "l1_ratios": (0,),
               "use_legacy_attributes": False}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sk = SkLogisticRegressionCV(solver=solver, **{**params, "tol": 1e-10}).fit(X, y)
+    sk = sklearn_cv_fit(X, y, solver=solver, **{**params, "tol": 1e-10})
     ours = LogisticRegressionCV(solver=solver, **params).fit(X, y)
     assert ours.C_ == sk.C_
     np.testing.assert_allclose(ours.scores_, sk.scores_, atol=1e-6)

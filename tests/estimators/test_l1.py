@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import dataset
+from helpers import dataset, sklearn_fit
 from reference import optimum_radius
-from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 from gpulogreg.loss.objective import LogisticLoss
@@ -17,10 +16,7 @@ X_BC, Y_BC = dataset("breast_cancer")
 
 
 def sk_fit(solver, X, y, s=None, tol=1e-12, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return SkLogisticRegression(solver=solver, tol=tol, max_iter=1_000_000,
-                                    **params).fit(X, y, sample_weight=s)
+    return sklearn_fit(X, y, s, solver=solver, tol=tol, max_iter=1_000_000, **params)
 
 
 def ours(X, y, s=None, **params):

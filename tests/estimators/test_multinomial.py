@@ -6,9 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import backend, dataset
+from helpers import backend, dataset, sklearn_fit
 from reference import multinomial_loss_and_gradient
-from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression, load
 from gpulogreg.solvers import SOLVERS
@@ -33,10 +32,7 @@ CASES = [("iris", True, 1.0), ("iris", False, 1.0), ("wine", True, 0.1),
 
 
 def sk_fit(X, y, s, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return SkLogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000,
-                                    **params).fit(X, y, sample_weight=s)
+    return sklearn_fit(X, y, s, solver="newton-cholesky", tol=1e-12, max_iter=1000, **params)
 
 
 def assert_same_model(ours, exact, X):

@@ -10,23 +10,14 @@ weighted problem scikit-learn's lbfgs does stop close enough for its coefficient
 compared directly.
 """
 
-import warnings
 
 import numpy as np
 import pytest
-from helpers import backend, dataset
-from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from helpers import backend, dataset, linear_problem, sklearn_fit
 
 from gpulogreg import LogisticRegression
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
-
-
-def random_problem(seed, n=400, d=12):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2, size=d)
-    y = (X @ rng.normal(size=d) + 0.5 + rng.logistic(size=n) > 0).astype(int)
-    return X, y, rng.uniform(0, 3, size=n)
 
 
 def datasets():
@@ -34,7 +25,7 @@ def datasets():
     yield "breast_cancer", X, y, None
     X, y = dataset("digits")
     yield "digit8_vs_rest", X, (y == 8).astype(int), None
-    X, y, s = random_problem(0)
+    X, y, s = linear_problem(400, 12, scale_columns=True, offset=0.5, weights=(0, 3), labels=int)
     yield "random", X, y, None
     yield "random_weighted", X, y, s
 
@@ -45,10 +36,8 @@ CASES = [(name, fit_intercept, C) for name in DATA for fit_intercept in (True, F
 
 
 def sk_fit(solver, X, y, s, C, fit_intercept):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # lbfgs at tol=1e-12 may warn about its line search
-        return SkLogisticRegression(C=C, fit_intercept=fit_intercept, solver=solver, tol=1e-12,
-                                    max_iter=10_000).fit(X, y, sample_weight=s)
+    return sklearn_fit(X, y, s, C=C, fit_intercept=fit_intercept, solver=solver, tol=1e-12,
+                       max_iter=10_000)
 
 
 @pytest.fixture(scope="module")

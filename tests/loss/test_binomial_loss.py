@@ -4,7 +4,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from helpers import backend, make_problem
+from helpers import backend, central_difference, finite_difference_jacobian, make_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import (
@@ -66,10 +66,8 @@ def test_finite_differences():
     X, y, s, coef = make_problem(np, 40, 5, np.float64, weights=True, seed=3)
     loss = LogisticLoss(X, y, s, C=0.7)
     g = loss.gradient(coef)
-    h = 1e-6
-    fd = np.array([(loss.loss(coef + h * e) - loss.loss(coef - h * e)) / (2 * h)
-                   for e in np.eye(coef.size)])
-    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g, finite_difference_jacobian(loss.loss, coef), rtol=1e-6,
+                               atol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -97,8 +95,7 @@ def test_hessp_finite_differences_of_gradient():
     loss = LogisticLoss(X, y, s, C=0.5)
     _, _, hessp = loss.gradient_hessp(coef)
     v = np.random.default_rng(1).normal(size=coef.size)
-    h = 1e-6
-    fd = (loss.gradient(coef + h * v) - loss.gradient(coef - h * v)) / (2 * h)
+    fd = central_difference(loss.gradient, coef, v)
     np.testing.assert_allclose(hessp(v), fd, rtol=1e-6, atol=1e-10)
 
 
@@ -212,9 +209,7 @@ def test_hessian_finite_differences_of_gradient():
     X, y, s, coef = make_problem(np, 60, 6, np.float64, weights=True, seed=9)
     loss = LogisticLoss(X, y, s, C=0.5)
     _, _, H = loss.gradient_hessian(coef)
-    h = 1e-6
-    fd = np.array([(loss.gradient(coef + h * e) - loss.gradient(coef - h * e)) / (2 * h)
-                   for e in np.eye(coef.size)])
+    fd = finite_difference_jacobian(loss.gradient, coef).T  # row j: the derivative along e_j
     np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-10)
 
 

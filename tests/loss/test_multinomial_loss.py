@@ -3,7 +3,7 @@ and extremes, for any shape and memory layout."""
 
 import numpy as np
 import pytest
-from helpers import backend
+from helpers import backend, finite_difference_jacobian, layout_matrix
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import (
@@ -19,11 +19,10 @@ from gpulogreg.sources.memory import RowBlocks
 
 
 def problem(xp, n, d, k, dtype=np.float64, layout="C", weights=False, seed=0):
+    """A k-class problem: X of the given memory layout, random class indices y, weights s in
+    [0.1, 1) or None; and the generator, for the coefficients."""
     rng = np.random.default_rng(seed)
-    if layout == "sliced":
-        X = xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
-    else:
-        X = xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
+    X = layout_matrix(xp, rng, n, d, dtype, layout)
     y = xp.asarray(rng.integers(0, k, size=n).astype(dtype))
     s = xp.asarray(rng.uniform(0.1, 1.0, size=n).astype(dtype)) if weights else None
     return X, y, s, rng
@@ -65,22 +64,13 @@ def test_loss_any_shape_and_layout(n, d, k, layout, weights, fit_intercept):
           W, b, np.float64)
 
 
-def finite_difference_hessian(loss, x, h=1e-6):
-    cols = []
-    for j in range(x.size):
-        e = np.zeros_like(x)
-        e[j] = h
-        cols.append((loss.gradient(x + e) - loss.gradient(x - e)) / (2 * h))
-    return np.array(cols).T
-
-
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("C", [np.inf, 3.0])
 def test_hessian_and_products_match_finite_differences(fit_intercept, C):
     X, y, s, rng = problem(np, 120, 4, 3, layout="F", weights=True, seed=7)
     loss = LogisticLoss(X, y, s, C=C, fit_intercept=fit_intercept, model=Multinomial(3))
     x = rng.normal(size=loss.n_params)
-    H_fd = finite_difference_hessian(loss, x)
+    H_fd = finite_difference_jacobian(loss.gradient, x)
     f, g, H = loss.gradient_hessian(x)
     np.testing.assert_allclose(H, H.T, rtol=0, atol=0)
     np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-8)

@@ -6,10 +6,10 @@ import io
 import json
 import os
 import time
-import zipfile
 
 import numpy as np
 import pytest
+from helpers import members_of, npy_bytes, rewrite_model, write_npz
 
 import gpulogreg
 from gpulogreg import LogisticRegression
@@ -18,24 +18,6 @@ from gpulogreg import LogisticRegression
 @pytest.fixture
 def saved(cancer, tmp_path):
     return LogisticRegression().fit(*cancer).save(tmp_path / "m.npz")
-
-
-def write_npz(path, members):
-    """An .npz written by hand: ``members`` maps a name to raw .npy bytes."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(f"{name}.npy", data)
-
-
-def npy_bytes(array):
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-def members_of(path):
-    with zipfile.ZipFile(path) as archive:
-        return {info.filename[:-4]: archive.read(info) for info in archive.infolist()}
 
 
 def test_npy_renamed_npz_is_not_a_model(tmp_path):
@@ -88,15 +70,6 @@ def test_tampered_metadata_is_a_clear_error(saved, change, match):
         gpulogreg.load(saved)
 
 
-def rewrite(path, change):
-    """Rewrite a saved .npz after ``change(arrays, metadata)`` edits its content."""
-    with np.load(path) as data:
-        arrays = {k: data[k] for k in data.files}
-    metadata = json.loads(str(arrays.pop("metadata")))
-    change(arrays, metadata)
-    np.savez(path, metadata=np.array(json.dumps(metadata)), **arrays)
-
-
 TAMPERED = [
     ("pickled object", lambda a, m: a.update(classes=np.array([0, object()], dtype=object)),
      "contains pickled objects"),
@@ -118,7 +91,7 @@ TAMPERED = [
 
 @pytest.mark.parametrize("change, match", [c[1:] for c in TAMPERED], ids=[c[0] for c in TAMPERED])
 def test_tampered_files_are_refused(saved, change, match):
-    rewrite(saved, change)
+    rewrite_model(saved, change)
     with pytest.raises(ValueError, match=match):
         gpulogreg.load(saved)
 
@@ -127,7 +100,7 @@ def test_pickle_is_never_unpickled(saved, monkeypatch):
     """Even a file whose metadata is a pickle: refused before any unpickling happens."""
     import pickle
 
-    rewrite(saved, lambda a, m: a.update(coef=np.array([{"x": 1}], dtype=object)))
+    rewrite_model(saved, lambda a, m: a.update(coef=np.array([{"x": 1}], dtype=object)))
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled!"))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled!"))
     with pytest.raises(ValueError, match="pickled objects"):

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import dataset
+from helpers import dataset, linear_problem
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -36,11 +36,9 @@ def client():
     cluster.close()
 
 
-def problem(seed=0, n=1000, d=7):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d)
-    y = (X @ rng.normal(size=d) + rng.logistic(size=n) > 0).astype(int)
-    return X, y, rng.uniform(0.0, 2.0, size=n)
+def problem(n=1000, d=7, seed=0):
+    """Columns of different scales, integer labels, weights in [0, 2) (some near zero)."""
+    return linear_problem(n, d, seed, scale_columns=True, weights=(0.0, 2.0), labels=int)
 
 
 def as_dask(a, row_chunks):
