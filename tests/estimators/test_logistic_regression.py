@@ -143,13 +143,18 @@ def test_verbose_prints_progress(capsys, cancer, solver):
     assert lines[-1].startswith(f"{solver}: stopped (max_iter=3 reached) after 3 iterations")
 
 
-def test_clone_and_params_roundtrip():
+def test_clone_and_params_roundtrip(cancer):
+    """A clone of a fitted model holds the parameters the model was given, and fits to the
+    same coefficients; set_params changes the clone only."""
     from sklearn.base import clone
 
-    model = LogisticRegression(C=0.3, solver="newton-cg", warm_start=True)
+    X, y = cancer
+    model = LogisticRegression(C=0.3, solver="newton-cg", warm_start=True).fit(X, y)
     copy = clone(model)
     assert copy.get_params() == model.get_params()
-    assert copy.set_params(C=2.0).C == 2.0
+    assert (copy.C, copy.solver, copy.warm_start) == (0.3, "newton-cg", True)
+    np.testing.assert_array_equal(copy.fit(X, y).coef_, model.coef_)
+    assert copy.set_params(C=2.0).C == 2.0 and model.C == 0.3
 
 
 @pytest.mark.gpu
