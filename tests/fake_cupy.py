@@ -1,5 +1,5 @@
 """A stand-in for the CuPy surface gpulogreg's device logic uses, backed by NumPy, so that
-streaming, dispatch and error paths are tested on machines without a GPU (DESIGN.md 3b).
+streaming, dispatch and error paths are tested on machines without a GPU.
 
 The model, made to fail where hardware would:
 - the current (compute) stream is the host: its work runs at once;
@@ -190,14 +190,6 @@ def make(free_bytes=1 << 30, fail_pinned=False, device_count=2, matmul_error=Non
         @property
         def device(self):
             return Device(cp, self.device_id)
-
-        @property
-        def _device_id(self):  # the name earlier tests set
-            return self.device_id
-
-        @_device_id.setter
-        def _device_id(self, value):
-            self.device_id = value
 
     def device_array(shape, dtype=np.float64):
         cp.log.events.append(("device", int(np.prod(shape)) * np.dtype(dtype).itemsize))

@@ -1,4 +1,6 @@
-"""An independent float64 NumPy reference for the objective of DESIGN.md section 1.
+"""An independent float64 NumPy reference for gpulogreg's objective: with z = X w + b and
+S = sum(s), the weighted mean logistic loss sum(s (log(1 + e^z) - y z)) / S plus the L2
+penalty w.w / (2 C S) (softmax in place of the logistic function for k classes).
 
 Written with different primitives than gpulogreg (``np.logaddexp``, ``scipy.special.expit``)
 so that a shared mistake is unlikely.
@@ -64,8 +66,8 @@ def multinomial_loss_and_gradient(X, y, W, b=None, sample_weight=None, C=np.inf)
 
 
 def assert_matches(f, g, f_ref, g_ref, dtype):
-    """The tolerances of DESIGN.md section 3: float64 rtol 1e-10; float32 rtol 1e-5 of the
-    loss and 1e-5 of the gradient's norm."""
+    """The agreement the loss promises with this reference: float64 rtol 1e-10; float32
+    rtol 1e-5 of the loss and 1e-5 of the gradient's norm."""
     if dtype == np.float64:
         np.testing.assert_allclose(f, f_ref, rtol=1e-10)
         np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-10 * np.linalg.norm(g_ref))

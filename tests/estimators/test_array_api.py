@@ -1,4 +1,4 @@
-"""PyTorch, array-api-strict and any array-API input (DESIGN.md section 7): with
+"""PyTorch, array-api-strict and any array-API input: with
 scikit-learn's array_api_dispatch, fitted attributes and outputs in the input's library,
 dtype and device, scikit-learn's coefficients, and X never copied on the way in; without
 it, scikit-learn's convention (NumPy out)."""

@@ -218,9 +218,9 @@ def test_bad_Cs_are_clear_errors(Cs, error, match):
     assert LogisticRegressionCV(Cs=[np.inf], **EXACT).fit(X, y).C_ == np.inf
 
 
-# Cs where scikit-learn's saga reaches the optimum in seconds (scores agree to ~1e-9 then):
-# at C = 0.01 its intercepts stop short (objective 6e-8 above ours, scores 1e-2 apart), at
-# C = 10 it runs 10^5 epochs
+# Cs where scikit-learn's saga does reach the optimum (scores agree to ~1e-9 then), unlike
+# C = 0.01, where its intercepts stop short (objective 6e-8 above ours, scores 1e-2 apart),
+# or C = 10, where it runs 10^5 epochs
 L1_GRID = {"Cs": (0.1, 1.0), "tol": 1e-10, "max_iter": 100_000, "scoring": "neg_log_loss",
            "cv": 3}
 L1_DATA = {"breast_cancer": DATA["breast_cancer"][0][:, :10], "wine": DATA["wine"][0]}

@@ -32,7 +32,7 @@ def test_loss_gradient_matches_the_reference(xp, C, weighted):
     np.testing.assert_allclose(g_b, g_ref[-1], rtol=1e-10, atol=1e-14)
 
 
-def test_mission_formula_without_penalty():
+def test_gradient_without_penalty_is_the_mean_residual_times_x():
     """C=inf, no weights: exactly (1/n) X^T (sigmoid(Xw + b) - y) and its bias term."""
     X, y, w, b, _ = problem(np, n=50, d=3)
     _, g_w, g_b = gpulogreg.loss_gradient(X, y, w, b)

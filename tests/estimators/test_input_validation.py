@@ -94,7 +94,7 @@ def test_feature_names_are_checked_like_scikit_learn(cancer):
     assert list(model.feature_names_in_) == list(frame.columns) and model.n_features_in_ == 5
     reordered = frame[frame.columns[::-1]]
     with pytest.raises(ValueError, match="feature names should match those that were passed"):
-        model.predict(reordered)  # was: accuracy 0.23 with no warning
+        model.predict(reordered)  # unchecked, it predicts from the wrong columns (accuracy 0.23)
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         model.predict(frame.to_numpy())
     plain = LogisticRegression().fit(frame.to_numpy(), y)

@@ -74,8 +74,8 @@ def test_sparse_text_like_problem_equals_dense_and_liblinear():
     np.testing.assert_array_equal(model.coef_ == 0, dense.coef_ == 0)
     bound = sum(optimum_radius(m, X, y, C=1.0, l1_ratio=1) for m in (model, dense))
     assert np.abs(model.coef_ - dense.coef_).max() <= bound
-    # liblinear's coordinate descent reaches 1.6e-7 here at tol 1e-6 (0.02 s); at 1e-8 it
-    # runs 100 000 iterations (160 s) without stopping
+    # liblinear's coordinate descent reaches 1.6e-7 on this problem at tol 1e-6; at 1e-8 it
+    # runs its 100 000 iterations without stopping
     exact = sk_fit("liblinear", X, y, tol=1e-6, l1_ratio=1, C=1.0, fit_intercept=False)
     assert 0 < (model.coef_ != 0).sum() < d // 5
     assert_same(model, exact, rtol=1e-4)
@@ -115,9 +115,10 @@ def test_float32_l1_reaches_the_float64_objective():
 
 
 def test_float32_l1_with_a_tol_below_its_resolution_stops_soon():
-    """float32 resolves max|pseudo-gradient| to ~1e-9 here (after ~165 iterations); tol=1e-10
-    stops 30 iterations without halving it later, with a warning, not ~200 (the rounding
-    noise of the pseudo-gradient set a new 1% best every few dozen iterations)."""
+    """float32 resolves max|pseudo-gradient| to ~1e-9 on this problem; with tol=1e-10 the fit
+    stops, warning that it stalled, once 30 iterations have not halved the best
+    max|pseudo-gradient|, within 100 iterations of the fit that reaches tol=1e-8 (a rule
+    that accepted any new 1% best would follow the rounding noise much longer)."""
     from sklearn.exceptions import ConvergenceWarning
 
     X = X_BC.astype(np.float32)

@@ -240,7 +240,9 @@ def test_too_large_learning_rate_is_reported_not_returned(cancer):
         model.predict(X)  # nothing from the diverged run was kept
 
 
-def test_safe_learning_rate_is_the_seeds_update(cancer):
+def test_a_safe_learning_rate_reaches_the_optimum(cancer):
+    """solver='gd' with a fixed learning_rate small enough to converge reaches the optimum
+    newton-cg finds."""
     X, y = cancer
     fixed = LogisticRegression(solver="gd", learning_rate=0.5, tol=1e-8, max_iter=100_000)
     fixed.fit(X, y)

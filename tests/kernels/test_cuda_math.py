@@ -227,7 +227,8 @@ def test_validated_weights_are_at_most_one():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(__import__("os").environ.get("GPULOGREG_BIG_TESTS") != "1",
-                    reason="bench-sized (about 34 GB of GPU memory): set GPULOGREG_BIG_TESTS=1")
+                    reason="four float32 arrays of over 2**31 elements on one GPU: set "
+                           "GPULOGREG_BIG_TESTS=1")
 def test_gpu_kernel_past_2_31_elements(cp):
     """64-bit indexing: elements beyond 2**31 are computed, and computed right."""
     n = 2**31 + 1025

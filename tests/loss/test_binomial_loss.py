@@ -99,7 +99,7 @@ def test_hessp_finite_differences_of_gradient():
     np.testing.assert_allclose(hessp(v), fd, rtol=1e-6, atol=1e-10)
 
 
-def test_plain_gradient_is_the_seeds_formula():
+def test_gradient_without_penalty_is_the_mean_residual_times_x():
     """C=inf, no weights, no intercept: exactly (1/n) X^T (sigmoid(Xw) - y)."""
     X, y, _, coef = make_problem(np, 50, 4, np.float64, seed=5)
     w = coef[:4]

@@ -113,7 +113,8 @@ def test_tampered_files_are_refused(saved, change, match):
 
 
 def test_pickle_is_never_unpickled(saved, monkeypatch):
-    """Even a file whose metadata is a pickle: refused before any unpickling happens."""
+    """A file holding a pickled object array (here in place of coef) is refused before
+    anything is unpickled."""
     import pickle
 
     rewrite_model(saved, lambda a, m: a.update(coef=np.array([{"x": 1}], dtype=object)))

@@ -246,8 +246,9 @@ def test_a_model_batch_round_reads_the_device_once(fake_gpu):
 
 def test_model_batch_pieces_are_sized_for_the_device(fake_gpu, monkeypatch):
     """A wide X on a GPU is walked in pieces sized by the free device memory and the number
-    of models, not by d (41 rows at d = 10^5 before); the CPU keeps its cache-sized pieces.
-    A CSC X is turned into CSR once per batch, not rescanned per piece."""
+    of models, not by a cache budget spread over d (which at d = 10^5 leaves a few dozen
+    rows a piece); the CPU keeps its cache-sized pieces. A CSC X is turned into CSR once
+    per batch, not rescanned per piece."""
     import scipy.sparse as sp
 
     from gpulogreg.loss import batch_pass

@@ -123,7 +123,8 @@ def test_a_first_step_off_by_1e30_is_rescaled_not_halved(name):
 
 
 def test_gd_stops_when_float32_data_cannot_resolve_tol():
-    """Below float32's resolution gd used to step on noise until max_iter; now it stops."""
+    """A tol below what float32 data can resolve: gd stops and says it stalled, within a few
+    thousand iterations, rather than stepping on rounding noise until max_iter."""
     X, y = dataset("digits")
     X = X.astype(np.float32)
     loss = LogisticLoss(X, (y == 8).astype(np.float32), C=1.0)
@@ -212,8 +213,8 @@ def test_newton_direction_falls_back_where_cholesky_fails():
 
 def test_lbfgs_starts_from_a_given_memory():
     """lbfgs returns its curvature pairs, and started from them (a nearby start, the same
-    objective) it needs fewer iterations than from an empty memory (11 against 15 here; the
-    same run, memory ignored, would take as many)."""
+    objective) it needs fewer iterations than from an empty memory (were the memory ignored,
+    the two runs would be the same run and take as many)."""
     from gpulogreg.solvers import ITERATE
     from gpulogreg.solvers.iteration import run
 

@@ -83,8 +83,8 @@ def test_gpu_status_true_when_everything_runs(monkeypatch):
 
 def test_auto_device_computes_on_the_gpu_holding_x(fake_gpu):
     cp = fake_gpu()
-    X = cp.asarray(np.ones((3, 2)))
-    X._device_id = 1
+    with cp.cuda.Device(1):
+        X = cp.asarray(np.ones((3, 2)))
     assert cp.cuda.Device().id == 0
     with backend.on_device(("auto", None), cp, X):
         assert cp.cuda.Device().id == 1  # allocations and kernels go to X's GPU
