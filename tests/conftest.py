@@ -4,8 +4,8 @@ stand-in of tests/fake_cupy.py."""
 
 import os
 
-# scikit-learn's array API dispatch (tests/estimators/test_array_api.py) needs SciPy's, set before SciPy
-# is first imported; NumPy inputs behave the same with it
+# scikit-learn's array API dispatch (tests/estimators/test_array_api.py) needs SciPy's, set
+# before SciPy is first imported; NumPy inputs behave the same with it
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402

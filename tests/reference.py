@@ -16,7 +16,8 @@ def loss_and_gradient(X, y, w, b=0.0, sample_weight=None, C=np.inf, fit_intercep
     X = backend.to_numpy(X).astype(np.float64)
     y = backend.to_numpy(y).astype(np.float64)
     w = backend.to_numpy(w).astype(np.float64)
-    s = np.ones_like(y) if sample_weight is None else backend.to_numpy(sample_weight).astype(np.float64)
+    s = (np.ones_like(y) if sample_weight is None
+         else backend.to_numpy(sample_weight).astype(np.float64))
     S = s.sum()
     z = X @ w + (b if fit_intercept else 0.0)
     loss = np.sum(s * (np.logaddexp(0.0, z) - y * z)) / S

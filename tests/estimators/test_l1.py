@@ -1,5 +1,6 @@
-"""L1 and elastic-net penalties (OWL-QN): scikit-learn's objective and optimum, exact zeros
-with scikit-learn's zero pattern, the optimality conditions, sparse equal to dense."""
+"""L1 and elastic-net penalties in the estimator (solver OWL-QN): scikit-learn's objective
+and optimum, exact zeros with scikit-learn's zero pattern, sparse equal to dense, float32,
+and what the other solvers say of an L1 penalty."""
 
 import warnings
 

@@ -20,7 +20,8 @@ def test_float32_stays_float32_and_reaches_the_float64_objective(xp, cancer):
     # float32 data resolves max|grad| to a few 1e-6 on this problem; the float64
     # objective at the float32 solution is within 1e-5 relative of the optimum
     loss = LogisticLoss(X, y.astype(float), C=1.0)
-    f32 = loss.loss(np.append(backend.to_numpy(m32.coef_[0]), backend.to_numpy(m32.intercept_)).astype(float))
+    f32 = loss.loss(np.append(backend.to_numpy(m32.coef_[0]),
+                              backend.to_numpy(m32.intercept_)).astype(float))
     f64 = loss.loss(np.append(m64.coef_[0], m64.intercept_))
     assert 0 <= f32 - f64 <= 1e-5 * f64
     np.testing.assert_allclose(backend.to_numpy(m32.coef_), m64.coef_, atol=1e-2)

@@ -110,7 +110,8 @@ def test_matches_sklearn_on_breast_cancer(xp, cancer, C, fit_intercept):
     ours.fit(xp.asarray(X), xp.asarray(y))
     ref = sk_fit("lbfgs", X, y, None, C, fit_intercept)
     np.testing.assert_allclose(backend.to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5,
+                               atol=1e-7)
     assert ours.grad_max_ <= 1e-9
 
 
@@ -124,4 +125,5 @@ def test_matches_sklearn_with_sample_weights(xp):
     ours.fit(xp.asarray(X), xp.asarray(y), sample_weight=xp.asarray(s))
     ref = sk_fit("lbfgs", X, y, s, 0.5, True)
     np.testing.assert_allclose(backend.to_numpy(ours.coef_), ref.coef_, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.to_numpy(ours.intercept_), ref.intercept_, rtol=1e-5,
+                               atol=1e-7)

@@ -19,7 +19,7 @@ Z = np.array([0.0, 1e-30, 1e-8, 0.5, 1.0, 5.0, 20.0, 40.0, 87.0, 89.0, 104.0, 70
 Z = np.concatenate([Z, -Z[1:]])
 
 
-def reference(z, y, s):
+def sigmoid_reference(z, y, s):
     """float64 r and l from cancellation-free identities (sigma(z)-1 = -sigma(-z), ...)."""
     r = np.where(y == 1, -expit(-z), expit(z))
     l = np.where(y == 1, np.logaddexp(0.0, -z), np.logaddexp(0.0, z))
@@ -45,7 +45,7 @@ def test_host_math_float64(host_math):
     s = np.where(np.arange(z.size) % 3 == 0, 2.5, 1.0)
     _, _, r, l = host_math(z, y, s)
     assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
-    r_ref, l_ref = reference(z, y, s)
+    r_ref, l_ref = sigmoid_reference(z, y, s)
     np.testing.assert_allclose(r, r_ref, rtol=1e-14, atol=0)
     np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=0)
     # and the general xp path, the reference for the GPU, is the same arithmetic
@@ -65,7 +65,7 @@ def test_host_math_float32(host_math, weights):
     s[np.abs(z32) == np.float32(3.0e38)] = 1.0  # the largest loss term times the largest weight
     r, l, _, _ = host_math(z32.astype(np.float64), y, s)
     assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
-    r_ref, l_ref = reference(z32.astype(np.float64), y, s)
+    r_ref, l_ref = sigmoid_reference(z32.astype(np.float64), y, s)
     tiny = np.finfo(np.float32).tiny  # results below it flush towards zero in float32
     np.testing.assert_allclose(r, r_ref, rtol=2e-6, atol=tiny)
     np.testing.assert_allclose(l, l_ref, rtol=2e-6, atol=tiny)
@@ -199,7 +199,8 @@ def test_gpu_kernel_matches_reference(cp, dtype, weighted):
     r, l = cuda.sigmoid_residual(cp.asarray(z), cp.asarray(y),
                                      None if s is None else cp.asarray(s))
     assert r.dtype == dtype and l.dtype == dtype
-    r_ref, l_ref = reference(z.astype(np.float64), y, 1.0 if s is None else s.astype(np.float64))
+    r_ref, l_ref = sigmoid_reference(z.astype(np.float64), y,
+                                     1.0 if s is None else s.astype(np.float64))
     rtol, atol = (1e-14, 0) if dtype == np.float64 else (2e-6, np.finfo(np.float32).tiny)
     np.testing.assert_allclose(r.get(), r_ref, rtol=rtol, atol=atol)
     np.testing.assert_allclose(l.get(), l_ref, rtol=rtol, atol=atol)

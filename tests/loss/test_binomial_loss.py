@@ -1,4 +1,6 @@
-"""LogisticLoss against the independent float64 reference, finite differences and extremes."""
+"""The binary LogisticLoss against the independent float64 reference, finite differences and
+extremes, for any shape and memory layout, without copying X; its GPU paths (fused and
+one-pass kernels) against the general one."""
 
 import tracemalloc
 

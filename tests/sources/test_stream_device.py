@@ -12,7 +12,7 @@ from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.sources import stream
 from gpulogreg.sources.stream import StreamedRows, stage
 
-D = 7
+D = 7  # the features of helpers.first_feature_problem
 ROW_BYTES = D * 8
 
 
