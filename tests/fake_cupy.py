@@ -1,5 +1,5 @@
 """A stand-in for the CuPy surface gpulogreg's device logic uses, backed by NumPy, so that
-streaming, dispatch and error paths are tested on machines without a GPU (DESIGN.md 3b).
+streaming, dispatch and error paths are tested on machines without a GPU.
 
 The model, made to fail where hardware would:
 - the current (compute) stream is the host: its work runs at once;
@@ -19,7 +19,10 @@ The model, made to fail where hardware would:
   CuPy's do; their values array has one;
 - ``linalg.cholesky`` of a matrix that is not positive definite returns a finite factor
   with a negative diagonal instead of raising, as CuPy does by default
-  (``linalg='ignore'``), unless ``cupyx.errstate(linalg='raise')`` is in force.
+  (``linalg='ignore'``), unless ``cupyx.errstate(linalg='raise')`` is in force;
+- what the GPU check reads (``cuda.runtime.getDeviceCount``, a first matrix product,
+  ``cuda.nvrtc.getVersion``) can be made to fail as a broken install does (``make``'s
+  ``device_count`` and ``matmul_error``).
 
 A logic check, not a GPU check. It cannot see a missing wait on the compute stream (that
 stream is eager here); nor a missing host wait before a pinned buffer is written again,
@@ -101,8 +104,13 @@ class Device:
         self.module.device_stack.pop()
 
 
-def make(free_bytes=1 << 30, fail_pinned=False):
-    """A fresh ``(cupy, cupyx)`` pair of stand-in modules."""
+def make(free_bytes=1 << 30, fail_pinned=False, device_count=2, matmul_error=None):
+    """A fresh ``(cupy, cupyx)`` pair of stand-in modules.
+
+    ``free_bytes``: the device's free memory; ``fail_pinned``: pinned allocations fail (out
+    of memory); ``device_count``: the number of GPUs, or an exception that counting them
+    raises (no usable driver); ``matmul_error``: an exception that a matrix product of
+    device arrays raises (a CUDA library that does not load)."""
     cp = types.ModuleType("cupy")
     cp.__version__ = "fake"
     cp.log = Log()
@@ -151,6 +159,8 @@ def make(free_bytes=1 << 30, fail_pinned=False):
 
         def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
             check_devices(inputs, kwargs)
+            if ufunc is np.matmul and matmul_error is not None:
+                raise matmul_error
             if "out" in kwargs:
                 kwargs["out"] = host(kwargs["out"])
             return device(getattr(ufunc, method)(*host(inputs), **kwargs))
@@ -181,14 +191,6 @@ def make(free_bytes=1 << 30, fail_pinned=False):
         def device(self):
             return Device(cp, self.device_id)
 
-        @property
-        def _device_id(self):  # the name earlier tests set
-            return self.device_id
-
-        @_device_id.setter
-        def _device_id(self, value):
-            self.device_id = value
-
     def device_array(shape, dtype=np.float64):
         cp.log.events.append(("device", int(np.prod(shape)) * np.dtype(dtype).itemsize))
         return np.zeros(shape, dtype=dtype).view(ndarray)  # zeros: stale reads show
@@ -197,9 +199,20 @@ def make(free_bytes=1 << 30, fail_pinned=False):
         out = np.asarray(a, dtype=dtype)
         return out if isinstance(out, ndarray) else out.view(ndarray)
 
+    def ones(shape, dtype=np.float64):
+        out = device_array(shape, dtype)
+        out[...] = 1
+        return out
+
+    def get_device_count():
+        if isinstance(device_count, Exception):
+            raise device_count
+        return device_count
+
     cp.ndarray = ndarray
     cp.empty = device_array
     cp.zeros = device_array
+    cp.ones = ones
     cp.asarray = asarray
     cp.__getattr__ = lambda name: getattr(np, name)  # the math: NumPy's
     cp.cuda = types.SimpleNamespace(
@@ -209,7 +222,8 @@ def make(free_bytes=1 << 30, fail_pinned=False):
         runtime=types.SimpleNamespace(
             memGetInfo=lambda: (free_bytes, 2 * free_bytes),
             getDeviceProperties=lambda i: {"name": b"Fake GPU"},
-            getDeviceCount=lambda: 2),
+            getDeviceCount=get_device_count),
+        nvrtc=types.SimpleNamespace(getVersion=lambda: (13, 0)),
     )
     cp.get_default_memory_pool = lambda: types.SimpleNamespace(free_bytes=lambda: 0)
     cp.get_default_pinned_memory_pool = lambda: types.SimpleNamespace(

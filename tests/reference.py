@@ -1,21 +1,23 @@
-"""An independent float64 NumPy reference for the objective of DESIGN.md section 1.
+"""An independent float64 NumPy reference for gpulogreg's objective: with z = X w + b and
+S = sum(s), the weighted mean logistic loss sum(s (log(1 + e^z) - y z)) / S plus the L2
+penalty w.w / (2 C S) (softmax in place of the logistic function for k classes).
 
 Written with different primitives than gpulogreg (``np.logaddexp``, ``scipy.special.expit``)
 so that a shared mistake is unlikely.
 """
 
 import numpy as np
+from helpers import backend
 from scipy.special import expit
-
-from gpulogreg._backend import to_numpy
 
 
 def loss_and_gradient(X, y, w, b=0.0, sample_weight=None, C=np.inf, fit_intercept=True):
     """Return (loss, grad) in float64; grad has d (+1 with an intercept) entries."""
-    X = to_numpy(X).astype(np.float64)
-    y = to_numpy(y).astype(np.float64)
-    w = to_numpy(w).astype(np.float64)
-    s = np.ones_like(y) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    X = backend.to_numpy(X).astype(np.float64)
+    y = backend.to_numpy(y).astype(np.float64)
+    w = backend.to_numpy(w).astype(np.float64)
+    s = (np.ones_like(y) if sample_weight is None
+         else backend.to_numpy(sample_weight).astype(np.float64))
     S = s.sum()
     z = X @ w + (b if fit_intercept else 0.0)
     loss = np.sum(s * (np.logaddexp(0.0, z) - y * z)) / S
@@ -29,10 +31,10 @@ def loss_and_gradient(X, y, w, b=0.0, sample_weight=None, C=np.inf, fit_intercep
 
 def hessian(X, w, b=0.0, sample_weight=None, C=np.inf, fit_intercept=True):
     """The explicit float64 Hessian, (d+1)x(d+1) with an intercept (its row/column last)."""
-    X = to_numpy(X).astype(np.float64)
-    w = to_numpy(w).astype(np.float64)
+    X = backend.to_numpy(X).astype(np.float64)
+    w = backend.to_numpy(w).astype(np.float64)
     n, d = X.shape
-    s = np.ones(n) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    s = np.ones(n) if sample_weight is None else backend.to_numpy(sample_weight).astype(np.float64)
     Xa = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X  # fine here: a test reference
     sig = expit(X @ w + (b if fit_intercept else 0.0))
     H = Xa.T @ ((s * sig * (1 - sig))[:, None] * Xa) / s.sum()
@@ -48,13 +50,13 @@ def multinomial_loss_and_gradient(X, y, W, b=None, sample_weight=None, C=np.inf)
     """
     from scipy.special import logsumexp, softmax
 
-    X = to_numpy(X).astype(np.float64)
-    y = to_numpy(y).astype(np.intp)
-    W = to_numpy(W).astype(np.float64)
+    X = backend.to_numpy(X).astype(np.float64)
+    y = backend.to_numpy(y).astype(np.intp)
+    W = backend.to_numpy(W).astype(np.float64)
     n, k = X.shape[0], W.shape[1]
-    s = np.ones(n) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
+    s = np.ones(n) if sample_weight is None else backend.to_numpy(sample_weight).astype(np.float64)
     S = s.sum()
-    Z = X @ W + (0.0 if b is None else to_numpy(b).astype(np.float64))
+    Z = X @ W + (0.0 if b is None else backend.to_numpy(b).astype(np.float64))
     loss = np.sum(s * (logsumexp(Z, axis=1) - Z[np.arange(n), y])) / S
     loss += np.sum(W * W) / (2 * C * S)
     R = s[:, None] * (softmax(Z, axis=1) - np.eye(k)[y])
@@ -65,8 +67,8 @@ def multinomial_loss_and_gradient(X, y, W, b=None, sample_weight=None, C=np.inf)
 
 
 def assert_matches(f, g, f_ref, g_ref, dtype):
-    """The tolerances of DESIGN.md section 3: float64 rtol 1e-10; float32 rtol 1e-5 of the
-    loss and 1e-5 of the gradient's norm."""
+    """The agreement the loss promises with this reference: float64 rtol 1e-10; float32
+    rtol 1e-5 of the loss and 1e-5 of the gradient's norm."""
     if dtype == np.float64:
         np.testing.assert_allclose(f, f_ref, rtol=1e-10)
         np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-10 * np.linalg.norm(g_ref))
@@ -107,8 +109,8 @@ def optimum_radius(model, X, y, sample_weight=None, *, C, l1_ratio=0.0):
     Two fits of the same objective are then within the sum of their radii of each other,
     whatever order their sums were rounded in: this is the tolerance the algorithm
     guarantees, on any machine."""
-    from gpulogreg.loss.objective import LogisticLoss
     from gpulogreg.loss.models import for_classes
+    from gpulogreg.loss.objective import LogisticLoss
 
     classes = np.unique(y)
     y_index = np.searchsorted(classes, y).astype(np.float64)
@@ -154,19 +156,19 @@ def reorder_bound(X, sample_weight=None, coef=None, *, k=1, fit_intercept=True, 
     ``(n + d) u (1 + 2 (|x| |w| + |b|)) |x_j|`` per row bounds every rounding there is.
     For ``H v``, p <= 1/4 times ``x v``, whose rounding is bounded the same way. The
     penalty's few operations are left to ``assert_reordered``'s ulps."""
-    X = X.toarray() if hasattr(X, "toarray") else to_numpy(X)
+    X = X.toarray() if hasattr(X, "toarray") else backend.to_numpy(X)
     u = np.finfo(X.dtype).eps  # products accumulate in X's dtype or better
     X = np.abs(X.astype(np.float64))
     n, d = X.shape
-    s = np.ones(n) if sample_weight is None else to_numpy(sample_weight).astype(np.float64)
-    Wb = np.abs(to_numpy(coef).astype(np.float64)).reshape(-1, k)
+    s = np.ones(n) if sample_weight is None else backend.to_numpy(sample_weight).astype(np.float64)
+    Wb = np.abs(backend.to_numpy(coef).astype(np.float64)).reshape(-1, k)
     b = Wb[d].max() if fit_intercept else 0.0
     z = X @ Wb[:d].max(axis=1) + b  # |z| of every class is at most this
     columns = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X
     if v is None:
         row = 1 + 2 * z
     else:
-        Vb = np.abs(to_numpy(v).astype(np.float64)).reshape(-1, k)
+        Vb = np.abs(backend.to_numpy(v).astype(np.float64)).reshape(-1, k)
         row = (1 + 2 * z) * (X @ Vb[:d].max(axis=1) + (Vb[d].max() if fit_intercept else 0.0))
     vector = 2 * (n + d) * u * ((s * row) @ columns) / s.sum()
     loss = 2 * (n + d) * u * (s @ (1 + z + np.log(k + 1))) / s.sum()  # l <= |z| + log(k+1)
@@ -183,7 +185,7 @@ def assert_reordered(a, b, bounds):
         slack = loss_bound + ulps * max(abs(a[0]), abs(b[0]))
         assert abs(a[0] - b[0]) <= slack, (a[0], b[0], slack)
         a, b = a[1], b[1]
-    a, b = to_numpy(a), to_numpy(b)
+    a, b = backend.to_numpy(a), backend.to_numpy(b)
     excess = np.abs(a - b) - vector_bound - ulps * np.maximum(np.abs(a), np.abs(b))
     assert excess.max() <= 0, f"{excess.max()} beyond the bound at {excess.argmax()}"
 

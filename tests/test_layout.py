@@ -1,4 +1,4 @@
-"""The package's shape (DESIGN.md 6b): modules of a readable size, no import circle, and
+"""The package's shape: modules of a readable size, no import circle, and
 no private name taken from another package except through its own package."""
 
 import ast

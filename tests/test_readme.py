@@ -6,10 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from gpulogreg import _backend
-
-from conftest import NO_GPU
+from helpers import NO_GPU, backend
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"^```python\n(.*?)^```$", README.read_text(), flags=re.S | re.M)
@@ -21,7 +18,7 @@ def test_the_readme_has_code_blocks():
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_block_runs(code, tmp_path):
-    if 'device="cuda"' in code and not _backend.gpu_available():
+    if 'device="cuda"' in code and not backend.gpu_available():
         pytest.skip(NO_GPU)
     if "dask" in code:
         pytest.importorskip("dask.distributed")

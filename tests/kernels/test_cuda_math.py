@@ -1,138 +1,16 @@
-"""The CUDA sources: nvcc compile checks, the per-element math on the host, the launch on a GPU."""
+"""The CUDA kernels' math: the per-row sigmoid and softmax steps and the one-pass kernels'
+phases, built with nvcc as a host program (tests/kernels/kernel_host_check.cu) and checked
+against float64 and 400-digit references; the same kernels launched on a GPU."""
 
-import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import build_host_check, first_feature_problem, run_one_pass, validation
 from scipy.special import expit
 
-from gpulogreg.loss import cuda as _kernels
-from gpulogreg.loss import models as _models
-
-KERNELS = Path(_kernels.kernel_dir())
-CU_FILES = sorted(p.name for p in KERNELS.glob("*.cu"))
-NVCC = shutil.which("nvcc")
-needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not found on PATH")
-
-
-def test_kernel_folder_is_shipped():
-    assert "sigmoid_residual.cu" in CU_FILES and (KERNELS / "logreg_math.cuh").is_file()
-
-
-def nvcc_cubin(path, tmp_path):
-    out = subprocess.run(
-        [NVCC, "-std=c++17", "-arch=sm_90", "-cubin", "-Xptxas", "-v",
-         "-o", str(tmp_path / "out.cubin"), str(path)],
-        capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    spills = re.findall(r"(\d+) bytes spill stores", out.stderr)
-    assert spills and all(s == "0" for s in spills), out.stderr
-
-
-@needs_nvcc
-@pytest.mark.parametrize("name", CU_FILES)
-def test_nvcc_compiles_kernel_file(name, tmp_path):
-    nvcc_cubin(KERNELS / name, tmp_path)
-
-
-@needs_nvcc
-@pytest.mark.parametrize("name", CU_FILES)
-def test_nvcc_compiles_loader_source(name, tmp_path):
-    """The exact text handed to NVRTC (headers inlined, #line directives) compiles too."""
-    source = _kernels.kernel_source(name)
-    assert '#include "' not in source
-    path = tmp_path / name
-    path.write_text(source)
-    nvcc_cubin(path, tmp_path)
-
-
-@needs_nvcc
-def test_launch_constants_are_read_from_the_header(tmp_path):
-    """The launcher's one-pass geometry (threads per block, rows per tile, shared memory
-    per block, widest X) is what the compiled header says: read from it, never copied."""
-    names = ["ONE_PASS_BLOCK", "ONE_PASS_TILE", "ONE_PASS_SLICES", "ONE_PASS_SHARED_FIXED",
-             "ONE_PASS_MAX_FEATURES"]
-    src = tmp_path / "constants.cu"
-    src.write_text('#include <cstdio>\n#include "logistic_grad.cuh"\nint main() {\n'
-                   + "".join(f'  std::printf("%d\\n", gpulogreg::{n});\n' for n in names)
-                   + "  std::printf(\"%lld\\n\", gpulogreg::one_pass_shared_doubles(100));\n"
-                   "  return 0;\n}\n")
-    exe = tmp_path / "constants"
-    subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(src)],
-                   check=True, capture_output=True)
-    printed = [int(v) for v in subprocess.run([str(exe)], check=True, capture_output=True,
-                                              text=True).stdout.split()]
-    parsed = _kernels.header_constants()
-    assert printed[:-1] == [parsed[n] for n in names]
-    assert (_kernels.ONE_PASS_BLOCK, _kernels.ONE_PASS_TILE, _kernels.ONE_PASS_SHARED_FIXED,
-            _kernels.ONE_PASS_MAX_FEATURES) == (printed[0], printed[1], printed[3], printed[4])
-    assert printed[-1] == 100 + _kernels.ONE_PASS_SHARED_FIXED  # the launcher's formula
-
-
-def _find_nvrtc():
-    """libnvrtc from the nvidia-cuda-nvrtc wheel (the test extra) or the system, else None."""
-    import ctypes.util
-    import importlib.util
-
-    spec = importlib.util.find_spec("nvidia")
-    roots = list(spec.submodule_search_locations) if spec else []
-    candidates = [p for root in roots for p in sorted(Path(root).glob("*/lib/libnvrtc.so*"))]
-    system = ctypes.util.find_library("nvrtc")
-    return str(candidates[0]) if candidates else system
-
-
-def nvrtc_compile(source, name, options):
-    """Compile with NVRTC through ctypes; return (ok, log, ptx)."""
-    import ctypes
-
-    lib = ctypes.CDLL(_find_nvrtc())
-    prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), name.encode(), 0,
-                                  None, None) == 0
-    opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
-    status = lib.nvrtcCompileProgram(prog, len(options), opts)
-    size = ctypes.c_size_t()
-    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
-    log = ctypes.create_string_buffer(size.value)
-    lib.nvrtcGetProgramLog(prog, log)
-    ptx = b""
-    if status == 0:
-        lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
-        buf = ctypes.create_string_buffer(size.value)
-        lib.nvrtcGetPTX(prog, buf)
-        ptx = buf.value
-    lib.nvrtcDestroyProgram(ctypes.byref(prog))
-    return status == 0, log.value.decode(errors="replace"), ptx.decode(errors="replace")
-
-
-@pytest.mark.skipif(_find_nvrtc() is None, reason="libnvrtc not found (pip install "
-                    "nvidia-cuda-nvrtc, part of the test extra on Linux x86-64)")
-@pytest.mark.parametrize("name", CU_FILES)
-def test_nvrtc_compiles_loader_source(name):
-    """What CuPy's RawModule will compile: the loader's text, our options followed by those
-    CuPy appends (-ftz=true), Hopper's arch."""
-    ok, log, ptx = nvrtc_compile(_kernels.kernel_source(name), name,
-                                 list(_kernels.NVRTC_OPTIONS)
-                                 + list(_kernels.CUPY_APPENDED_OPTIONS) + ["-arch=compute_90"])
-    assert ok, log
-    entries = re.findall(r"\.entry\s+(\w+)", ptx)
-    assert entries and all(e.startswith("gpulogreg_") for e in entries), entries
-
-
-def test_nvrtc_reports_errors_with_real_file_names(monkeypatch, tmp_path):
-    """A broken kernel's error points into kernels/..., thanks to the #line directives."""
-    if _find_nvrtc() is None:
-        pytest.skip("libnvrtc not found")
-    (tmp_path / "logreg_math.cuh").write_text((KERNELS / "logreg_math.cuh").read_text())
-    (tmp_path / "broken.cu").write_text('#include "logreg_math.cuh"\n\nint x = ;\n')
-    monkeypatch.setattr(_kernels, "kernel_dir", lambda: tmp_path)
-    ok, log, _ = nvrtc_compile(_kernels.kernel_source("broken.cu"), "broken.cu",
-                               list(_kernels.NVRTC_OPTIONS))
-    assert not ok and f"{tmp_path / 'broken.cu'}(3)" in log, log
-
+from gpulogreg.loss import cuda, models
+from gpulogreg.loss.objective import LogisticLoss
 
 # z values around every regime of exp(-|z|): 0, tiny, moderate, float32 and float64
 # underflow of exp, and huge magnitudes up to the largest finite float32.
@@ -141,27 +19,16 @@ Z = np.array([0.0, 1e-30, 1e-8, 0.5, 1.0, 5.0, 20.0, 40.0, 87.0, 89.0, 104.0, 70
 Z = np.concatenate([Z, -Z[1:]])
 
 
-def reference(z, y, s):
+def sigmoid_reference(z, y, s):
     """float64 r and l from cancellation-free identities (sigma(z)-1 = -sigma(-z), ...)."""
     r = np.where(y == 1, -expit(-z), expit(z))
     l = np.where(y == 1, np.logaddexp(0.0, -z), np.logaddexp(0.0, z))
     return s * r, s * l
 
 
-def build_host_check(folder):
-    """tests/kernel_host_check.cu built with nvcc as a host program in ``folder``."""
-    if NVCC is None:
-        pytest.skip("nvcc not found on PATH")
-    exe = Path(folder) / "host_check"
-    src = Path(__file__).with_name("kernel_host_check.cu")
-    subprocess.run([NVCC, "-std=c++17", "-I", str(KERNELS), "-o", str(exe), str(src)],
-                   check=True, capture_output=True)
-    return exe
-
-
 @pytest.fixture(scope="module")
 def host_math(tmp_path_factory):
-    """Build tests/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
+    """Build tests/kernels/kernel_host_check.cu with nvcc and run it on (z, y, s) triples."""
     exe = build_host_check(tmp_path_factory.mktemp("host"))
 
     def run(z, y, s):
@@ -178,11 +45,11 @@ def test_host_math_float64(host_math):
     s = np.where(np.arange(z.size) % 3 == 0, 2.5, 1.0)
     _, _, r, l = host_math(z, y, s)
     assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
-    r_ref, l_ref = reference(z, y, s)
+    r_ref, l_ref = sigmoid_reference(z, y, s)
     np.testing.assert_allclose(r, r_ref, rtol=1e-14, atol=0)
     np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=0)
     # and the general xp path, the reference for the GPU, is the same arithmetic
-    r_xp, l_xp = _models.residual_and_loss(z, y, s, np)
+    r_xp, l_xp = models.residual_and_loss(z, y, s, np)
     np.testing.assert_allclose(r_xp, r, rtol=1e-15, atol=0)
     np.testing.assert_allclose(l_xp, l, rtol=1e-15, atol=0)
 
@@ -198,7 +65,7 @@ def test_host_math_float32(host_math, weights):
     s[np.abs(z32) == np.float32(3.0e38)] = 1.0  # the largest loss term times the largest weight
     r, l, _, _ = host_math(z32.astype(np.float64), y, s)
     assert np.all(np.isfinite(r)) and np.all(np.isfinite(l))
-    r_ref, l_ref = reference(z32.astype(np.float64), y, s)
+    r_ref, l_ref = sigmoid_reference(z32.astype(np.float64), y, s)
     tiny = np.finfo(np.float32).tiny  # results below it flush towards zero in float32
     np.testing.assert_allclose(r, r_ref, rtol=2e-6, atol=tiny)
     np.testing.assert_allclose(l, l_ref, rtol=2e-6, atol=tiny)
@@ -267,7 +134,7 @@ def test_host_softmax_float64(host_softmax):
         np.testing.assert_allclose(l, l_ref, rtol=1e-14, atol=1e-300)
         np.testing.assert_allclose(p, p_ref, rtol=1e-14, atol=1e-300)
         # the xp reference the GPU path is tested against is the same arithmetic
-        R_xp, l_xp, P_xp = _models.softmax_residual_and_loss(
+        R_xp, l_xp, P_xp = models.softmax_residual_and_loss(
             np.array([z]), np.array([float(c)]), np.array([s]), np)
         np.testing.assert_allclose(R_xp[0], r, rtol=1e-15, atol=0)
         np.testing.assert_allclose(l_xp[0], l, rtol=1e-15, atol=0)
@@ -298,7 +165,7 @@ def test_gpu_softmax_kernel_matches_reference(cp, dtype, weighted):
         Z = np.array([rows[i] for i in picked]).astype(dtype)
         y = np.array([labels[i] for i in picked], dtype=dtype)
         s = np.array([weights[i] for i in picked], dtype=dtype) if weighted else None
-        R, l, P = _kernels.softmax_residual(cp.asarray(Z), cp.asarray(y),
+        R, l, P = cuda.softmax_residual(cp.asarray(Z), cp.asarray(y),
                                             None if s is None else cp.asarray(s), want_p=True)
         assert R.dtype == dtype and l.dtype == np.float64 and P.dtype == dtype
         rtol, atol = (1e-14, 1e-300) if dtype == np.float64 else (2e-6, np.finfo(np.float32).tiny)
@@ -314,8 +181,8 @@ def test_gpu_softmax_kernel_large_grid_matches_xp(cp):
     n, k = 3 * 2**18 + 17, 10
     Z = cp.random.default_rng(0).normal(size=(n, k), dtype=cp.float32) * 20
     y = (cp.arange(n) % k).astype(cp.float32)
-    R, l, P = _kernels.softmax_residual(Z, y, want_p=True)
-    R_ref, l_ref, P_ref = _models.softmax_residual_and_loss(Z, y, None, cp)
+    R, l, P = cuda.softmax_residual(Z, y, want_p=True)
+    R_ref, l_ref, P_ref = models.softmax_residual_and_loss(Z, y, None, cp)
     cp.testing.assert_allclose(R, R_ref, rtol=1e-5, atol=1e-7)
     cp.testing.assert_allclose(l, l_ref, rtol=1e-5, atol=1e-7)
     cp.testing.assert_allclose(P, P_ref, rtol=1e-5, atol=1e-7)
@@ -329,10 +196,11 @@ def test_gpu_kernel_matches_reference(cp, dtype, weighted):
     y = np.repeat([0.0, 1.0], Z.size).astype(dtype)
     # weights as validation leaves them: max 1, so s * loss stays finite in float32
     s = np.linspace(0.25, 1.0, z.size).astype(dtype) if weighted else None
-    r, l = _kernels.sigmoid_residual(cp.asarray(z), cp.asarray(y),
+    r, l = cuda.sigmoid_residual(cp.asarray(z), cp.asarray(y),
                                      None if s is None else cp.asarray(s))
     assert r.dtype == dtype and l.dtype == dtype
-    r_ref, l_ref = reference(z.astype(np.float64), y, 1.0 if s is None else s.astype(np.float64))
+    r_ref, l_ref = sigmoid_reference(z.astype(np.float64), y,
+                                     1.0 if s is None else s.astype(np.float64))
     rtol, atol = (1e-14, 0) if dtype == np.float64 else (2e-6, np.finfo(np.float32).tiny)
     np.testing.assert_allclose(r.get(), r_ref, rtol=rtol, atol=atol)
     np.testing.assert_allclose(l.get(), l_ref, rtol=rtol, atol=atol)
@@ -344,65 +212,33 @@ def test_gpu_kernel_large_grid(cp):
     n = 3 * 2**20 + 17
     z = cp.linspace(-50, 50, n, dtype=cp.float32)
     y = (cp.arange(n) % 2).astype(cp.float32)
-    r, l = _kernels.sigmoid_residual(z, y)
-    r_ref, l_ref = _models.residual_and_loss(z, y, None, cp)
+    r, l = cuda.sigmoid_residual(z, y)
+    r_ref, l_ref = models.residual_and_loss(z, y, None, cp)
     cp.testing.assert_allclose(r, r_ref, rtol=1e-6, atol=1e-7)
     cp.testing.assert_allclose(l, l_ref, rtol=1e-6, atol=1e-7)
 
 
 def test_validated_weights_are_at_most_one():
     """The invariant the kernels rely on: every pass sees weights <= 1 (C scaled to match)."""
-    from gpulogreg._validation import check_sample_weight
-
     for raw in ([2.0, 4.0, 1.0], [1e-30, 3e-30], [7.0, 7.0]):
-        s, C = check_sample_weight(np.array(raw), len(raw), np.dtype(np.float32), np, C=2.0)
+        s, C = validation.check_sample_weight(np.array(raw), len(raw), np.dtype(np.float32), np, C=2.0)
         assert s.dtype == np.float32 and s.max() == 1.0 and s.min() > 0
         assert C == 2.0 * max(raw)
 
 
-def test_kernels_are_looked_up_once_per_device(monkeypatch):
-    """A launch does not ask the module for its function again (a stand-in for CuPy records
-    the lookups): once per kernel name and device."""
-    import types
-
-    current = {"id": 0}
-    cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(
-        Device=lambda: types.SimpleNamespace(id=current["id"])))
-    lookups = []
-
-    class Module:
-        def __init__(self, device_id):
-            self.device_id = device_id
-
-        def get_function(self, name):
-            lookups.append((name, self.device_id))
-            return (name, self.device_id)
-
-    monkeypatch.setitem(__import__("sys").modules, "cupy", cupy)
-    monkeypatch.setattr(_kernels, "_module", lambda filename, device_id: Module(device_id))
-    _kernels._device_function.cache_clear()
-    try:
-        for device in (0, 0, 1, 1, 0):
-            current["id"] = device
-            assert _kernels._function("sigmoid_residual.cu", "k_f32") == ("k_f32", device)
-        _kernels._function("sigmoid_residual.cu", "k_f64")
-        assert lookups == [("k_f32", 0), ("k_f32", 1), ("k_f64", 0)]
-    finally:
-        _kernels._device_function.cache_clear()
-
-
 @pytest.mark.gpu
 @pytest.mark.skipif(__import__("os").environ.get("GPULOGREG_BIG_TESTS") != "1",
-                    reason="bench-sized (about 34 GB of GPU memory): set GPULOGREG_BIG_TESTS=1")
+                    reason="four float32 arrays of over 2**31 elements on one GPU: set "
+                           "GPULOGREG_BIG_TESTS=1")
 def test_gpu_kernel_past_2_31_elements(cp):
     """64-bit indexing: elements beyond 2**31 are computed, and computed right."""
     n = 2**31 + 1025
     z = cp.linspace(-30, 30, n, dtype=cp.float32)
     y = cp.zeros(n, dtype=cp.float32)
     y[1::2] = 1
-    r, l = _kernels.sigmoid_residual(z, y)
+    r, l = cuda.sigmoid_residual(z, y)
     for rows in (slice(2**31 - 2048, 2**31 + 2048), slice(n - 4096, n)):
-        r_ref, l_ref = _models.residual_and_loss(z[rows], y[rows], None, cp)
+        r_ref, l_ref = models.residual_and_loss(z[rows], y[rows], None, cp)
         cp.testing.assert_allclose(r[rows], r_ref, rtol=1e-6, atol=1e-7)
         cp.testing.assert_allclose(l[rows], l_ref, rtol=1e-6, atol=1e-7)
 
@@ -410,23 +246,6 @@ def test_gpu_kernel_past_2_31_elements(cp):
 # --- the one-pass kernels (logistic_grad.cu), executed phase by phase on the host -----------
 
 TILE = 32  # ONE_PASS_TILE of logistic_grad.cuh: rows per tile
-
-
-def run_one_pass(exe, mode, X, y, s, v, p, grid, want_p=False):
-    """The phases of ``logistic_grad.cuh`` over a simulated grid of ``grid`` blocks (mode 0:
-    loss + gradient, 1: Hessian product; ``v`` with the intercept last): the blocks'
-    partial sums (grid, d + 2) and, with ``want_p``, the stored curvature."""
-    n, d = X.shape
-    bits = 32 if X.dtype == np.float32 else 64
-    header = f"{mode} {bits} {n} {d} {grid} {int(s is not None)} {int(want_p)}\n"
-    ones = np.ones(n)
-    body = "\n".join(" ".join(repr(float(x)) for x in np.asarray(a).ravel()) for a in
-                     (X, ones if y is None else y, ones if s is None else s, v,
-                      ones if p is None else p))
-    out = subprocess.run([str(exe), "one_pass"], input=header + body + "\n",
-                         capture_output=True, text=True, check=True).stdout.splitlines()
-    part = np.array([line.split() for line in out[:grid]], dtype=np.float64)
-    return part, (np.array(out[grid].split(), dtype=np.float64) if want_p else None)
 
 
 @pytest.fixture(scope="module")
@@ -448,7 +267,7 @@ def one_pass_reference(mode, X, y, s, v, v_b, p):
     if mode == 1:
         r, l = p.astype(np.float64) * z, np.zeros_like(z)
     else:
-        r, l = _models.residual_and_loss(z.astype(X.dtype), y, s, np)
+        r, l = models.residual_and_loss(z.astype(X.dtype), y, s, np)
         r, l = r.astype(np.float64), l.astype(np.float64)
     return np.column_stack([r[:, None] * X.astype(np.float64), r, l])
 
@@ -491,7 +310,7 @@ def test_host_one_pass_partials_match_numpy(host_one_pass, n, d, dtype, mode):
                       <= (n + d) * 2e-16 * np.abs(rows).sum(axis=0) + 8 * u * np.abs(rows).sum(axis=0))
         if mode == 0:
             z64 = X.astype(np.float64) @ v + v_b
-            expected = _models.hessian_weight(z64.astype(dtype), s, np).astype(np.float64)
+            expected = models.hessian_weight(z64.astype(dtype), s, np).astype(np.float64)
             # the kernel's z sums in another order (d u of sum |x_j v_j|), then rounds to X's
             # dtype (up to an ulp of z more where that differs); |dp/dz| <= 0.1
             dz = d * np.finfo(np.float64).eps * (np.abs(X) @ np.abs(v)) + u * np.abs(z64)
@@ -511,3 +330,55 @@ def test_host_one_pass_is_deterministic_and_grid_sums_agree(host_one_pass):
     assert np.array_equal(first, again)
     other, _ = host_one_pass(0, X, y, None, v, -0.2, None, 2)
     np.testing.assert_allclose(other.sum(axis=0), first.sum(axis=0), rtol=1e-13, atol=1e-13)
+
+
+def test_one_pass_dispatch_runs_the_kernels_phases(fake_gpu, monkeypatch, tmp_path):
+    """With the switch on, a binomial CuPy block goes to the one-pass kernels (here their own
+    phases, run on the host by tests/kernels/kernel_host_check.cu, behind the stand-in): the
+    loss, gradient, stored curvature and Hessian products equal the general path's, with and
+    without an intercept; with the switch off, or fused=False, the kernels are not called."""
+    from helpers import build_host_check, run_one_pass
+    from reference import assert_reordered, reorder_bound
+
+    exe = build_host_check(tmp_path)
+    cp = fake_gpu()
+    calls = []
+
+    def one_pass_on_host(name, X, v, args):
+        calls.append(name)
+        X = np.asarray(X)
+        if name == "grad":
+            y, s, has_s, p_out, has_p_out = args
+            part, p = run_one_pass(exe, 0, X, np.asarray(y), np.asarray(s) if has_s else None,
+                                   np.asarray(v), None, 3, want_p=bool(has_p_out))
+            if has_p_out:
+                p_out[...] = p
+        else:
+            part, _ = run_one_pass(exe, 1, X, None, None, np.asarray(v), np.asarray(args[0]), 3)
+        return cp.asarray(part.sum(axis=0))
+
+    monkeypatch.setattr(cuda, "_one_pass", one_pass_on_host)
+    monkeypatch.setattr(cuda, "ONE_PASS", True)
+    X, y, s = first_feature_problem(301)
+    rng = np.random.default_rng(2)
+    for fit_intercept in (True, False):
+        coef = rng.normal(size=X.shape[1] + fit_intercept) / 3
+        v = rng.normal(size=X.shape[1] + fit_intercept)
+        one = LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s),
+                           fit_intercept=fit_intercept, C=2.0)
+        general = LogisticLoss(X, y, s, fit_intercept=fit_intercept, C=2.0)
+        calls.clear()
+        f, g, hessp = one.gradient_hessp(cp.asarray(coef))
+        Hv = hessp(cp.asarray(v))
+        assert calls == ["grad", "hessp"]
+        f_ref, g_ref, hessp_ref = general.gradient_hessp(coef)
+        assert_reordered((f, np.asarray(g)), (f_ref, g_ref),
+                         reorder_bound(X, s, coef, fit_intercept=fit_intercept))
+        assert_reordered(np.asarray(Hv), hessp_ref(v),
+                         reorder_bound(X, s, coef, fit_intercept=fit_intercept, v=v))
+    calls.clear()
+    coef = cp.asarray(rng.normal(size=X.shape[1] + 1))
+    LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s), fused=False).loss_gradient(coef)
+    monkeypatch.setattr(cuda, "ONE_PASS", False)
+    LogisticLoss(cp.asarray(X), cp.asarray(y), cp.asarray(s)).loss_gradient(coef)
+    assert calls == []

@@ -1,28 +1,25 @@
-"""Drop-in for scikit-learn's LogisticRegression: every solver name and every penalty it
-accepts give scikit-learn's coefficients (and zero patterns for L1), with sample and class
-weights; scikit-learn's errors and warnings word for word."""
+"""scikit-learn's LogisticRegression parameters: every one is accepted and behaves as in
+scikit-learn; every solver name and every penalty it accepts give scikit-learn's
+coefficients (and zero patterns for L1), with sample and class weights; scikit-learn's
+errors and warnings word for word."""
 
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_wine
+from helpers import dataset, sklearn_fit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from gpulogreg import LogisticRegression
 
 
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
 def _data():
     out = {}
     # few enough features that the unpenalised problem has an optimum too (not separable)
-    for name, load, d in (("breast_cancer", load_breast_cancer, 8), ("wine", load_wine, 5)):
-        X, y = load(return_X_y=True)
-        out[name] = standardized(X)[:, :d], y
+    for name, d in (("breast_cancer", 8), ("wine", 5)):
+        X, y = dataset(name)
+        out[name] = X[:, :d], y
     return out
 
 
@@ -61,11 +58,9 @@ def reference(solver, penalty, data, weights):
     key = (objective, penalty, data, weights)
     if key not in _REFERENCES:
         X, y, s, kwargs = fit_kwargs(data, weights)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _REFERENCES[key] = SkLogisticRegression(
-                solver=objective, tol=1e-12 if objective != "saga" else 1e-10,
-                max_iter=1_000_000, **PENALTIES[penalty], **kwargs).fit(X, y, sample_weight=s)
+        _REFERENCES[key] = sklearn_fit(X, y, s, solver=objective,
+                                       tol=1e-12 if objective != "saga" else 1e-10,
+                                       max_iter=1_000_000, **PENALTIES[penalty], **kwargs)
     return _REFERENCES[key]
 
 
@@ -84,19 +79,17 @@ def test_every_solver_name_and_penalty_gives_scikit_learns_coefficients(solver, 
         np.testing.assert_array_equal(ours.coef_ == 0, exact.coef_ == 0)
 
 
-def sklearn_outcome(cls, params, X, y, fit_params=None):
-    """What ``cls(**params).fit(X, y)`` raises or warns: ``(error text or None, warning
-    texts)``, warnings of the ConvergenceWarning, UserWarning and FutureWarning kinds."""
-    with warnings.catch_warnings(record=True) as caught:
+def fit_outcome(cls, params, *fit_args):
+    """What ``cls(**params).fit(*fit_args)`` raises and warns: ``(the exception or None,
+    [(warning category, message), ...])``."""
+    with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         try:
-            cls(**params).fit(X, y, **(fit_params or {}))
+            cls(**params).fit(*fit_args)
             error = None
-        except ValueError as exc:
-            error = str(exc)
-    texts = [str(w.message) for w in caught
-             if issubclass(w.category, (ConvergenceWarning, UserWarning, FutureWarning))]
-    return error, texts
+        except Exception as exc:  # noqa: BLE001 - the point is to compare what is raised
+            error = exc
+    return error, [(w.category, str(w.message)) for w in seen]
 
 
 X_BIN, Y_BIN = DATA["breast_cancer"]
@@ -114,11 +107,11 @@ X_MULTI, Y_MULTI = DATA["wine"]
         "liblinear-elasticnet", "lbfgs-dual", "newton-cg-l1"])
 def test_errors_are_scikit_learns(params, multiclass):
     X, y = (X_MULTI, Y_MULTI) if multiclass else (X_BIN, Y_BIN)
-    sk_error, _ = sklearn_outcome(SkLogisticRegression, params, X, y)
-    assert sk_error is not None
+    sk_error, _ = fit_outcome(SkLogisticRegression, params, X, y)
+    assert isinstance(sk_error, ValueError), sk_error
     with pytest.raises(ValueError) as caught:
         LogisticRegression(**params).fit(X, y)
-    assert str(caught.value).startswith(sk_error.split(" Use solver=")[0])
+    assert str(caught.value).startswith(str(sk_error).split(" Use solver=")[0])
 
 
 @pytest.mark.parametrize("params", [
@@ -135,8 +128,13 @@ def test_errors_are_scikit_learns(params, multiclass):
 def test_warnings_are_scikit_learns(params):
     """The same warnings, in the same order; a convergence warning starts with scikit-learn's
     text (the numbers in it are each solver's own) and then says how far we got."""
-    _, sk_texts = sklearn_outcome(SkLogisticRegression, params, X_BIN, Y_BIN)
-    _, ours = sklearn_outcome(LogisticRegression, params, X_BIN, Y_BIN)
+    texts = {}
+    for cls in (SkLogisticRegression, LogisticRegression):
+        error, seen = fit_outcome(cls, params, X_BIN, Y_BIN)
+        assert error is None or isinstance(error, ValueError), error
+        texts[cls] = [message for category, message in seen if issubclass(
+            category, (ConvergenceWarning, UserWarning, FutureWarning))]
+    sk_texts, ours = texts[SkLogisticRegression], texts[LogisticRegression]
     assert len(ours) == len(sk_texts), (ours, sk_texts)
     for mine, theirs in zip(ours, sk_texts):
         stem = theirs.split(" at loss = ")[0].split(" after ")[0].split(" (status=")[0]
@@ -157,3 +155,68 @@ def test_liblinear_takes_sparse_x_with_64_bit_indices():
     ours = LogisticRegression(solver="liblinear", tol=1e-10).fit(wide, Y_BIN)
     narrow = LogisticRegression(solver="liblinear", tol=1e-10).fit(X, Y_BIN)
     np.testing.assert_allclose(ours.coef_, narrow.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_every_scikit_learn_parameter_is_accepted():
+    ours = set(LogisticRegression().get_params())
+    assert set(SkLogisticRegression().get_params()) <= ours
+
+
+@pytest.mark.parametrize("params", [
+    {"random_state": 0}, {"intercept_scaling": 3.0}, {"class_weight": "balanced"},
+    {"class_weight": {0: 3.0}}, {"max_iter": 0}, {"l1_ratio": 0.0}, {"dual": False},
+])
+def test_parameters_behave_as_in_scikit_learn(cancer, params):
+    X, y = cancer
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = LogisticRegression(tol=1e-10, **params).fit(X, y, sample_weight=weights)
+        sk = SkLogisticRegression(tol=1e-10, solver="newton-cholesky", **params).fit(
+            X, y, sample_weight=weights)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(ours.intercept_, sk.intercept_, rtol=1e-5, atol=1e-8)
+
+
+X_SMALL = np.random.default_rng(1).normal(size=(20, 3))
+Y_SMALL = np.arange(20) % 2
+
+
+SAME_AS_SKLEARN = [
+    # (id, params, fit args, what must agree: "error" or a warning category; prefix of text)
+    ("invalid solver", {"solver": "evil"}, (X_SMALL, Y_SMALL), "error",
+     "The 'solver' parameter of LogisticRegression must be a str among"),
+    ("invalid C", {"C": -5}, (X_SMALL, Y_SMALL), "error",
+     "The 'C' parameter of LogisticRegression must be a float in the range (0.0, inf]."),
+    ("inconsistent samples", {}, (X_SMALL, Y_SMALL[:5]), "error",
+     "Found input variables with inconsistent numbers of samples: [20, 5]"),
+    ("dual", {"dual": True}, (X_SMALL, Y_SMALL), "error",
+     "Solver lbfgs supports only dual=False, got dual=True"),
+    ("elastic-net", {"l1_ratio": 0.5}, (X_SMALL, Y_SMALL), "error",
+     "Solver lbfgs supports only 'l2' or None penalties, got elasticnet penalty."),
+    ("penalty deprecated", {"penalty": "l2"}, (X_SMALL, Y_SMALL), FutureWarning,
+     "'penalty' was deprecated in version 1.8 and will be removed in 1.10."),
+    ("penalty None with C", {"penalty": None, "C": 2.0}, (X_SMALL, Y_SMALL), UserWarning,
+     "Setting penalty=None will ignore the C and l1_ratio parameters"),
+    ("n_jobs", {"n_jobs": 2}, (X_SMALL, Y_SMALL), FutureWarning, "'n_jobs' has no effect"),
+    ("max_iter", {"max_iter": 1}, (X_SMALL, Y_SMALL), ConvergenceWarning,
+     "lbfgs failed to converge after 1 iteration(s)"),
+]
+
+
+@pytest.mark.parametrize("params, fit_args, kind, prefix", [c[1:] for c in SAME_AS_SKLEARN],
+                         ids=[c[0] for c in SAME_AS_SKLEARN])
+def test_errors_and_warnings_read_as_scikit_learns(params, fit_args, kind, prefix):
+    ours = fit_outcome(LogisticRegression, params, *fit_args)
+    theirs = fit_outcome(SkLogisticRegression, params, *fit_args)
+    for error, seen in (ours, theirs):
+        if kind == "error":
+            assert isinstance(error, ValueError), error
+            assert str(error).startswith(prefix), error
+        else:
+            assert any(issubclass(c, kind) and m.startswith(prefix) for c, m in seen), seen
+    if kind == "error":
+        assert type(ours[0]) is type(theirs[0])  # the same class (sklearn's InvalidParameterError)
+    if kind is ConvergenceWarning:
+        assert all("Increase the number of iterations" in m for c, m in ours[1] + theirs[1]
+                   if c is ConvergenceWarning)

@@ -6,20 +6,16 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_iris
+from helpers import dataset
+from sklearn.datasets import load_iris
 
 from gpulogreg import LogisticRegression, LogisticRegressionCV
 
 callback = pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9: no callbacks")
 
 
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
-X_BIN, Y_BIN = load_breast_cancer(return_X_y=True)
-X_BIN = standardized(X_BIN)
-X_MULTI, Y_MULTI = load_iris(return_X_y=True)
+X_BIN, Y_BIN = dataset("breast_cancer")
+X_MULTI, Y_MULTI = load_iris(return_X_y=True)  # not standardized
 
 
 class Recorder:
@@ -106,6 +102,22 @@ def test_progress_bar_draws_for_a_fit_and_a_cv(capsys):
     assert "LogisticRegression" in out.out + out.err
 
 
-def test_no_callbacks_no_tasks():
-    model = LogisticRegression().fit(X_BIN, Y_BIN)
-    assert not hasattr(model, "_callback_fit_ctx")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_no_callbacks_no_tasks(monkeypatch):
+    """Without set_callbacks a fit (and a CV) creates no callback context at all, not even
+    the root task, so no task per iteration or per fold either; with callbacks set, the
+    same spy sees the root's."""
+    roots = []
+    init = callback.CallbackSupportMixin._init_callback_context
+
+    def recording_init(self, *args, **kwargs):
+        roots.append(type(self).__name__)
+        return init(self, *args, **kwargs)
+
+    monkeypatch.setattr(callback.CallbackSupportMixin, "_init_callback_context", recording_init)
+    LogisticRegression().fit(X_BIN, Y_BIN)
+    LogisticRegressionCV(Cs=2, cv=2, l1_ratios=(0,), scoring="accuracy",
+                         use_legacy_attributes=False).fit(X_BIN, Y_BIN)
+    assert roots == []
+    LogisticRegression().set_callbacks(Recorder(X_BIN)).fit(X_BIN, Y_BIN)
+    assert roots == ["LogisticRegression"]

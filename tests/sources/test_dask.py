@@ -1,21 +1,28 @@
-"""Dask arrays: fit on a 2-worker LocalCluster, same coefficients as the in-memory fit."""
+"""Dask arrays: fit on a 2-worker LocalCluster (binomial) or the synchronous scheduler
+(multinomial), the same coefficients as the in-memory fit; lazy predictions; clear errors."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from helpers import dataset, linear_problem
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+from reference import (  # noqa: E402
+    assert_reordered,
+    fitted_vector,
+    hessian_reorder_bound,
+    optimum_radius,
+    reorder_bound,
+)
+
 from gpulogreg import LogisticRegression  # noqa: E402
 from gpulogreg.loss.objective import LogisticLoss  # noqa: E402
-from gpulogreg.sources.memory import RowBlocks  # noqa: E402
-from gpulogreg.loss.passes import LossGradient  # noqa: E402
 from gpulogreg.sources import source_for  # noqa: E402
 from gpulogreg.sources.dask import DaskRows, require_dask  # noqa: E402
-from reference import (assert_reordered, fitted_vector, hessian_reorder_bound,  # noqa: E402
-                       optimum_radius, reorder_bound)
 
 UNEVEN = (300, 1, 450, 249)  # one chunk holds a single row
 
@@ -29,11 +36,9 @@ def client():
     cluster.close()
 
 
-def problem(seed=0, n=1000, d=7):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d)
-    y = (X @ rng.normal(size=d) + rng.logistic(size=n) > 0).astype(int)
-    return X, y, rng.uniform(0.0, 2.0, size=n)
+def problem(n=1000, d=7, seed=0):
+    """Columns of different scales, integer labels, weights in [0, 2) (some near zero)."""
+    return linear_problem(n, d, seed, scale_columns=True, weights=(0.0, 2.0), labels=int)
 
 
 def as_dask(a, row_chunks):
@@ -133,9 +138,21 @@ def test_missing_dask_says_what_to_install(monkeypatch):
         require_dask()
 
 
-def test_in_memory_source_is_unchanged_by_the_seam():
-    X, y, s = problem(seed=5, n=100)
-    rows = RowBlocks(X, y.astype(float), s)
-    p = np.empty(100)
-    rows.reduce(LossGradient(np.zeros(8), 7, True, p_out=p))
-    np.testing.assert_allclose(p, s / 4)  # s sigma(0) (1 - sigma(0))
+def test_dask_multinomial_equals_in_memory():
+    X, y = dataset("wine")
+    ours = LogisticRegression(tol=1e-10, max_iter=1000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import dask
+
+        with dask.config.set(scheduler="synchronous"):
+            lazy = LogisticRegression(tol=1e-10, max_iter=1000).fit(
+                da.from_array(X, chunks=(50, -1)), da.from_array(y, chunks=50))
+            proba = lazy.predict_proba(da.from_array(X, chunks=(50, -1))).compute()
+            labels = lazy.predict(da.from_array(X, chunks=(50, -1))).compute()
+    bound = sum(optimum_radius(m, X, y, C=1.0) for m in (lazy, ours))
+    assert np.abs(fitted_vector(lazy) - fitted_vector(ours)).max() <= bound
+    # a probability moves by at most |dz|/2 for a change dz of the scores
+    dz = bound * (np.abs(X).sum(axis=1) + 1)
+    assert (np.abs(proba - ours.predict_proba(X)) <= dz[:, None] / 2 + 1e-15).all()
+    np.testing.assert_array_equal(labels, ours.predict(X))

@@ -7,15 +7,21 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import backend
+from reference import (
+    assert_reordered,
+    convexity,
+    fitted_vector,
+    hessian_reorder_bound,
+    optimum_radius,
+    reorder_bound,
+)
 from sklearn.exceptions import DataConversionWarning
 
 from gpulogreg import LogisticRegression, LogisticRegressionCV
-from gpulogreg._backend import to_numpy
-from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.loss.models import Multinomial
+from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS
-from reference import (assert_reordered, convexity, fitted_vector, hessian_reorder_bound,
-                       optimum_radius, reorder_bound)
 
 
 def sparse_problem(n=600, d=40, density=0.1, k=2, dtype=np.float64, seed=0):
@@ -168,8 +174,8 @@ def test_cupyx_csr_equals_scipy(cp):
     host = LogisticRegression(tol=1e-10, max_iter=1000).fit(X, y, sample_weight=s)
     gpu = LogisticRegression(tol=1e-10, max_iter=1000).fit(
         csp.csr_matrix(X), cp.asarray(y), sample_weight=cp.asarray(s))
-    np.testing.assert_allclose(to_numpy(gpu.coef_), host.coef_, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(to_numpy(gpu.predict_proba(csp.csr_matrix(X))),
+    np.testing.assert_allclose(backend.to_numpy(gpu.coef_), host.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(backend.to_numpy(gpu.predict_proba(csp.csr_matrix(X))),
                                host.predict_proba(X), atol=1e-10)
 
 

@@ -1,16 +1,18 @@
 """A model batch (problems with their own C and fold mask, one pass over X per round) gives
-what each problem gives when it is solved alone, for every solver and both models."""
+what each problem gives when it is solved alone, for every solver and both models; on a GPU
+(the CuPy stand-in) a round reads the device once and its pieces fit the device's memory."""
 
 import numpy as np
 import pytest
 import scipy.sparse
-
-from gpulogreg.solvers.batch import ModelBatch
-from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources.memory import RowBlocks
-from gpulogreg.loss.models import Binomial, Multinomial
-from gpulogreg.solvers import ITERATE, SOLVERS
+from helpers import first_feature_problem
 from reference import assert_reordered, convexity, reorder_bound
+
+from gpulogreg.loss.models import Binomial, Multinomial
+from gpulogreg.loss.objective import LogisticLoss
+from gpulogreg.solvers import ITERATE, SOLVERS
+from gpulogreg.solvers.batch import ModelBatch
+from gpulogreg.sources.memory import RowBlocks
 
 
 def problem(model, n=900, d=7, folds=3, seed=0, layout="C"):
@@ -82,17 +84,16 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
     per group), else (Fortran order, sparse) the numba elementwise sweep between the
     products, on pieces that start mid-array (the masks' row offset)."""
-    from gpulogreg.loss import cpu as _cpu
-    from gpulogreg.loss import batch_pass as _passes
+    from gpulogreg.loss import batch_pass, cpu
     from gpulogreg.solvers.batch import Curvature
     from gpulogreg.solvers.requests import Ask, Request
 
-    monkeypatch.setattr(_passes, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
-    monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 32)
-    monkeypatch.setattr(_cpu, "_BATCH_GROUPS", 4)
+    monkeypatch.setattr(batch_pass, "_BATCH_PIECE_BYTES", 12 * 8 * 64)  # pieces of 64 rows
+    monkeypatch.setattr(cpu, "_CHUNK_ROWS", 32)
+    monkeypatch.setattr(cpu, "_BATCH_GROUPS", 4)
     calls = []
     for name in ("batch_binomial_pass", "batch_binomial"):
-        monkeypatch.setattr(_cpu, name, lambda *a, f=getattr(_cpu, name), name=name: (
+        monkeypatch.setattr(cpu, name, lambda *a, f=getattr(cpu, name), name=name: (
             calls.append(name), f(*a))[1])
 
     X, y, s, masks = problem(Binomial(), n=700, layout="C" if layout == "csr" else layout)
@@ -111,7 +112,7 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     problems = [(j % 3, 10.0 ** (j - 4)) for j in range(9)]
     answers = {}
     for compiled in (False, True):
-        monkeypatch.setattr(_cpu, "BATCH_MIN_ENTRIES", 0 if compiled else 1 << 62)
+        monkeypatch.setattr(cpu, "BATCH_MIN_ENTRIES", 0 if compiled else 1 << 62)
         source = RowBlocks(X, y, s)
         source._block_rows = 100  # blocks of 100 rows, pieces of 64: offsets everywhere
         batch = ModelBatch(source, Binomial(), masks, problems)
@@ -128,7 +129,6 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
             assert_reordered(other[:2], answer[:2], bounds)
         else:
             assert_reordered(other, answer, bounds)
-
 
 
 def test_paths_warm_start_each_problem_from_the_one_before():
@@ -200,7 +200,7 @@ def test_curvature_pairs_carried_to_the_next_C():
     """lbfgs's pair (s, y) of one C, made the next C's by ``quasi_newton.carried``, is the pair that
     objective gives (y = its gradient change along s), and a pair whose y is mostly the old
     C's L2 term (tiny C: its data part would be rounding noise) is left out."""
-    from gpulogreg.solvers.quasi_newton import carried as _carried
+    from gpulogreg.solvers.quasi_newton import carried
 
     X, y, s, masks = problem(Binomial())
     batch = ModelBatch(RowBlocks(X, y, s), Binomial(), masks, [(2, 0.5), (2, 50.0), (2, 1e-7)])
@@ -208,7 +208,60 @@ def test_curvature_pairs_carried_to_the_next_C():
     x, step = rng.normal(size=8), rng.normal(size=8) * 0.1
     losses = {C: LogisticLoss(X, y, s * masks[2], C=C) for C in (0.5, 50.0, 1e-7)}
     change = {C: loss.gradient(x + step) - loss.gradient(x) for C, loss in losses.items()}
-    (s_new, y_new), = _carried([(step, change[0.5])], batch.members[0], batch.members[1])
+    (s_new, y_new), = carried([(step, change[0.5])], batch.members[0], batch.members[1])
     np.testing.assert_array_equal(s_new, step)
     np.testing.assert_allclose(y_new, change[50.0], rtol=1e-9, atol=1e-12)
-    assert _carried([(step, change[1e-7])], batch.members[2], batch.members[1]) == []
+    assert carried([(step, change[1e-7])], batch.members[2], batch.members[1]) == []
+
+
+def test_a_model_batch_round_reads_the_device_once(fake_gpu):
+    """Every objective of a round (50 problems: 10 Cs x 5 folds) comes to the host in one
+    transfer, and the folds' weight sums in one at the start: not one per problem."""
+    from gpulogreg.loss.models import Binomial
+    from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.solvers.requests import Ask, Request
+    from gpulogreg.sources.memory import RowBlocks
+
+    cp = fake_gpu()
+    X, y, s = first_feature_problem(500)
+    masks = np.stack([np.arange(500) % 5 != f for f in range(5)])
+    problems = [(f, C) for f in range(5) for C in np.logspace(-2, 2, 10)]
+    source = RowBlocks(cp.asarray(X), cp.asarray(y), cp.asarray(s))
+    start = cp.log.count("sync")
+    batch = ModelBatch(source, Binomial(), cp.asarray(masks), problems)
+    assert cp.log.count("sync") - start == 1
+    rng = np.random.default_rng(0)
+    pending = {j: Request(Ask.LOSS_GRADIENT, cp.asarray(rng.normal(size=8)))
+               for j in range(50)}
+    start = cp.log.count("sync")
+    answers = batch._answer(pending)
+    assert cp.log.count("sync") - start == 1
+    for j in (0, 17, 49):
+        fold, C = problems[j]
+        alone = LogisticLoss(X, y, s * masks[fold], C=C)
+        f_ref, g_ref = alone.loss_gradient(np.asarray(pending[j].x))
+        np.testing.assert_allclose(answers[j][0], f_ref, rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(answers[j][1]), g_ref, rtol=1e-10, atol=1e-14)
+
+
+def test_model_batch_pieces_are_sized_for_the_device(fake_gpu, monkeypatch):
+    """A wide X on a GPU is walked in pieces sized by the free device memory and the number
+    of models, not by a cache budget spread over d (which at d = 10^5 leaves a few dozen
+    rows a piece); the CPU keeps its cache-sized pieces. A CSC X is turned into CSR once
+    per batch, not rescanned per piece."""
+    import scipy.sparse as sp
+
+    from gpulogreg.loss import batch_pass
+    from gpulogreg.loss.models import Binomial
+    from gpulogreg.solvers.batch import ModelBatch
+    from gpulogreg.sources.memory import RowBlocks
+
+    cp = fake_gpu(free_bytes=8 << 30)
+    gpu_rows = batch_pass.batch_piece_rows(cp, 100, 100_000, 8)
+    assert gpu_rows >= (8 << 30) // 16 // (3 * 100 * 8)
+    assert batch_pass.batch_piece_rows(np, 100, 100_000, 8) == (1 << 25) // (100_000 * 8)
+    X = sp.random(300, 50, density=0.1, format="csc", random_state=0)
+    y = (np.arange(300) % 2).astype(float)
+    masks = np.stack([np.arange(300) % 3 != f for f in range(3)])
+    batch = ModelBatch(RowBlocks(X, y), Binomial(), masks, [(0, 1.0), (2, 0.5)])
+    assert batch.source.X.format == "csr"

@@ -1,4 +1,4 @@
-"""PyTorch, array-api-strict and any array-API input (DESIGN.md section 7): with
+"""PyTorch, array-api-strict and any array-API input: with
 scikit-learn's array_api_dispatch, fitted attributes and outputs in the input's library,
 dtype and device, scikit-learn's coefficients, and X never copied on the way in; without
 it, scikit-learn's convention (NumPy out)."""
@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import sklearn
-from sklearn.datasets import load_breast_cancer, load_wine
+from helpers import backend, boundary, dataset
+from reference import fitted_vector, optimum_radius
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import gpulogreg
-from gpulogreg import LogisticRegression, LogisticRegressionCV, _backend, _boundary
-from reference import fitted_vector, optimum_radius
+from gpulogreg import LogisticRegression, LogisticRegressionCV
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (CI installs the CPU "
                                               "build: pip install torch==2.13.0)")
@@ -22,12 +22,8 @@ strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not
                                                          "(part of the test extra)")
 
 
-def standardized(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
-
-
-DATA = {"binary": load_breast_cancer(return_X_y=True), "3-class": load_wine(return_X_y=True)}
-DATA = {name: (standardized(X)[:, :10], y) for name, (X, y) in DATA.items()}
+DATA = {"binary": dataset("breast_cancer"), "3-class": dataset("wine")}
+DATA = {name: (X[:, :10], y) for name, (X, y) in DATA.items()}
 LIBRARIES = {
     "torch-float64": lambda a: torch.asarray(a, dtype=torch.float64 if a.dtype.kind == "f"
                                              else None),
@@ -70,12 +66,12 @@ def test_dispatch_gives_results_of_the_inputs_kind_and_sklearns_coefficients(dis
     assert model.classes_.dtype == ya.dtype
     # float32 data stop at tol 1e-6: coefficients to about 1e-4 of the float64 optimum
     rtol, atol = (1e-5, 1e-7) if "64" in library else (1e-3, 1e-4)
-    coef = np.asarray(_backend.to_numpy(model.coef_))
+    coef = np.asarray(backend.to_numpy(model.coef_))
     np.testing.assert_allclose(coef, exact.coef_, rtol=rtol, atol=atol)
     for method in ("decision_function", "predict_proba", "predict_log_proba", "predict"):
         out = getattr(model, method)(Xa)
         same_kind(out, Xa)
-        np.testing.assert_allclose(_backend.to_numpy(out), getattr(exact, method)(X),
+        np.testing.assert_allclose(backend.to_numpy(out), getattr(exact, method)(X),
                                    rtol=10 * rtol, atol=1e-4 if "32" in library else 1e-6)
     assert isinstance(model.score(Xa, ya), float)
     with pytest.raises(ValueError, match="must use the same namespace"):
@@ -98,8 +94,8 @@ def test_dispatch_in_the_cv(dispatch, library, data):
     assert model.C_ == reference.C_
     # both refits within what their stopping rule guarantees of the optimum (float32 data
     # stop at tol 1e-5; at C = 1e4 the objective is nearly flat, so that can be far)
-    host = SimpleNamespace(coef_=_backend.to_numpy(model.coef_), fit_intercept=True,
-                           intercept_=_backend.to_numpy(model.intercept_),
+    host = SimpleNamespace(coef_=backend.to_numpy(model.coef_), fit_intercept=True,
+                           intercept_=backend.to_numpy(model.intercept_),
                            grad_max_=model.grad_max_)
     bound = sum(optimum_radius(m, X, y, C=float(reference.C_)) for m in (host, reference))
     assert np.abs(fitted_vector(host) - fitted_vector(reference)).max() <= bound
@@ -135,10 +131,10 @@ def test_x_is_never_copied_on_the_way_in(dispatch):
     X, y = DATA["binary"]
     big = np.tile(np.repeat(X, 40, axis=0), 10)  # 100 columns: X dwarfs the O(n) vectors
     Xt = torch.asarray(big)
-    inner = _boundary.Boundary(X=Xt).inward(Xt)
+    inner = boundary.Boundary(X=Xt).inward(Xt)
     assert inner.__array_interface__["data"][0] == Xt.data_ptr()
     Xs = strict.asarray(big)
-    assert np.shares_memory(_boundary.Boundary(X=Xs).inward(Xs), np.from_dlpack(Xs))
+    assert np.shares_memory(boundary.Boundary(X=Xs).inward(Xs), np.from_dlpack(Xs))
     labels = torch.asarray(np.repeat(y, 40))
     LogisticRegression(max_iter=3).fit(Xt, labels)  # warm up imports and caches
     tracemalloc.start()
@@ -188,7 +184,7 @@ def test_torch_cuda_reaches_cupy_without_a_copy(cp, dispatch):
     X, y = DATA["3-class"]
     Xt = torch.asarray(X, device="cuda")
     yt = torch.asarray(y, device="cuda")
-    inner = _boundary.Boundary(X=Xt).inward(Xt)
+    inner = boundary.Boundary(X=Xt).inward(Xt)
     assert isinstance(inner, cp.ndarray) and inner.data.ptr == Xt.data_ptr()
     model = LogisticRegression(tol=1e-10).fit(Xt, yt)
     for name in ("coef_", "intercept_", "classes_"):

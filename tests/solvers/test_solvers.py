@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import dataset
 
 from gpulogreg.loss.objective import LogisticLoss
 from gpulogreg.solvers import SOLVERS, gradient_descent, lbfgs, newton_cg
@@ -122,13 +123,10 @@ def test_a_first_step_off_by_1e30_is_rescaled_not_halved(name):
 
 
 def test_gd_stops_when_float32_data_cannot_resolve_tol():
-    """Below float32's resolution gd used to step on noise until max_iter; now it stops."""
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    std = X.std(axis=0)
-    std[std == 0] = 1
-    X = ((X - X.mean(axis=0)) / std).astype(np.float32)
+    """A tol below what float32 data can resolve: gd stops and says it stalled, within a few
+    thousand iterations, rather than stepping on rounding noise until max_iter."""
+    X, y = dataset("digits")
+    X = X.astype(np.float32)
     loss = LogisticLoss(X, (y == 8).astype(np.float32), C=1.0)
     res = gradient_descent.minimize(loss, np.zeros(65), tol=1e-9, max_iter=100_000)
     assert not res.converged and "stalled" in res.message
@@ -165,8 +163,7 @@ def test_newton_solvers_take_one_pass_per_iteration(name):
 
 
 def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
-    from gpulogreg.solvers import iteration as _common
-    from gpulogreg.solvers import line_search as _line_search
+    from gpulogreg.solvers import iteration, line_search
     from gpulogreg.solvers.requests import Ask
 
     calls = []
@@ -181,8 +178,8 @@ def test_newton_line_search_recomputes_curvature_only_for_a_shorter_step():
     f, g = obj.loss_gradient(x)
     for d, evals in ((-np.array([1.0, 1.0]), 1), (-np.array([8.0, 8.0]), 3)):
         calls.clear()
-        ls, curvature = _common.run(
-            _line_search.newton(Ask.GRADIENT_HESSP, x, f, g, d, float(g @ d)), obj)
+        ls, curvature = iteration.run(
+            line_search.newton(Ask.GRADIENT_HESSP, x, f, g, d, float(g @ d)), obj)
         assert ls.ok and curvature == "curvature" and ls.n_fev == evals
         assert calls == (["H"] if evals == 1 else ["H", "H"])  # first trial, then accepted
 
@@ -216,8 +213,8 @@ def test_newton_direction_falls_back_where_cholesky_fails():
 
 def test_lbfgs_starts_from_a_given_memory():
     """lbfgs returns its curvature pairs, and started from them (a nearby start, the same
-    objective) it needs fewer iterations than from an empty memory (11 against 15 here; the
-    same run, memory ignored, would take as many)."""
+    objective) it needs fewer iterations than from an empty memory (were the memory ignored,
+    the two runs would be the same run and take as many)."""
     from gpulogreg.solvers import ITERATE
     from gpulogreg.solvers.iteration import run
 

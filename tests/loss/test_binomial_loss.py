@@ -1,44 +1,37 @@
-"""LogisticLoss against the independent float64 reference, finite differences and extremes."""
+"""The binary LogisticLoss against the independent float64 reference, finite differences and
+extremes, for any shape and memory layout, without copying X; its GPU paths (fused and
+one-pass kernels) against the general one."""
 
 import tracemalloc
 
 import numpy as np
 import pytest
+from helpers import backend, central_difference, finite_difference_jacobian, make_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import (
+    assert_matches,
+    assert_reordered,
+    hessian,
+    hessian_reorder_bound,
+    loss_and_gradient,
+    reorder_bound,
+)
 
-from gpulogreg.loss import models as _models
-from gpulogreg.loss import passes as _passes
-from gpulogreg.sources import memory as _sources
-from gpulogreg._backend import to_numpy
+from gpulogreg.loss import models, passes
 from gpulogreg.loss.objective import LogisticLoss
-from reference import (assert_matches, assert_reordered, hessian, hessian_reorder_bound,
-                       loss_and_gradient, reorder_bound)
 
 LAYOUTS = ("C", "F", "sliced")
 
 
-def make_problem(xp, n, d, dtype, layout="C", weights=False, seed=0):
-    """X of the given memory layout (built without ever copying the final view), y, s."""
-    rng = np.random.default_rng(seed)
-    if layout == "sliced":  # every other row and column of a bigger array: not contiguous
-        X = xp.asarray(rng.normal(size=(2 * n, 2 * d)).astype(dtype))[::2, ::2]
-    else:
-        X = xp.asarray(rng.normal(size=(n, d)).astype(dtype), order=layout)
-    y = xp.asarray((rng.random(n) < 0.5).astype(dtype))
-    s = xp.asarray(rng.uniform(0.1, 3.0, size=n).astype(dtype)) if weights else None
-    coef = xp.asarray(rng.normal(size=d + 1) / np.sqrt(d))
-    return X, y, s, coef
-
-
 def check_against_reference(loss, coef, dtype):
     f, g = loss.loss_gradient(coef)
-    c = to_numpy(coef)
+    c = backend.to_numpy(coef)
     d = loss.n_features
     src = loss.source
     f_ref, g_ref = loss_and_gradient(src.X, src.y, c[:d], c[d] if loss.fit_intercept else 0.0,
                                      src.sample_weight, loss.C, loss.fit_intercept)
-    g = to_numpy(g)
+    g = backend.to_numpy(g)
     assert g.dtype == np.float64 and g.shape == g_ref.shape
     assert_matches(f, g, f_ref, g_ref, dtype)
 
@@ -71,24 +64,12 @@ def test_shapes_and_layouts(xp, n, d, layout, dtype, fit_intercept, weights, see
     check_against_reference(loss, coef, dtype)
 
 
-def test_cpu_row_blocks_add_up(monkeypatch):
-    """Many small row blocks (the CPU path) give the single-block result to rounding."""
-    X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
-    one_block = LogisticLoss(X, y, s, C=3.0).loss_gradient(coef)
-    monkeypatch.setattr(_sources, "_CPU_BLOCK_BYTES", 7 * 8 * 64)  # 64-row blocks (minimum)
-    blocked = LogisticLoss(X, y, s, C=3.0)
-    assert blocked.source._block_rows == 64
-    assert_reordered(blocked.loss_gradient(coef), one_block, reorder_bound(X, s, coef))
-
-
 def test_finite_differences():
     X, y, s, coef = make_problem(np, 40, 5, np.float64, weights=True, seed=3)
     loss = LogisticLoss(X, y, s, C=0.7)
     g = loss.gradient(coef)
-    h = 1e-6
-    fd = np.array([(loss.loss(coef + h * e) - loss.loss(coef - h * e)) / (2 * h)
-                   for e in np.eye(coef.size)])
-    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g, finite_difference_jacobian(loss.loss, coef), rtol=1e-6,
+                               atol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -100,13 +81,13 @@ def test_hessp_matches_explicit_hessian(xp, dtype, fit_intercept, weights):
     loss = LogisticLoss(X, y, s, C=0.8, fit_intercept=fit_intercept)
     f, g, hessp = loss.gradient_hessp(coef)
     f_ref, g_ref = loss.loss_gradient(coef)
-    assert f == f_ref and np.array_equal(to_numpy(g), to_numpy(g_ref))
-    c = to_numpy(coef)
+    assert f == f_ref and np.array_equal(backend.to_numpy(g), backend.to_numpy(g_ref))
+    c = backend.to_numpy(coef)
     H = hessian(X, c[:33], c[33] if fit_intercept else 0.0, s, C=0.8, fit_intercept=fit_intercept)
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     for seed in range(3):
         v = np.random.default_rng(seed).normal(size=c.size)
-        hv = to_numpy(hessp(xp.asarray(v)))
+        hv = backend.to_numpy(hessp(xp.asarray(v)))
         assert hv.dtype == np.float64
         assert np.linalg.norm(hv - H @ v) <= rtol * np.linalg.norm(H @ v)
 
@@ -116,12 +97,11 @@ def test_hessp_finite_differences_of_gradient():
     loss = LogisticLoss(X, y, s, C=0.5)
     _, _, hessp = loss.gradient_hessp(coef)
     v = np.random.default_rng(1).normal(size=coef.size)
-    h = 1e-6
-    fd = (loss.gradient(coef + h * v) - loss.gradient(coef - h * v)) / (2 * h)
+    fd = central_difference(loss.gradient, coef, v)
     np.testing.assert_allclose(hessp(v), fd, rtol=1e-6, atol=1e-10)
 
 
-def test_plain_gradient_is_the_seeds_formula():
+def test_gradient_without_penalty_is_the_mean_residual_times_x():
     """C=inf, no weights, no intercept: exactly (1/n) X^T (sigmoid(Xw) - y)."""
     X, y, _, coef = make_problem(np, 50, 4, np.float64, seed=5)
     w = coef[:4]
@@ -138,7 +118,7 @@ def test_extreme_z_is_finite_and_right(xp, dtype, scale):
     coef = xp.asarray(np.array([1.0, 0.0]))
     loss = LogisticLoss(X, y, C=np.inf)
     f, g = loss.loss_gradient(coef)
-    g = to_numpy(g)
+    g = backend.to_numpy(g)
     assert np.isfinite(f) and np.all(np.isfinite(g))
     f_ref, g_ref = loss_and_gradient(X, y, np.array([1.0]), 0.0)
     np.testing.assert_allclose(f, f_ref, rtol=1e-6)
@@ -148,7 +128,7 @@ def test_extreme_z_is_finite_and_right(xp, dtype, scale):
 def test_residual_has_no_cancellation():
     """sigmoid(z) - 1 for large z keeps full relative precision (e^-z, not 1 - 1 = 0)."""
     z = np.array([30.0, 40.0, -30.0])
-    r, l = _models.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
+    r, l = models.residual_and_loss(z, np.array([1.0, 1.0, 0.0]), None, np)
     np.testing.assert_allclose(r, [-np.exp(-30) / (1 + np.exp(-30)), -np.exp(-40) / (1 + np.exp(-40)),
                                    np.exp(-30) / (1 + np.exp(-30))], rtol=1e-14)
     np.testing.assert_allclose(l, np.log1p(np.exp(-np.abs(z))), rtol=1e-14)
@@ -179,7 +159,7 @@ def test_fused_kernel_matches_general_path(cp, dtype, weights):
     f2, g2 = general.loss_gradient(coef)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(f1, f2, rtol=rtol)
-    np.testing.assert_allclose(to_numpy(g1), to_numpy(g2), rtol=rtol,
+    np.testing.assert_allclose(backend.to_numpy(g1), backend.to_numpy(g2), rtol=rtol,
                                atol=rtol * float(cp.linalg.norm(g2)))
 
 
@@ -207,11 +187,11 @@ def test_gradient_hessian_matches_explicit_hessian(xp, dtype, fit_intercept, wei
     loss = LogisticLoss(X, y, s, C=0.8, fit_intercept=fit_intercept)
     f, g, H = loss.gradient_hessian(coef)
     f_ref, g_ref = loss.loss_gradient(coef)
-    assert f == f_ref and np.array_equal(to_numpy(g), to_numpy(g_ref))
-    c = to_numpy(coef)
+    assert f == f_ref and np.array_equal(backend.to_numpy(g), backend.to_numpy(g_ref))
+    c = backend.to_numpy(coef)
     H_ref = hessian(X, c[:33], c[33] if fit_intercept else 0.0, s, C=0.8,
                     fit_intercept=fit_intercept)
-    H = to_numpy(H)
+    H = backend.to_numpy(H)
     assert H.dtype == np.float64 and np.array_equal(H, H.T)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     assert np.abs(H - H_ref).max() <= rtol * np.abs(H_ref).max()
@@ -221,7 +201,7 @@ def test_gradient_hessian_pieces_add_up(monkeypatch):
     """A block split into many Hessian pieces (as a whole GPU block is) gives the same sums."""
     X, y, s, coef = make_problem(np, 1000, 7, np.float64, weights=True)
     whole = LogisticLoss(X, y, s, C=3.0).gradient_hessian(coef)
-    monkeypatch.setattr(_passes, "_HESSIAN_PIECE_BYTES", 7 * 8 * 10)  # 10-row pieces
+    monkeypatch.setattr(passes, "_HESSIAN_PIECE_BYTES", 7 * 8 * 10)  # 10-row pieces
     pieces = LogisticLoss(X, y, s, C=3.0).gradient_hessian(coef)
     assert_reordered(pieces[:2], whole[:2], reorder_bound(X, s, coef))
     assert_reordered(pieces[2], whole[2], (None, hessian_reorder_bound(X, s, coef)))
@@ -231,9 +211,7 @@ def test_hessian_finite_differences_of_gradient():
     X, y, s, coef = make_problem(np, 60, 6, np.float64, weights=True, seed=9)
     loss = LogisticLoss(X, y, s, C=0.5)
     _, _, H = loss.gradient_hessian(coef)
-    h = 1e-6
-    fd = np.array([(loss.gradient(coef + h * e) - loss.gradient(coef - h * e)) / (2 * h)
-                   for e in np.eye(coef.size)])
+    fd = finite_difference_jacobian(loss.gradient, coef).T  # row j: the derivative along e_j
     np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-10)
 
 
@@ -258,9 +236,9 @@ def test_one_pass_kernels_match_the_general_path(cp, monkeypatch, n, d, dtype, w
     """The one-pass kernels (logistic_grad.cu, switched on) against the cuBLAS + general
     elementwise path and the float64 reference: loss, gradient, stored curvature, Hessian
     products; bitwise equal from one call to the next."""
-    from gpulogreg.loss import cuda as _kernels
+    from gpulogreg.loss import cuda
 
-    monkeypatch.setattr(_kernels, "ONE_PASS", True)
+    monkeypatch.setattr(cuda, "ONE_PASS", True)
     X, y, s, coef = make_problem(cp, n, d, dtype, weights=weights, seed=n + d)
     coef = coef if fit_intercept else coef[:-1]
     one = LogisticLoss(X, y, s, C=0.7, fit_intercept=fit_intercept)
@@ -277,5 +255,13 @@ def test_one_pass_kernels_match_the_general_path(cp, monkeypatch, n, d, dtype, w
                                                                fit_intercept=fit_intercept))
     else:
         check_against_reference(one, coef, dtype)
-        Hv, Hv_ref = to_numpy(hessp(v)), to_numpy(hessp_ref(v))
+        Hv, Hv_ref = backend.to_numpy(hessp(v)), backend.to_numpy(hessp_ref(v))
         assert np.linalg.norm(Hv - Hv_ref) <= 1e-5 * max(np.linalg.norm(Hv_ref), 1.0)
+
+
+def test_loss_at_float_max_margins_is_finite():
+    big = np.finfo(np.float32).max / 2
+    X = np.array([[big], [-big], [big], [-big]], dtype=np.float32)
+    y = np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)
+    f, g = LogisticLoss(X, y, C=np.inf, fit_intercept=False).loss_gradient(np.array([1.0]))
+    assert np.isfinite(f) and np.all(np.isfinite(g))

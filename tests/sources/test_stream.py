@@ -1,21 +1,16 @@
-"""Streaming a host X through the GPU in row chunks: the chunk logic on the CPU, the
-double-buffered copies on a GPU (marked ``gpu``)."""
+"""Streaming a host X through the GPU in row chunks: the chunk logic on the CPU (binomial and
+multinomial), the double-buffered copies on a GPU (marked ``gpu``)."""
 
 import numpy as np
 import pytest
+from helpers import backend, dataset, linear_problem
+from reference import assert_reordered, reorder_bound
 
 from gpulogreg import LogisticRegression
-from gpulogreg._backend import to_numpy
+from gpulogreg.loss.models import Multinomial
 from gpulogreg.loss.objective import LogisticLoss
-from gpulogreg.sources.stream import StreamedRows, choose_chunk_rows
 from gpulogreg.solvers import SOLVERS
-
-
-def problem(seed=0, n=1001, d=9):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = (X @ rng.normal(size=d) + rng.logistic(size=n) > 0).astype(np.float64)
-    return X, y, rng.uniform(0.1, 2.0, size=n)
+from gpulogreg.sources.stream import StreamedRows, choose_chunk_rows
 
 
 def test_chunk_size_from_free_memory_or_override():
@@ -32,7 +27,7 @@ def test_chunk_size_from_free_memory_or_override():
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 64, 1000, 1001, 5000])
 def test_chunks_cover_every_row_once_in_order(chunk_rows):
-    X, y, _ = problem()
+    X, y, _ = linear_problem(1001, 9, seed=0)
     src = StreamedRows(X, y, xp=np, chunk_rows=chunk_rows)
     chunks = src.chunks()
     assert chunks[0][0] == 0 and chunks[-1][1] == len(X)
@@ -43,7 +38,7 @@ def test_chunks_cover_every_row_once_in_order(chunk_rows):
 @pytest.mark.parametrize("chunk_rows", [1, 100, 1001])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_streamed_sums_equal_in_memory(chunk_rows, weighted):
-    X, y, s = problem(seed=1)
+    X, y, s = linear_problem(1001, 9, seed=1)
     s = s if weighted else None
     coef = np.random.default_rng(2).normal(size=10) / 3
     v = np.random.default_rng(3).normal(size=10)
@@ -60,7 +55,7 @@ def test_streamed_sums_equal_in_memory(chunk_rows, weighted):
 @pytest.mark.parametrize("solver", sorted(SOLVERS))
 def test_every_solver_on_a_streamed_memmap(tmp_path, solver):
     """An np.memmap X (the typical bigger-than-memory input) through the chunked source."""
-    X, y, _ = problem(seed=4, n=700)
+    X, y, _ = linear_problem(700, 9, seed=4)
     path = tmp_path / "X.f64"
     X.tofile(path)
     Xm = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
@@ -71,43 +66,24 @@ def test_every_solver_on_a_streamed_memmap(tmp_path, solver):
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-10, atol=1e-12)
 
 
-def test_device_cuda_without_gpu_is_a_clear_error(monkeypatch):
-    from gpulogreg import _backend
-
-    monkeypatch.setattr(_backend, "gpu_available", lambda: False)
-    X, y, _ = problem(n=50)
-    with pytest.raises(ValueError, match="device='cuda' needs CuPy and a CUDA GPU"):
-        LogisticRegression(device="cuda").fit(X, y)
-
-
-@pytest.mark.parametrize("params, match", [
-    ({"device": "gpu"}, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
-    ({"chunk_rows": 100}, "chunk_rows applies to device='cuda'"),
-])
-def test_bad_streaming_params(params, match):
-    X, y, _ = problem(n=50)
-    with pytest.raises(ValueError, match=match):
-        LogisticRegression(**params).fit(X, y)
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize("solver", sorted(SOLVERS))
 @pytest.mark.parametrize("chunk_rows", [97, 1000, None])
 def test_gpu_streamed_fit_equals_in_memory_fit(cp, solver, chunk_rows):
-    X, y, s = problem(seed=5, n=5003, d=33)
+    X, y, s = linear_problem(5003, 33, seed=5)
     params = dict(solver=solver, tol=1e-10, max_iter=100_000)
     ref = LogisticRegression(**params).fit(X, y, sample_weight=s)
     model = LogisticRegression(device="cuda", chunk_rows=chunk_rows, **params)
     model.fit(X, y, sample_weight=s)
     assert isinstance(model.coef_, cp.ndarray)
-    np.testing.assert_allclose(to_numpy(model.coef_), ref.coef_, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(to_numpy(model.intercept_), ref.intercept_, rtol=1e-10,
+    np.testing.assert_allclose(backend.to_numpy(model.coef_), ref.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(backend.to_numpy(model.intercept_), ref.intercept_, rtol=1e-10,
                                atol=1e-12)
 
 
 @pytest.mark.gpu
 def test_gpu_streamed_sums_reuse_buffers_across_passes(cp):
-    X, y, _ = problem(seed=6, n=4099, d=16)
+    X, y, _ = linear_problem(4099, 16, seed=6)
     src = StreamedRows(X, y, chunk_rows=1000)  # the real GPU path: pinned buffers, 2 streams
     loss = LogisticLoss(source=src, C=1.0)
     mem = LogisticLoss(cp.asarray(X), cp.asarray(y), C=1.0)
@@ -137,3 +113,20 @@ def test_gpu_streamed_big_chunks_every_pass(cp):
         np.testing.assert_allclose(f1, f2, rtol=1e-6)
         np.testing.assert_allclose(g1.get(), g2.get(), rtol=1e-5, atol=1e-6)
     src.close()
+
+
+def test_multinomial_streamed_chunks_equal_in_memory():
+    X, y = dataset("digits")
+    y_index = y.astype(np.float64)
+    model = Multinomial(10)
+    whole = LogisticLoss(X, y_index, C=1.0, model=model)
+    streamed = LogisticLoss(source=StreamedRows(X, y_index, xp=np, chunk_rows=333), C=1.0,
+                            model=model)
+    x = np.random.default_rng(0).normal(size=whole.n_params) / 10
+    f, g, hessp = whole.gradient_hessp(x)
+    f_s, g_s, hessp_s = streamed.gradient_hessp(x)
+    assert_reordered((f_s, g_s), (f, g), reorder_bound(X, None, x, k=10))
+    assert_reordered(hessp_s(x), hessp(x), reorder_bound(X, None, x, k=10, v=x))
+    res = SOLVERS["newton-cg"](streamed, np.zeros(whole.n_params), tol=1e-10, max_iter=100)
+    assert res.converged
+    np.testing.assert_array_less(np.abs(whole.gradient(res.x)), 1e-9)

@@ -2,15 +2,22 @@
 
 import numpy as np
 import pytest
+from helpers import make_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import (
+    assert_reordered,
+    fitted_vector,
+    hessian,
+    hessian_reorder_bound,
+    loss_and_gradient,
+    optimum_radius,
+    reorder_bound,
+)
 
 from gpulogreg import LogisticRegression
-from gpulogreg.loss import cpu as _cpu
+from gpulogreg.loss import cpu
 from gpulogreg.loss.objective import LogisticLoss
-from reference import (assert_reordered, fitted_vector, hessian, hessian_reorder_bound,
-                       loss_and_gradient, optimum_radius, reorder_bound)
-from test_loss import make_problem
 
 pytest.importorskip("numba", reason="numba is not installed: the compiled passes are off")
 
@@ -18,7 +25,7 @@ pytest.importorskip("numba", reason="numba is not installed: the compiled passes
 @pytest.fixture
 def jit_everything(monkeypatch):
     """Compiled passes for any size (the threshold only spares small fits the compile)."""
-    monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(cpu, "MIN_ELEMENTS", 0)
     monkeypatch.delenv("GPULOGREG_DISABLE_JIT", raising=False)
 
 
@@ -37,7 +44,7 @@ def both(X, y, s, C, fit_intercept):
        dtype=st.sampled_from([np.float64, np.float32]))
 def test_compiled_passes_match_the_reference(n, d, fit_intercept, weights, seed, dtype):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_cpu, "MIN_ELEMENTS", 0)
+        mp.setattr(cpu, "MIN_ELEMENTS", 0)
         mp.delenv("GPULOGREG_DISABLE_JIT", raising=False)
         X, y, s, coef = make_problem(np, n, d, dtype, weights=weights, seed=seed)
         coef = coef if fit_intercept else coef[:-1]
@@ -63,7 +70,7 @@ def test_chunk_boundaries(jit_everything, monkeypatch):
     X, y, s, coef = make_problem(np, 1000, 9, np.float64, weights=True, seed=2)
     compiled, _ = both(X, y, s, 2.0, True)
     f1, g1, h1 = compiled.gradient_hessp(coef)
-    monkeypatch.setattr(_cpu, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(cpu, "_CHUNK_ROWS", 7)
     f2, g2, h2 = compiled.gradient_hessp(coef)
     v = np.arange(coef.size, dtype=float)
     assert_reordered((f2, g2), (f1, g1), reorder_bound(X, s, coef))
@@ -106,19 +113,19 @@ def test_extreme_z_is_finite(jit_everything, scale):
 def test_who_gets_the_compiled_passes(monkeypatch):
     X, y, _, _ = make_problem(np, 100, 5, np.float64)
     assert not LogisticLoss(X, y).compiled  # small: no compile for a tiny fit
-    monkeypatch.setattr(_cpu, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(cpu, "MIN_ELEMENTS", 0)
     monkeypatch.delenv("GPULOGREG_DISABLE_JIT", raising=False)
     assert LogisticLoss(X, y).compiled
     assert not LogisticLoss(np.asfortranarray(X), y).compiled  # NumPy's BLAS handles F order
     assert not LogisticLoss(X[::2], y[::2]).compiled  # nor any strided view
     assert LogisticLoss(X.astype(np.float32), y.astype(np.float32)).compiled
     assert not LogisticLoss(X.astype(np.float16), y).compiled  # the estimators widen float16
-    wide = np.zeros((2, _cpu.MAX_FEATURES + 1))
+    wide = np.zeros((2, cpu.MAX_FEATURES + 1))
     assert not LogisticLoss(wide, np.array([0.0, 1.0])).compiled  # BLAS is as fast there
     monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "1")
     assert not LogisticLoss(X, y).compiled
     monkeypatch.setenv("GPULOGREG_DISABLE_JIT", "0")
-    monkeypatch.setattr(_cpu, "_kernels", lambda: None)  # numba missing
+    monkeypatch.setattr(cpu, "_kernels", lambda: None)  # numba missing
     assert not LogisticLoss(X, y).compiled
 
 
@@ -142,8 +149,9 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
                                                           dtype):
     """The multinomial kernels (loss + gradient with the stored softmax, Hessian products)
     against the NumPy reference passes and the independent float64 reference."""
-    from gpulogreg.loss.models import Multinomial
     from reference import multinomial_loss_and_gradient
+
+    from gpulogreg.loss.models import Multinomial
 
     rng = np.random.default_rng(seed)
     X = (rng.normal(size=(n, d)) * 3).astype(dtype)
@@ -151,7 +159,7 @@ def test_compiled_multinomial_passes_match_the_reference(n, d, k, fit_intercept,
     s = rng.uniform(0.0, 1.0, size=n).astype(dtype) if weights else None
     coef = rng.normal(size=(d + fit_intercept) * k)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_cpu, "MIN_ELEMENTS", 0)
+        mp.setattr(cpu, "MIN_ELEMENTS", 0)
         mp.delenv("GPULOGREG_DISABLE_JIT", raising=False)
         compiled = LogisticLoss(X, y, s, C=0.9, fit_intercept=fit_intercept,
                                 model=Multinomial(k))
