@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import warnings
 
 from .. import _backend
-from ..solvers import ALIASES, SOLVERS
+from ..solvers import ALIASES, LIBLINEAR, SOLVERS
 from . import commands
 
-SOLVER_NAMES = sorted(set(SOLVERS) | set(ALIASES))  # saga, as scikit-learn users spell it
+# ours, and scikit-learn's names for them (saga, sag, liblinear)
+SOLVER_NAMES = sorted(set(SOLVERS) | set(ALIASES) | {LIBLINEAR})
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors (``gpulogreg fit: error: ...``, exit 2), as every other
+    error of the command line: no usage block first."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _shape(text):
@@ -42,7 +54,7 @@ def _raw_file_options(parser):
 def main(argv=None) -> int:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="gpulogreg", description=__doc__)
+    parser = _OneLineParser(prog="gpulogreg", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gpulogreg {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     demo_parser = subparsers.add_parser(
@@ -82,6 +94,9 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--device", type=_device, default="auto")
     fit_parser.add_argument("-v", "--verbose", action="store_true",
                             help="report each iteration (a progress line on a terminal)")
+    fit_parser.add_argument("--drop-missing-labels", action="store_true",
+                            help="leave out rows whose label is missing (an empty field, NA, a "
+                                 "null) and say how many; without it they are an error")
     _raw_file_options(fit_parser)
     predict_parser = subparsers.add_parser(
         "predict", help="predict with a saved model",
@@ -108,14 +123,37 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     command = {"demo": commands.demo, "fit": commands.fit, "predict": commands.predict,
                "bench": commands.bench}[args.command]
+    name = f"gpulogreg {args.command}"
     try:
-        return command(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(name)
+            return command(args)
     except (ValueError, TypeError, OSError) as exc:  # bad files and inputs: one line
-        print(f"gpulogreg {args.command}: error: {exc}", file=sys.stderr)
+        if isinstance(exc, BrokenPipeError):
+            return _closed_pipe()
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C: model files are written whole or not at all
-        print(f"gpulogreg {args.command}: interrupted; nothing was saved", file=sys.stderr)
+        print(f"{name}: interrupted; nothing was saved", file=sys.stderr)
         return 130
+
+
+def _one_line_warning(name):
+    """Warnings (a ConvergenceWarning) as one line on stderr, as the errors are."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{name}: {category.__name__}: {' '.join(str(message).split())}",
+              file=sys.stderr)
+    return show
+
+
+def _closed_pipe():
+    """The reader of our output went away (``gpulogreg predict ... | head``): stop quietly,
+    with standard output pointed at /dev/null so that the interpreter's last flush does not
+    complain either."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

@@ -152,10 +152,16 @@ def fit(args) -> int:
 
 
 def _fit(args) -> int:
-    X, y, names = read_table(args.data, args.target, args.shape, args.dtype)
+    if args.target is None and not str(args.data).lower().endswith(".npz"):
+        raise ValueError("--target is required: name the label column of "
+                         f"{args.data} (a header name; a column index for .npy and raw files)")
+    X, y, names, dropped = read_table(args.data, args.target, args.shape, args.dtype,
+                                      drop_missing=args.drop_missing_labels)
     if y is None:
         raise ValueError(f"{args.data}: no labels; name the label column with --target (or store "
                          "'y' in the .npz)")
+    if dropped:
+        print(f"dropped {dropped} row(s) of {args.data} with a missing label")
     model = LogisticRegression(C=args.C, l1_ratio=args.l1_ratio, solver=args.solver,
                                tol=args.tol, max_iter=args.max_iter, device=args.device,
                                verbose=int(args.verbose))
@@ -174,15 +180,16 @@ def _fit(args) -> int:
 def predict(args) -> int:
     state, model = load_with_state(args.model, device=args.device)
     fitted = state.feature_names_in
-    X, _, _ = read_table(args.data, shape=args.shape, dtype=args.dtype, columns=fitted)
+    X, _, _, _ = read_table(args.data, shape=args.shape, dtype=args.dtype, columns=fitted)
     classes = _backend.to_numpy(model.classes_)
     with warnings.catch_warnings():  # columns were matched by name above, or by position
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         if not args.proba:
             out = _backend.to_numpy(model.predict(X))
             header = [state.target_name or "label"]
-        elif classes.shape[0] == 2:
-            out, header = _backend.to_numpy(model.predict_proba(X)[:, 1]), ["proba"]
+        elif classes.shape[0] == 2:  # the probability of the positive class, named
+            out = _backend.to_numpy(model.predict_proba(X)[:, 1])
+            header = [f"proba_{classes.tolist()[1]}"]
         else:  # one column per class
             out = _backend.to_numpy(model.predict_proba(X))
             header = [f"proba_{label}" for label in classes.tolist()]

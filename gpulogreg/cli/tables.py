@@ -9,15 +9,62 @@ from pathlib import Path
 
 import numpy as np
 
+# Fields that mean "no value", as pandas reads them by default: a label that is one of them is
+# missing (an error naming the line, or with drop_missing the row is left out)
+MISSING = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null",
+                     "None", "#N/A", "#NA", "<NA>", "-1.#IND", "1.#QNAN"})
 
-def read_table(path, target=None, shape=None, dtype="float64", columns=None):
-    """``(X, y, names)`` from a CSV with a header row, a 2-D ``.npy``, an ``.npz`` holding
+
+def read_table(path, target=None, shape=None, dtype="float64", columns=None,
+               drop_missing=False):
+    """``(X, y, names, dropped)`` from a CSV with a header row, a 2-D ``.npy``, an ``.npz`` holding
     ``X`` (and ``y``), a Parquet file (with pyarrow), or with ``shape`` a raw binary file
     read as an ``np.memmap`` (never loaded whole). ``target`` names the label column (a
     header name, or a column index for ``.npy`` and raw files); ``y`` is None without one.
     ``names`` are the feature columns' names for files that have them (CSV, Parquet), else
     None; ``columns`` (names) selects and orders the features of such files (others, such as
-    the target, are not read). Errors are ``ValueError`` naming the file."""
+    the target, are not read). A missing label (an empty field, ``NA``, a Parquet null, a
+    NaN) is an error naming its line or row, or with ``drop_missing`` its row is left out
+    (``dropped`` counts those rows). Errors are ``ValueError`` naming the file."""
+    X, y, names, lines = _read_table(path, target, shape, dtype, columns)
+    dropped = 0
+    if y is not None:
+        missing = _missing(y)
+        if missing.any():
+            if not drop_missing:
+                first = int(np.argmax(missing))
+                place = f"line {lines[first]}" if lines is not None else f"row {first + 1}"
+                more = f" ({int(missing.sum())} rows in all)" if missing.sum() > 1 else ""
+                raise ValueError(f"{path}, {place}: the label (--target {target}) is missing"
+                                 f"{more}; fill or remove those rows, or pass "
+                                 "--drop-missing-labels to leave them out")
+            dropped = int(missing.sum())
+            X, y = X[~missing], y[~missing]
+        if lines is not None:  # a CSV's label strings, typed as pandas would type them
+            y = _labels(y.tolist())
+        elif y.dtype.kind == "O":  # Arrow strings come back as Python objects
+            y = y.astype(str)
+    return X, y, names, dropped
+
+
+def _missing(y):
+    """Which labels are missing: NaN (or None) in numbers and objects, the MISSING words in
+    strings."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind in "US":
+        return np.isin(np.char.strip(y.astype(str)), list(MISSING))
+    if y.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and v != v)
+                         or (isinstance(v, str) and v.strip() in MISSING) for v in y.tolist()],
+                        dtype=bool)
+    return np.zeros(y.shape, dtype=bool)
+
+
+def _read_table(path, target, shape, dtype, columns):
+    """``(X, y, names, lines)``: ``read_table`` before missing labels are looked at;
+    ``lines`` are the file lines of a CSV's rows (else None)."""
     path = Path(path)
     suffix = path.suffix.lower()
     try:
@@ -28,7 +75,7 @@ def read_table(path, target=None, shape=None, dtype="float64", columns=None):
                 if "X" not in data.files:
                     raise ValueError(f"{path} holds {sorted(data.files)}; expected arrays 'X' "
                                      "(and 'y' for fit)")
-                return data["X"], (data["y"] if "y" in data.files else None), None
+                return data["X"], (data["y"] if "y" in data.files else None), None, None
         elif suffix == ".npy":
             table = np.load(path, allow_pickle=False)
             if table.ndim != 2:
@@ -36,14 +83,14 @@ def read_table(path, target=None, shape=None, dtype="float64", columns=None):
         elif suffix in (".csv", ".txt"):
             return _read_csv(path, target, columns)
         elif suffix in (".parquet", ".pq"):
-            return _read_parquet(path, target, columns)
+            return (*_read_parquet(path, target, columns), None)
         else:
             raise ValueError(f"{path}: unknown data format {suffix!r}; use .csv (with a header "
                              "row), .npy, .npz, .parquet, or a raw binary file with --shape")
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     if target is None:
-        return table, None, None
+        return table, None, None, None
     positions = [str(i) for i in range(table.shape[1])]
     if target not in positions:
         raise ValueError(f"--target {target!r} is not a column index of {path}, which has "
@@ -51,12 +98,12 @@ def read_table(path, target=None, shape=None, dtype="float64", columns=None):
     column = positions.index(target)
     if column in (0, len(positions) - 1):  # a view of the other columns: X is not copied
         features = slice(1, None) if column == 0 else slice(None, -1)
-        return table[:, features], np.asarray(table[:, column]), None
+        return table[:, features], np.asarray(table[:, column]), None, None
     if isinstance(table, np.memmap):
         raise ValueError(f"--target {target}: for a raw file the label column must be the "
                          "first or the last, so that the features are read in place")
     features = [i for i in range(table.shape[1]) if i != column]
-    return table[:, features], table[:, column], None
+    return table[:, features], table[:, column], None, None
 
 
 _CSV_BLOCK_ROWS = 1 << 14  # rows parsed to strings before they are converted to numbers
@@ -104,17 +151,17 @@ def _labels(values):
 
 
 def _read_csv(path, target, columns=None):
-    """``(X, y, names)`` from a CSV file with a header row, read with Python's ``csv``
+    """``(X, y, names, dropped)`` from a CSV file with a header row, read with Python's ``csv``
     module (RFC 4180 quoting; no comment lines: a '#' is data), a block of rows at a time.
     Every row must have as many fields as the header, every feature value must be a number;
     the labels keep their own values (integers, numbers or strings); blank lines are
     skipped."""
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # Excel's "CSV UTF-8" has a BOM
         reader = csv.reader(f, skipinitialspace=True)
         names = [name.strip() for name in next(reader, [])]
         features = _check_header(path, names, target, columns)
         column = None if target is None else names.index(target)
-        blocks, labels, rows, lines = [], [], [], []
+        blocks, labels, label_lines, rows, lines = [], [], [], [], []
 
         def convert():
             table = np.array(rows, dtype=str).reshape(len(rows), len(names))
@@ -131,6 +178,7 @@ def _read_csv(path, target, columns=None):
                 raise
             if column is not None:
                 labels.extend(table[:, column].tolist())
+                label_lines.extend(lines)
             rows.clear()
             lines.clear()
 
@@ -149,8 +197,8 @@ def _read_csv(path, target, columns=None):
     if not blocks:
         raise ValueError(f"{path} has a header but no data rows")
     X = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    y = None if column is None else _labels(labels)
-    return X, y, [names[i] for i in features]
+    y = None if column is None else np.array(labels, dtype=str)  # typed by read_table
+    return X, y, [names[i] for i in features], label_lines
 
 
 def _read_parquet(path, target, columns=None):
@@ -167,12 +215,20 @@ def _read_parquet(path, target, columns=None):
     features = [names[i] for i in _check_header(path, names, target, columns)]
     if table.num_rows == 0:
         raise ValueError(f"{path} has columns but no rows")
-    try:
-        X = np.column_stack([table.column(name).to_numpy().astype(np.float64)
-                             for name in features])
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: feature columns must be numeric ({exc})") from None
-    y = None if target is None else table.column(target).to_numpy()
-    if y is not None and y.dtype == object:  # Arrow strings come back as Python objects
-        y = y.astype(str)
-    return X, y, features
+    import pyarrow.types as types
+
+    kinds = {name: table.schema.field(name).type for name in features}
+    bad = [f"{name} ({kind})" for name, kind in kinds.items()
+           if not (types.is_integer(kind) or types.is_floating(kind) or types.is_boolean(kind))]
+    if bad:
+        raise ValueError(f"{path}: feature columns must be numbers; {', '.join(bad[:10])}"
+                         f"{' ...' if len(bad) > 10 else ''} {'is' if len(bad) == 1 else 'are'} "
+                         "not (convert or drop them)")
+    nulls = [name for name in features if table.column(name).null_count]
+    if nulls:
+        raise ValueError(f"{path}: feature column(s) {nulls[:10]} hold nulls; impute or drop "
+                         "them")
+    X = np.column_stack([table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+                         for name in features])
+    y = None if target is None else table.column(target).to_numpy(zero_copy_only=False)
+    return X, y, features  # Arrow strings come back as Python objects (None for a null)

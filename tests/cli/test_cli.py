@@ -89,7 +89,7 @@ def test_fit_then_predict_end_to_end(csv_data, tmp_path, capsys):
 
 @pytest.mark.parametrize("args, match", [
     (["fit", "{csv}", "--target", "nope", "-o", "{tmp}/m"], "--target 'nope' is not a column"),
-    (["fit", "{csv}", "-o", "{tmp}/m"], "no labels; name the label column with --target"),
+    (["fit", "{csv}", "-o", "{tmp}/m"], "--target is required: name the label column of"),
     (["fit", "{tmp}/missing.csv", "--target", "label", "-o", "{tmp}/m"], "cannot read"),
     (["fit", "{tmp}/data.xlsx", "--target", "label", "-o", "{tmp}/m"], "unknown data format"),
     (["fit", "{tmp}/data.parquet", "--target", "label", "-o", "{tmp}/m"], "cannot read"),
@@ -132,7 +132,7 @@ def test_raw_memmap_fit_and_predict_read_in_place(tmp_path, capsys, monkeypatch)
     assert cli.main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "rows.f32"),
                      "--shape", "300,4", "--dtype", "float32", "--proba"]) == 0
     out = capsys.readouterr().out.split()
-    assert out[0] == "proba"
+    assert out[0] == "proba_1.0"  # the positive class, as the raw float file holds it
     proba = np.array(out[1:], dtype=float)
     reference = original(LogisticRegression(max_iter=1000), X, y)
     np.testing.assert_allclose(proba, reference.predict_proba(X)[:, 1], rtol=1e-4)
@@ -290,7 +290,7 @@ def test_predict_selects_the_fitted_columns_by_name(tmp_path, capsys):
         code, out, _ = _run(capsys, "predict", tmp_path / "m.npz", rows, "--proba")
         assert code == 0
         lines = out.split()
-        assert lines[0] == "proba"
+        assert lines[0] == "proba_1"
         np.testing.assert_allclose(np.array(lines[1:], dtype=float), reference, rtol=1e-4)
     code, out, err = _run(capsys, "predict", tmp_path / "m.npz",
                           _write(tmp_path / "less.csv", "x2,x3\n1,2\n"))
@@ -351,7 +351,7 @@ def test_csv_quoting_string_classes_and_labels_as_written(tmp_path, capsys):
     assert set(out.split()[1:]) == {"0", "1"}
     code, out, _ = _run(capsys, "predict", tmp_path / "i.npz", ints, "--proba",
                         "-o", tmp_path / "p.csv")
-    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "proba"
+    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "proba_1"  # names the class
 
 
 def test_saga_on_the_command_line(csv_data, tmp_path, capsys):
