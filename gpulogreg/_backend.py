@@ -151,20 +151,33 @@ def backend_of(array):
     return xp if xp is np or is_gpu(xp) else None
 
 
-def to_internal(array):
+def to_internal(array, name="the array"):
     """A foreign array as NumPy (host memory) or CuPy (CUDA memory) without a copy, through
-    DLPack; anything else unchanged."""
+    DLPack; anything else unchanged. A PyTorch tensor that requires grad is read detached
+    (a view, as scikit-learn reads it); one DLPack cannot export (sparse, bfloat16, ...) is
+    a TypeError naming it (``name``) and saying what to pass instead."""
     if not is_foreign(array):
         return array
+    if getattr(array, "requires_grad", False) and hasattr(array, "detach"):
+        array = array.detach()  # no copy: the same memory without autograd's graph
+    layout = str(getattr(array, "layout", "strided"))
+    if getattr(array, "is_sparse", False) or "sparse" in layout:
+        raise TypeError(f"{name} is {describe(array)} with a sparse layout ({layout}); pass a "
+                        "dense tensor, or a SciPy (or cupyx) CSR matrix for sparse data.")
     device_type, _ = array.__dlpack_device__()
-    if device_type == DLPACK_CUDA:
-        import cupy
+    if device_type not in (DLPACK_CPU, DLPACK_CUDA):
+        raise TypeError(f"{name} is {describe(array)}: gpulogreg computes on the CPU (NumPy) "
+                        "or on CUDA GPUs (CuPy) only.")
+    try:
+        if device_type == DLPACK_CUDA:
+            import cupy
 
-        return cupy.from_dlpack(array)
-    if device_type != DLPACK_CPU:
-        raise TypeError(f"{describe(array)}: gpulogreg computes on the CPU (NumPy) or on CUDA "
-                        "GPUs (CuPy) only.")
-    return np.from_dlpack(array)
+            return cupy.from_dlpack(array)
+        return np.from_dlpack(array)
+    except (BufferError, RuntimeError, TypeError, ValueError) as exc:
+        raise TypeError(f"{name} is {describe(array)} of dtype {getattr(array, 'dtype', '?')}, "
+                        f"which cannot be read without a copy ({exc}); convert it first, e.g. "
+                        "to float32 or float64.") from None
 
 
 def to_numpy(array):

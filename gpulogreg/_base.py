@@ -82,8 +82,14 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         d = data.X.shape[1]
         layout = Layout(d, data.model.k, self.fit_intercept)
         coef, intercept = layout.to_estimator(x, unpenalised=math.isinf(C))
-        return {"classes_": data.classes, "coef_": coef.astype(data.X.dtype),
-                "intercept_": intercept.astype(data.X.dtype), "n_features_in_": d}
+        dtype = self._coef_dtype(data.X.dtype)
+        return {"classes_": data.classes, "coef_": coef.astype(dtype),
+                "intercept_": intercept.astype(dtype), "n_features_in_": d}
+
+    def _coef_dtype(self, dtype):
+        """The dtype of ``coef_`` for X of ``dtype``, as scikit-learn's: X's (float32 stays
+        float32), but float64 for ``solver="liblinear"``, which works in float64."""
+        return np.float64 if self.solver == "liblinear" else dtype
 
     def sparsify(self):
         """Store ``coef_`` as a sparse CSR matrix (SciPy's, or ``cupyx``'s for a GPU model),
@@ -154,6 +160,17 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         return _per_row(models.log_probabilities, self.decision_function(X))
 
     @_at_boundary
+    def _predict_proba_lr(self, X):
+        """scikit-learn's one-vs-rest probabilities (``LinearClassifierMixin``'s): each
+        class's sigmoid of its decision value, normalised to sum to one over the classes."""
+        z = self.decision_function(X)
+        xp = _backend.get_namespace(z=z)
+        p = models.sigmoid(z, xp)
+        if p.ndim == 1:
+            return xp.stack([1 - p, p], axis=1)
+        return p / p.sum(axis=1, keepdims=True)
+
+    @_at_boundary
     def predict(self, X):
         """The predicted class label of each row of X."""
         z = self.decision_function(X)
@@ -195,8 +212,10 @@ def _per_row(function, z):
 
 def model_state(model):
     """The ``io.ModelState`` of a fitted estimator: NumPy arrays (coefficients dense),
-    plain numbers and names, whatever library and device it was fitted on."""
+    plain numbers and names, whatever library and device it was fitted on (recorded, to
+    come back there: ``estimator.from_state``)."""
     check_is_fitted(model)
+    library = _boundary.library_of(model.coef_)
     return io.ModelState(
         coef=_backend.to_numpy(model._dense_coef()),
         intercept=_backend.to_numpy(model.intercept_),
@@ -207,4 +226,6 @@ def model_state(model):
         namespace="cupy" if _backend.is_gpu(_backend.get_namespace(
             coef=_backend.to_internal(model.intercept_))) else "numpy",
         feature_names_in=([str(name) for name in model.feature_names_in_]
-                          if hasattr(model, "feature_names_in_") else None))
+                          if hasattr(model, "feature_names_in_") else None),
+        array_library=None if library is None else library[0],
+        array_device=None if library is None else library[1])

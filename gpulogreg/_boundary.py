@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib
 import inspect
 
 import numpy as np
@@ -64,14 +65,14 @@ class Boundary:
                                 "CuPy arrays.")
         if dispatch and is_foreign(X):
             self.namespace, self.device = foreign_namespace(X), X.device
-        self._x = to_internal(X)
+        self._x = to_internal(X, "X")
 
-    def inward(self, array):
+    def inward(self, array, name="the array"):
         """``array`` as NumPy or CuPy (X without a copy; see ``to_internal``); an array that
         came with arrays of another library, on X's side of the host/GPU divide."""
         if array is None or array is self._X:
             return None if array is None else self._x
-        array = to_internal(array)
+        array = to_internal(array, name)
         if not self._moves or not hasattr(array, "shape") or backend_of(self._x) is None:
             return array
         target, own = backend_of(self._x), namespace_of(array)
@@ -95,10 +96,34 @@ class Boundary:
             out = self.namespace.from_dlpack(result)
         except (BufferError, TypeError, RuntimeError, ValueError):  # read-only, ...
             out = self.namespace.asarray(to_numpy(result).copy())
-        if getattr(out, "device", self.device) != self.device:
+        if self.device is not None and getattr(out, "device", self.device) != self.device:
             out = out.to_device(self.device) if hasattr(out, "to_device") else \
                 out.to(self.device)
         return out
+
+    @classmethod
+    def towards(cls, library, device=None):
+        """A boundary whose ``outward`` brings results to array library ``library`` (a
+        module name, e.g. ``"torch"``) and, for PyTorch, the device named ``device``
+        (``"cpu"``, ``"cuda:0"``); the library's default device otherwise. None where the
+        library does not import."""
+        try:
+            namespace = importlib.import_module(library)
+        except ImportError:
+            return None
+        boundary = cls()
+        boundary.namespace = namespace
+        if library == "torch" and device is not None:
+            boundary.device = namespace.device(device)
+        return boundary
+
+
+def library_of(array):
+    """``(module name, device as text)`` of an array of another array-API library (PyTorch,
+    array-api-strict), else None: what a saved model records to come back in it."""
+    if not is_foreign(array):
+        return None
+    return type(array).__module__.split(".")[0], str(getattr(array, "device", "cpu"))
 
 
 _INSIDE = contextvars.ContextVar("gpulogreg_inside_a_public_call", default=False)
@@ -126,7 +151,7 @@ def at_boundary(function=None, *, check=None):
                   if name != "self" and (is_foreign(value) or hasattr(value, "shape"))}
         boundary = Boundary(**arrays)
         for name, value in arrays.items():
-            bound.arguments[name] = boundary.inward(value)
+            bound.arguments[name] = boundary.inward(value, name)
         token = _INSIDE.set(True)
         try:
             with device_of(bound.arguments["X"]):

@@ -14,11 +14,15 @@ from . import _sklearn
 class FitTasks:
     """The callback contexts of one fit of ``estimator`` on ``X, y, sample_weight`` (as the
     user passed them: a callback sees the user's data). ``solution(data, x, C)`` gives the
-    fitted attributes of the model at ``x`` (``[W; b]``), as ``fit`` would set them."""
+    fitted attributes of the model at ``x`` (``[W; b]``), as ``fit`` would set them, and
+    ``outward`` brings each to the user's array library and device
+    (``_boundary.Boundary.outward``), as ``fit`` does."""
 
     def __init__(self, estimator, X, y, sample_weight, max_subtasks, solution,
-                 sequential=True):
-        self.estimator, self.solution = estimator, solution
+                 sequential=True, outward=lambda value: value):
+        self.estimator = estimator
+        self.solution = lambda data, x, C: {name: outward(value) for name, value in
+                                            solution(data, x, C).items()}
         self.root = _sklearn.callback_context(estimator, max_subtasks, sequential)
         self.data = {"X": X, "y": y, "metadata": None if sample_weight is None else
                      {"sample_weight": sample_weight}}
@@ -45,18 +49,31 @@ class FitTasks:
         return context
 
     def iterations(self, parent, data, C):
-        """A solver's ``on_step``: one subtask of ``parent`` per iteration, begun at the
-        previous point and ended at the new one (None without callbacks)."""
+        """A solver's ``on_step``: one subtask of ``parent`` per iteration, as scikit-learn's
+        lbfgs reports them: begun at the point the iteration starts from, ended at the point
+        it reaches; after the last, the subtask begun for an iteration that did not run is
+        ended empty by ``close()``. None without callbacks."""
         if parent is None:
             return None
-        previous = {}
+        return _Iterations(self, parent, data, C)
 
-        def on_step(n_iter, f, grad_max, x):
-            context = parent.subcontext(task_name="iteration")
-            before = previous.get("x")
-            self.begin(context, None if before is None else
-                       (lambda: self.solution(data, before, C)))
-            self.end(context, data, x, C)
-            previous["x"] = x
 
-        return on_step
+class _Iterations:
+    """See ``FitTasks.iterations``."""
+
+    def __init__(self, tasks, parent, data, C):
+        self.tasks, self.parent, self.data, self.C = tasks, parent, data, C
+        self.context = None
+
+    def __call__(self, n_iter, f, grad_max, x):
+        tasks, data, C = self.tasks, self.data, self.C
+        if self.context is not None:  # the iteration that reached x
+            tasks.end(self.context, data, x, C)
+        self.context = self.parent.subcontext(task_name="iteration")
+        tasks.begin(self.context, lambda: tasks.solution(data, x, C))
+
+    def close(self):
+        """End the subtask begun for an iteration that did not run, empty."""
+        if self.context is not None:
+            self.context.call_on_fit_task_end(estimator=self.tasks.estimator)
+            self.context = None

@@ -31,9 +31,10 @@ def fold_rows(rows, n, which):
     return rows.astype(np.intp) % n
 
 
-class _FoldModel(ClassifierMixin, BaseEstimator):
-    """One (fold, C) model as a scorer sees it: its decision values on the fold's test rows,
-    looked up by row index (the scorer's "X" is those indices)."""
+class HostScores(ClassifierMixin, BaseEstimator):
+    """A model as a scikit-learn scorer sees it, from its decision values on some rows, on
+    the host: its "X" is those rows' indices (a fold's test rows, or all rows of a
+    ``score``), its responses are computed from the decision values with NumPy."""
 
     def __init__(self, classes, test, scores):
         self.classes_, self.test, self.scores = classes, test, scores
@@ -41,8 +42,8 @@ class _FoldModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, rows):
         position = np.searchsorted(self.test, rows)
         if not np.array_equal(self.test[np.minimum(position, len(self.test) - 1)], rows):
-            raise ValueError("this fold's model knows the decision values of its test rows "
-                             "only; pass indices of those rows")
+            raise ValueError("this model view knows the decision values of its rows only; "
+                             "pass indices of those rows")
         return self.scores[position]
 
     def predict_proba(self, rows):
@@ -59,35 +60,56 @@ class _FoldModel(ClassifierMixin, BaseEstimator):
         return self.classes_[models.class_index(z)]
 
 
-def fold_scores(data, paths, folds, classes, y_host, sample_weight, scoring):
-    """``scores[f, c]``: the score of fold f's model for C c on fold f's test rows (with
-    their raw sample weights), from the decision values of every C's model on those rows,
-    computed in pieces of test rows (a piece of X at a time, never the fold's copy)."""
+def fold_scores(data, paths, folds, classes, y_host, scoring, score_params, sample_weight,
+                Cs, fold_estimator):
+    """``scores[f, j]``: the score of fold f's model j (``paths[f, j]``: (k, d + 1) in
+    scikit-learn's parametrisation, its C ``Cs[j]``) on fold f's test rows, as
+    scikit-learn's ``LogisticRegressionCV`` scores them: ``scoring=None`` is the accuracy
+    weighted by the fit's ``sample_weight``; a scorer gets ``score_params`` (the routed
+    metadata) restricted to the test rows.
+
+    A scorer named by a string gets every model's decision values on the fold's test rows
+    from one product per piece of rows (never the fold's copy) through ``HostScores``, its
+    "X" the rows' indices; a callable ``scoring`` gets what scikit-learn's does, a fitted
+    ``LogisticRegression`` (``fold_estimator(C, coef, intercept)``) and the test rows
+    themselves."""
     X, xp = data.X, data.xp
-    d = X.shape[1]
-    n_Cs, k = paths.shape[1], paths.shape[2]
-    scorer = scorer_with_labels(scoring, classes)
-    raw = None if sample_weight is None else np.broadcast_to(
+    n, d = X.shape
+    n_models, k = paths.shape[1], paths.shape[2]
+    scorer = None if scoring is None or callable(scoring) else \
+        scorer_with_labels(scoring, classes)
+    fit_weights = None if sample_weight is None else np.broadcast_to(
         np.asarray(_backend.to_numpy(sample_weight) if hasattr(sample_weight, "shape")
-                   else sample_weight, dtype=np.float64), (X.shape[0],))
-    scores = np.empty((len(folds), n_Cs))
+                   else sample_weight, dtype=np.float64), (n,))
+    scores = np.empty((len(folds), n_models))
     for f, (_, test) in enumerate(folds):
-        W = xp.asarray(paths[f, :, :, :d].transpose(2, 0, 1).reshape(d, n_Cs * k)).astype(X.dtype)
+        params = {key: _backend.to_numpy(value)[test]
+                  if hasattr(value, "shape") and value.shape[:1] == (n,) else value
+                  for key, value in score_params.items()}
+        if callable(scoring):
+            rows = X[xp.asarray(test)]
+            for j in range(n_models):
+                model = fold_estimator(Cs[j], paths[f, j, :, :d], paths[f, j, :, d])
+                scores[f, j] = scoring(model, rows, y_host[test], **params)
+            continue
+        W = xp.asarray(paths[f, :, :, :d].transpose(2, 0, 1).reshape(d, n_models * k)
+                       ).astype(X.dtype)
         b = xp.asarray(paths[f, :, :, d].reshape(-1)).astype(X.dtype)
-        Z = np.empty((len(test), n_Cs * k), dtype=X.dtype)
-        step = max(1, _SCORE_BYTES // (max(d, n_Cs * k) * X.dtype.itemsize))
+        Z = np.empty((len(test), n_models * k), dtype=X.dtype)
+        step = max(1, _SCORE_BYTES // (max(d, n_models * k) * X.dtype.itemsize))
         for start in range(0, len(test), step):
             rows = xp.asarray(test[start:start + step])
             Z[start:start + step] = _backend.to_numpy(X[rows] @ W + b)
-        Z = Z.reshape(len(test), n_Cs, k)
-        weights = {} if raw is None else {"sample_weight": raw[test]}
-        for c in range(n_Cs):
-            model = _FoldModel(classes, test, Z[:, c, 0] if k == 1 else Z[:, c])
-            if scoring in (None, "accuracy"):  # accuracy_score's own arithmetic, without
-                # its label checks per model (np.unique of the test rows: 0.47 of 2.3 s at
-                # n = 10^6, 50 models)
-                scores[f, c] = float(np.average(model.labels(model.scores) == y_host[test],
-                                                weights=weights.get("sample_weight")))
+        Z = Z.reshape(len(test), n_models, k)
+        accuracy = scoring is None or (scoring == "accuracy" and set(params) <= {"sample_weight"})
+        weights = (None if fit_weights is None else fit_weights[test]) if scoring is None \
+            else params.get("sample_weight")
+        for j in range(n_models):
+            model = HostScores(classes, test, Z[:, j, 0] if k == 1 else Z[:, j])
+            if accuracy:  # accuracy_score's own arithmetic, without its label checks per
+                # model (np.unique of the test rows: 0.47 of 2.3 s at n = 10^6, 50 models)
+                scores[f, j] = float(np.average(model.labels(model.scores) == y_host[test],
+                                                weights=weights))
             else:
-                scores[f, c] = scorer(model, test, y_host[test], **weights)
+                scores[f, j] = scorer(model, test, y_host[test], **params)
     return scores

@@ -60,18 +60,27 @@ CV_CONSTRAINTS.update({
 })
 
 
-def our_solver(solver, k, l1_ratio):
+# liblinear's L1 problems of at most this many coefficients run the proximal Newton solver
+# (the exact p x p Hessian per iteration, as liblinear's newGLMNET); wider ones OWL-QN
+PROX_NEWTON_MAX_PARAMS = 1024
+
+
+def our_solver(solver, k, l1_ratio, n_params=None):
     """The solver of ours that runs scikit-learn's ``solver`` for k classes and this
     penalty: ``"saga"`` runs OWL-QN for L1 and elastic-net and the smooth path (``"sag"``'s)
-    for L2 or none; ``"liblinear"`` (binary only, as there) OWL-QN for L1, else newton-cg,
-    on liblinear's objective (``loss.liblinear``)."""
+    for L2 or none; ``"liblinear"`` (binary only, as there) newton-cg for L2 and, for L1,
+    the proximal Newton solver where the Hessian of ``n_params`` coefficients is small
+    (liblinear's own method), else OWL-QN, on liblinear's objective (``loss.liblinear``)."""
     if solver == LIBLINEAR:
         if k > 1:
             raise ValueError("The 'liblinear' solver does not support multiclass "
                              "classification (n_classes >= 3). Either use another solver "
                              "or wrap the estimator in a OneVsRestClassifier to keep "
                              "applying a one-versus-rest scheme.")
-        return "owlqn" if l1_ratio > 0 else ALIASES["sag"]
+        if l1_ratio == 0:
+            return ALIASES["sag"]
+        small = n_params is not None and n_params <= PROX_NEWTON_MAX_PARAMS
+        return "prox-newton" if small else "owlqn"
     if solver == "saga" and l1_ratio == 0:
         return ALIASES["sag"]
     return ALIASES.get(solver, solver)

@@ -15,6 +15,14 @@ from sklearn.metrics import get_scorer, make_scorer
 
 # this module is the one seam for scikit-learn's private names (PLC2701)
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions  # noqa: PLC2701
+from sklearn.utils.metadata_routing import (
+    UNUSED,
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,  # noqa: PLC2701
+    _routing_enabled,  # noqa: PLC2701
+    process_routing,
+)
 from sklearn.utils.validation import _check_feature_names  # noqa: PLC2701
 
 try:  # scikit-learn 1.9's callbacks (sklearn.callback); older releases fit without them
@@ -36,8 +44,8 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.9
         return None
 
 __all__ = ["FIT_FRAMES", "CallbackSupportMixin", "Hidden", "Interval", "StrOptions",
-           "callback_context", "check_feature_names", "check_same_namespace",
-           "scorer_with_labels", "with_callbacks"]
+           "callback_context", "check_feature_names", "check_same_namespace", "cv_router",
+           "routed", "scorer_with_labels", "with_callbacks", "UNUSED"]
 
 
 def check_feature_names(estimator, X, *, reset):
@@ -69,3 +77,28 @@ def scorer_with_labels(scoring, classes):
     return make_scorer(function, greater_is_better=scorer._sign == 1,
                        response_method=scorer._response_method, labels=classes, **extra,
                        **getattr(scorer, "_kwargs", {}))
+
+
+def routed(owner, method, params, sample_weight=None):
+    """scikit-learn's metadata routing of ``owner.method(..., **params)``: with routing
+    enabled, ``process_routing`` (each consumer gets what it requested); without it, extra
+    ``params`` are scikit-learn's ValueError and ``sample_weight`` goes to the scorer.
+    Returns ``(splitter's split params, scorer's score params)``."""
+    _raise_for_params(params, owner, method)
+    if _routing_enabled():
+        extra = {} if sample_weight is None else {"sample_weight": sample_weight}
+        routing = process_routing(owner, method, **params, **extra)
+        splitter = routing.get("splitter", {})
+        return splitter.get("split", {}), routing.scorer.get("score", {})
+    return {}, ({} if sample_weight is None else {"sample_weight": sample_weight})
+
+
+def cv_router(owner, cv, scorer):
+    """``LogisticRegressionCV.get_metadata_routing``, as scikit-learn's: its own requests,
+    the splitter's ``split`` (from ``fit``) and the scorer's ``score`` (from ``fit`` and
+    ``score``)."""
+    return (MetadataRouter(owner=owner).add_self_request(owner)
+            .add(splitter=cv, method_mapping=MethodMapping().add(caller="fit", callee="split"))
+            .add(scorer=scorer, method_mapping=MethodMapping().add(caller="score",
+                                                                   callee="score")
+                 .add(caller="fit", callee="score")))

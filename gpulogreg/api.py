@@ -48,7 +48,7 @@ def _objective(X, y, coef, intercept, sample_weight, C, check_input):
         y = y if y.dtype == X.dtype else y.astype(X.dtype)
         if sample_weight is not None and sample_weight.dtype != X.dtype:
             sample_weight = sample_weight.astype(X.dtype)
-    model = models.for_classes(2 if k == 1 else k)
+    model = models.Binomial() if k == 1 else models.Multinomial(k)  # (2, d): two classes, softmax
     loss = LogisticLoss(source=source_for(X, y, sample_weight), C=C, model=model)
     return loss, _stack(loss.xp, X.shape[1], k, coef, intercept, "coef", "intercept",
                         X.dtype), k

@@ -18,14 +18,16 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
-from . import _backend, _boundary, _fit, _params
+from . import _backend, _boundary, _fit, _params, _sklearn
 from ._base import LogisticBase
 from ._callbacks import FitTasks
-from ._folds import fold_rows, fold_scores
-from ._sklearn import FIT_FRAMES, scorer_with_labels, with_callbacks
+from ._folds import HostScores, fold_rows, fold_scores
+from ._sklearn import FIT_FRAMES, with_callbacks
 from .estimator import LogisticRegression
 from .loss.layout import Layout
 from .solvers.batch import ModelBatch
@@ -81,6 +83,8 @@ class LogisticRegressionCV(LogisticBase):
     """
 
     _parameter_constraints: dict = _params.CV_CONSTRAINTS
+    # score's sample_weight is routed to the scorer, not consumed here (as in scikit-learn)
+    __metadata_request__score = {"sample_weight": _sklearn.UNUSED}
 
     def __init__(self, *, Cs=10, l1_ratios="warn", fit_intercept=True, cv=None, dual=False,
                  penalty="deprecated", scoring="warn", solver="lbfgs", tol=1e-4, max_iter=100,
@@ -108,11 +112,16 @@ class LogisticRegressionCV(LogisticBase):
     @with_callbacks
     def fit(self, X, y, sample_weight=None, **params):
         """Fit every fold and C of the grid, choose ``C_`` by the folds' scores and set the
-        final model. ``params`` (e.g. ``groups``) go to the splitter's ``split``."""
+        final model. With scikit-learn's metadata routing enabled, ``params`` (e.g.
+        ``groups``) go to the splitter's ``split`` and the scorer as they request them (without
+        it, extra parameters are an error, as in scikit-learn)."""
         l1_ratios, penalty, scoring, legacy = _params.cv_options(self)
         Cs = _params.check_Cs(self.Cs)
         boundary = _boundary.Boundary(X=X, y=y, sample_weight=sample_weight)
-        X, y, sample_weight = (boundary.inward(a) for a in (X, y, sample_weight))
+        user_data = (X, y, sample_weight)  # what callbacks see: the user's kind
+        X, y, sample_weight = (boundary.inward(a, name) for a, name in
+                               ((X, "X"), (y, "y"), (sample_weight, "sample_weight")))
+        split_params, score_params = _sklearn.routed(self, "fit", params, sample_weight)
         # the l1_ratios_ axis (one entry, None, without l1_ratios) and the L1 share each fits:
         # its value for elastic-net, else that of the penalty (l1: 1, l2: 0), as scikit-learn
         labels = [None] if l1_ratios is None else list(l1_ratios)
@@ -132,7 +141,8 @@ class LogisticRegressionCV(LogisticBase):
             split_X = data.X if data.xp is np else np.empty((n, 0))
             folds = [(fold_rows(train, n, "training"), np.sort(fold_rows(test, n, "test")))
                      for train, test in
-                     check_cv(self.cv, y_host, classifier=True).split(split_X, y_host, **params)]
+                     check_cv(self.cv, y_host, classifier=True).split(split_X, y_host,
+                                                                       **split_params)]
             xp, k = data.xp, data.model.k
             masks = xp.zeros((len(folds), n), dtype=bool)
             for f, (train, _) in enumerate(folds):
@@ -141,8 +151,9 @@ class LogisticRegressionCV(LogisticBase):
             grid = [(f, a, c) for f in range(len(folds)) for a in range(len(shares))
                     for c in range(len(Cs))]
             problems = [(f, Cs[c] * scale, shares[a]) for f, a, c in grid]
-            names = [_params.our_solver(self.solver, k, share) for share in shares]
             layout = Layout(d, k, self.fit_intercept)
+            names = [_params.our_solver(self.solver, k, share, layout.n_params)
+                     for share in shares]
             for name in set(names):
                 _fit.check_hessian_fits(name, layout.n_params, xp,
                                         len(problems) // len(shares) * names.count(name))
@@ -151,24 +162,32 @@ class LogisticRegressionCV(LogisticBase):
             batch = ModelBatch(source, data.model, masks, problems)
             # callbacks: a task per (fold, l1_ratio, C) model, the folds' running at once,
             # then one for the refit; each with a subtask per iteration
-            tasks = FitTasks(self, X, y, sample_weight, len(problems) + self.refit,
-                             self._solution, sequential=False)
+            tasks = FitTasks(self, *user_data, len(problems) + self.refit, self._solution,
+                             sequential=False, outward=boundary.outward)
             contexts = [tasks.task(tasks.root, f"fold {f}, l1_ratio {labels[a]}, C {Cs[c]:g}",
-                                   j, self.max_iter) for j, (f, a, c) in enumerate(grid)]
+                                   j, max(self.max_iter, 1) + 1)
+                        for j, (f, a, c) in enumerate(grid)]
+            iterations = [tasks.iterations(contexts[j], data, Cs[c])
+                          for j, (_, _, c) in enumerate(grid)]
 
             options = self._fit_options()
+            liblinear = self.solver == "liblinear"  # each C from zero, as liblinear's path
+            scales = [_fit.liblinear_scale(data.y, masks[f]) if liblinear else 1.0
+                      for f in range(len(folds))]
 
             def start(j, x0, memory=None):
-                _, a, c = grid[j]
+                f, a, c = grid[j]
                 return _fit.steps(names[a], batch.members[j], x0, options, memory=memory,
-                                  verbose=max(0, self.verbose - 1),
-                                  on_step=tasks.iterations(contexts[j], data, Cs[c]))
+                                  verbose=max(0, self.verbose - 1), on_step=iterations[j],
+                                  liblinear_scale=scales[f])
 
             def then(j, result):
                 """The next C of the path starts from this C's solution, and lbfgs from its
                 curvature pairs too, made the next objective's (``carried``)."""
                 if grid[j][2] + 1 == len(Cs):
                     return None
+                if liblinear:
+                    return j + 1, start(j + 1, layout.zeros(xp))
                 memory = result.memory and carried(result.memory, batch.members[j],
                                                    batch.members[j + 1])
                 return j + 1, start(j + 1, result.x.copy(), memory)
@@ -177,7 +196,9 @@ class LogisticRegressionCV(LogisticBase):
             with _fit.guarded(source, data):
                 results = batch.solve([start(j, layout.zeros(xp)) if c == 0 else None
                                        for j, (_, _, c) in enumerate(grid)], then)
-            for (_, _, c), res, context in zip(grid, results, contexts):
+            for (_, _, c), res, context, steps in zip(grid, results, contexts, iterations):
+                if steps is not None:
+                    steps.close()
                 tasks.end(context, data, res.x, Cs[c])
             # paths[f, a, c] = [W; b] of fold f, l1 share a, C c, in scikit-learn's
             # parametrisation: (k, d + 1)
@@ -188,8 +209,9 @@ class LogisticRegressionCV(LogisticBase):
                 paths[f, a, c, :, :d] = _backend.to_numpy(coef)
                 paths[f, a, c, :, d] = _backend.to_numpy(b)
             scores = fold_scores(data, paths.reshape((len(folds), -1) + paths.shape[3:]),
-                                 folds, classes, y_host, sample_weight,
-                                 scoring).reshape(shape)
+                                 folds, classes, y_host, scoring, score_params, sample_weight,
+                                 [Cs[c] for _ in shares for c in range(len(Cs))],
+                                 self._fold_estimator(data)).reshape(shape)
             n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(shape)
             unconverged = sum(not r.converged for r in results)
             if unconverged:
@@ -202,9 +224,13 @@ class LogisticRegressionCV(LogisticBase):
                 C_best = Cs[c]
                 start = paths[:, a, c].mean(axis=0)  # (k, d + 1), warm start as scikit-learn
                 x0 = layout.from_estimator(start[:, :d], start[:, d], xp)
-                context = tasks.task(tasks.root, "refit", len(problems), self.max_iter)
+                context = tasks.task(tasks.root, "refit", len(problems),
+                                     max(self.max_iter, 1) + 1)
+                steps = tasks.iterations(context, data, C_best)
                 result, _ = _fit.solve(data, options, C_best * scale, x0=x0, l1_ratio=shares[a],
-                                       on_step=tasks.iterations(context, data, C_best))
+                                       on_step=steps)
+                if steps is not None:
+                    steps.close()
                 tasks.end(context, data, result.x, C_best)
                 if not result.converged:
                     warnings.warn(_params.refit_convergence_message(self, C_best, result),
@@ -212,16 +238,19 @@ class LogisticRegressionCV(LogisticBase):
                 self._set_solution(data, result.x, C_best)
                 self.loss_, self.grad_max_ = result.fun, result.grad_max
                 C_chosen, l1_ratio_chosen = C_best, labels[a]
+                self._penalty_ = (float(C_best), shares[a])
                 tasks.end(tasks.root, data, result.x, C_best)
             else:
                 best = [np.unravel_index(i, (len(Cs), len(shares))) for i in by_C.argmax(axis=1)]
                 w = np.mean([paths[f, a, c] for f, (c, a) in enumerate(best)], axis=0)
                 self.classes_ = data.classes
-                self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(data.X.dtype)
-                self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(data.X.dtype)
+                dtype = self._coef_dtype(data.X.dtype)
+                self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(dtype)
+                self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(dtype)
                 self.n_features_in_ = d
                 self.loss_ = self.grad_max_ = math.nan
                 C_chosen = float(np.mean([Cs[c] for c, _ in best]))
+                self._penalty_ = (C_chosen, float(np.mean([shares[a] for _, a in best])))
                 l1_ratio_chosen = float(np.mean([labels[a] for _, a in best])) \
                     if penalty == "elasticnet" else 0.0
                 tasks.end(tasks.root)
@@ -261,19 +290,69 @@ class LogisticRegressionCV(LogisticBase):
                               1.0 if self.penalty == "l1" else 0.0)
             self.n_iter_ = n_iter
 
+    def _coef_dtype(self, dtype):
+        """float64 whatever X's dtype, as scikit-learn's ``LogisticRegressionCV``."""
+        return np.float64
+
+    def _fold_estimator(self, data):
+        """``make(C, coef (k, d), intercept (k,))``: a fitted ``LogisticRegression`` holding
+        one (fold, C) model, what a callable ``scoring`` gets, as scikit-learn's does."""
+        params = self._shared_params()
+
+        def make(C, coef, intercept):
+            model = LogisticRegression(**{**params, "C": float(C)})
+            model.classes_ = data.classes
+            model.coef_ = data.xp.asarray(coef).astype(data.X.dtype)
+            model.intercept_ = data.xp.asarray(intercept).astype(data.X.dtype)
+            model.n_features_in_ = data.X.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                model.feature_names_in_ = self.feature_names_in_
+            return model
+
+        return make
+
+    def _shared_params(self):
+        """The parameters this estimator shares with ``LogisticRegression``."""
+        return {key: value for key, value in self.get_params().items()
+                if key in LogisticRegression().get_params()}
+
     def _state_params(self):
         """What ``save`` stores: the parameters of the ``LogisticRegression`` this fit ended
-        with (``C_`` for C), so that ``gpulogreg.load`` gives a model that predicts the same."""
-        params = {key: value for key, value in self.get_params().items()
-                  if key in LogisticRegression().get_params()}
-        return {**params, "C": float(np.ravel(self.C_)[0])}
+        with (its C and L1 share), so that ``gpulogreg.load`` gives that model."""
+        C, share = self._inference_penalty()
+        return {**self._shared_params(), "C": C, "l1_ratio": share}
 
-    def score(self, X, y, *, sample_weight=None):
-        """The ``scoring`` of the model on X, y: accuracy by default (on X's device, as
-        ``LogisticRegression.score``); a scikit-learn scorer needs host (NumPy) data."""
+    def _inference_penalty(self):
+        """``(C, l1_ratio)`` of the model this fit ended with (the refit's, or with
+        ``refit=False`` the means of the folds' best)."""
+        check_is_fitted(self)
+        return self._penalty_
+
+    def score(self, X, y, *, sample_weight=None, **score_params):
+        """The ``scoring`` of the model on X, y (accuracy by default, computed on X's device
+        as ``LogisticRegression.score`` does). ``score_params`` go to the scorer with
+        scikit-learn's metadata routing enabled, as in scikit-learn. A scorer named by a
+        string scores the decision values brought to the host (``_folds.HostScores``), so
+        it runs on NumPy whatever library X comes from."""
+        _, params = _sklearn.routed(self, "score", score_params, sample_weight)
         scoring = self.scoring
-        if scoring is None or isinstance(scoring, str) and scoring in ("warn", "accuracy"):
-            return super().score(X, y, sample_weight=sample_weight)
-        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
-        return scorer_with_labels(scoring, _backend.to_numpy(self.classes_))(self, X, y,
-                                                                              **weights)
+        if (scoring is None or isinstance(scoring, str) and scoring in ("warn", "accuracy")) \
+                and set(params) <= {"sample_weight"}:
+            return super().score(X, y, sample_weight=params.get("sample_weight"))
+        if callable(scoring):
+            return scoring(self, X, y, **params)
+        z = _backend.to_numpy(self.decision_function(X))
+        rows = np.arange(z.shape[0])
+        return self._get_scorer()(HostScores(_backend.to_numpy(self.classes_), rows, z), rows,
+                                  _backend.to_numpy(y),
+                                  **{key: _backend.to_numpy(value) if hasattr(value, "shape")
+                                     else value for key, value in params.items()})
+
+    def _get_scorer(self):
+        """The scorer of ``scoring`` (accuracy by default), as scikit-learn's."""
+        return get_scorer("accuracy" if self.scoring == "warn" else self.scoring or "accuracy")
+
+    def get_metadata_routing(self):
+        """scikit-learn's metadata routing: ``fit``'s extra parameters go to the splitter's
+        ``split`` and the scorer, ``score``'s to the scorer, as each requests them."""
+        return _sklearn.cv_router(self, self.cv, self._get_scorer())

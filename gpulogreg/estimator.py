@@ -144,14 +144,20 @@ class LogisticRegression(LogisticBase):
         coefficients."""
         C, l1_ratio = self._effective_penalty()
         boundary = _boundary.Boundary(X=X, y=y, sample_weight=sample_weight)
-        X, y, sample_weight = (boundary.inward(a) for a in (X, y, sample_weight))
+        user_data = (X, y, sample_weight)  # what callbacks see: the user's kind
+        X, y, sample_weight = (boundary.inward(a, name) for a, name in
+                               ((X, "X"), (y, "y"), (sample_weight, "sample_weight")))
         with self._on_device(X, y, sample_weight):
             data = self._prepare(X, y, sample_weight, C)
-            tasks = FitTasks(self, X, y, sample_weight, max(self.max_iter, 1), self._solution)
+            tasks = FitTasks(self, *user_data, max(self.max_iter, 1) + 1, self._solution,
+                             outward=boundary.outward)
             start = time.perf_counter()
+            iterations = tasks.iterations(tasks.root, data, C)
             result, _ = _fit.solve(data, self._fit_options(), data.C,
                                    warm=self._warm_start(data), l1_ratio=l1_ratio,
-                                   on_step=tasks.iterations(tasks.root, data, C))
+                                   on_step=iterations)
+            if iterations is not None:
+                iterations.close()
             if self.verbose:
                 print(f"{self.solver}: {'converged' if result.converged else 'stopped'} "
                       f"({result.message}) after {result.n_iter} iterations, {result.n_fev} "
@@ -167,6 +173,12 @@ class LogisticRegression(LogisticBase):
         self._attributes_outward(boundary)
         return self
 
+    def _inference_penalty(self):
+        """``(C, l1_ratio)`` the fit minimised with (``C=inf``: no penalty)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecations are for fit time
+            return self._effective_penalty()
+
     def _warm_start(self, data):
         """With ``warm_start``, the previous fit's ``(coef_, intercept_)`` where they fit this
         data's shape; else None (the solver starts from zeros)."""
@@ -180,7 +192,9 @@ def from_state(state, device="auto"):
     """A fitted ``LogisticRegression`` from an ``io.ModelState``: its parameters checked as
     ``fit`` checks them (a ValueError names the first that fails), its arrays in the
     namespace ``device`` asks for (``"cpu"``: NumPy; ``"cuda"``, ``"cuda:N"``: CuPy;
-    ``"auto"``: where the model was fitted when possible, else the CPU)."""
+    ``"auto"``: where the model was fitted when possible, else the CPU). A model fitted on
+    another library's arrays (PyTorch) comes back in that library, as ``fit`` returned it,
+    when scikit-learn's array API dispatch is on and the library imports."""
     device = _backend.parse_device(device)
     estimator = LogisticRegression()
     params = state.params
@@ -205,6 +219,11 @@ def from_state(state, device="auto"):
         estimator.feature_names_in_ = np.array(state.feature_names_in, dtype=object)
     estimator.n_iter_ = np.array([state.n_iter], dtype=np.int32)
     estimator.loss_, estimator.grad_max_ = state.loss, state.grad_max
+    if state.array_library is not None and _boundary.array_api_dispatch():
+        # fitted on another library's arrays: back there, as fit returned it
+        boundary = _boundary.Boundary.towards(state.array_library, state.array_device)
+        if boundary is not None:
+            estimator._attributes_outward(boundary)
     return estimator
 
 

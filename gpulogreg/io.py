@@ -20,11 +20,13 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import _backend
 from ._version import __version__
 
 FORMAT = "gpulogreg.LogisticRegression"
@@ -32,10 +34,6 @@ FORMAT_VERSION = 1
 _ARRAYS = ("coef", "intercept", "classes")
 
 
-_METADATA_BYTES = 1 << 20  # a model's JSON metadata is a few hundred bytes
-_LABEL_BYTES = 1 << 12  # longest string label, in bytes per label
-_MAX_FEATURES = 1 << 31
-_MAX_CLASSES = 1 << 16
 
 
 @dataclasses.dataclass
@@ -54,6 +52,9 @@ class ModelState:
     namespace: str = "numpy"  # where it was fitted: "numpy" or "cupy"
     feature_names_in: Any = None  # list of str, or None
     target_name: Any = None  # the label column's name, for the command line
+    # fitted on arrays of another library (array API dispatch): its name and device
+    array_library: Any = None  # e.g. "torch", or None
+    array_device: Any = None  # e.g. "cpu", "cuda:0"
 
     @property
     def n_features_in(self):
@@ -96,6 +97,9 @@ def write(state, path):
         metadata["feature_names_in"] = [str(name) for name in state.feature_names_in]
     if isinstance(state.target_name, str):
         metadata["target_name"] = state.target_name
+    if state.array_library is not None:
+        metadata["array_library"] = str(state.array_library)
+        metadata["array_device"] = str(state.array_device)
     prefix = f".{path.name}."
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # left by a killed save
         stale.unlink(missing_ok=True)
@@ -183,69 +187,110 @@ def read(path):
     if metadata.get("classes_as_objects") is True:  # str or bytes objects, as fitted
         classes = np.array(classes.tolist(), dtype=object)
     target = metadata.get("target_name")
+    library, device = metadata.get("array_library"), metadata.get("array_device")
+    if library is not None and not (isinstance(library, str) and library.isidentifier()
+                                    and isinstance(device, str)):
+        _invalid(path, f"array_library {library!r} / array_device {device!r} are not names")
     return ModelState(coef=coef, intercept=intercept, classes=classes, params=params,
-                      n_iter=_number(metadata, "n_iter", int, 0),
-                      loss=_number(metadata, "loss", float, math.nan),
-                      grad_max=_number(metadata, "grad_max", float, math.nan),
+                      n_iter=_number(path, metadata, "n_iter", int, 0, 0, 2**31 - 1),
+                      loss=_number(path, metadata, "loss", float, math.nan),
+                      grad_max=_number(path, metadata, "grad_max", float, math.nan),
                       namespace="cupy" if metadata.get("namespace") == "cupy" else "numpy",
                       feature_names_in=names,
-                      target_name=target if isinstance(target, str) else None)
+                      target_name=target if isinstance(target, str) else None,
+                      array_library=library, array_device=device)
 
 
 def _invalid(path, why):
     raise ValueError(f"{path} is not a valid gpulogreg model file: {why}.")
 
 
-def _number(metadata, key, kind, default):
+def _number(path, metadata, key, kind, default, low=-math.inf, high=math.inf):
+    """A number of the metadata, of ``kind`` (int or float) within [low, high]."""
     value = metadata.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"the metadata's {key} is not a number: {value!r}.")
+        _invalid(path, f"the metadata's {key} is not a number: {value!r}")
+    if kind is int and not (isinstance(value, int) and low <= value <= high):
+        _invalid(path, f"the metadata's {key} is {value!r}, not a count in [{low}, {high}]")
     return kind(value)
 
 
+# What a model file may make ``read`` allocate: its members' declared (uncompressed) bytes
+# in all, at most _EXPANSION times the file's size plus _SLACK (``write`` stores the arrays
+# uncompressed, so a file it wrote declares about its own size; a forged file's compressed
+# zeros ask for far more) and never more than _MEMORY_SHARE of the memory free now.
+_EXPANSION = 4
+_SLACK = 1 << 16
+_MEMORY_SHARE = 0.5
+
+
+def _allowance(path):
+    allowed = _EXPANSION * os.path.getsize(path) + _SLACK
+    info = _backend.memory_info(np)
+    return allowed if info is None else min(allowed, int(info[0] * _MEMORY_SHARE))
+
+
 def _read(path):
-    """Metadata and arrays of a model file, each array checked from its header (shape,
-    dtype, size) before it is read; nothing larger than the model declares is decompressed."""
+    """Metadata and arrays of a model file, each array checked from its zip entry and its
+    header (shape, dtype, size) before it is read: nothing larger than the file may ask for
+    (``_allowance``) is decompressed. Any failure is a ValueError naming the file and why."""
     try:
         archive = zipfile.ZipFile(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except Exception as exc:  # BadZipFile, OSError, EOFError, ValueError, ...
         _invalid(path, f"not a readable .npz archive (truncated, corrupted or another kind of "
                        f"file: {exc})")
-    with archive:
-        members = {info.filename: info for info in archive.infolist()}
-        expected = {f"{name}.npy" for name in ("metadata", *_ARRAYS)}
-        if set(members) != expected:
-            _invalid(path, f"expected arrays {sorted(n[:-4] for n in expected)}, found "
-                           f"{sorted(n.removesuffix('.npy') for n in members)}")
-        raw = _member(path, archive, members, "metadata", (), "U", _METADATA_BYTES)
-        try:
-            metadata = json.loads(str(raw))
-        except json.JSONDecodeError as exc:
-            _invalid(path, f"the metadata is not valid JSON ({exc})")
-        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-            _invalid(path, f"format "
-                           f"{metadata.get('format') if isinstance(metadata, dict) else None!r}"
-                           f" is not {FORMAT!r}")
-        if metadata.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path} has format version {metadata.get('format_version')!r}; "
-                             f"this gpulogreg reads version {FORMAT_VERSION}. Upgrade "
-                             "gpulogreg or refit.")
-        d = metadata.get("n_features_in")
-        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= _MAX_FEATURES:
-            _invalid(path, f"n_features_in is {d!r}, not a count of features")
-        k = metadata.get("n_classes", 2)  # files from before multinomial: two classes
-        if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= _MAX_CLASSES \
-                or (k > 2 and k * d > _MAX_FEATURES):
-            _invalid(path, f"n_classes is {k!r}, not a count of classes for {d!r} features")
-        rows = 1 if k == 2 else k  # coef_ rows: one for a binomial model, else one per class
-        arrays = {}
-        for name, shape, kinds, itemsize in (("coef", (rows, d), "f", 8),
-                                             ("intercept", (rows,), "f", 8),
-                                             ("classes", (k,), "biufUS", _LABEL_BYTES)):
-            arrays[name] = _member(path, archive, members, name, shape, kinds,
-                                   itemsize * max(1, math.prod(shape)))
+    try:
+        with archive:
+            return _read_members(path, archive, _allowance(path))
+    except ValueError as exc:
+        if str(exc).startswith(f"{path} "):  # a refusal of ours, saying why
+            raise
+        _invalid(path, f"not a readable gpulogreg model file ({exc})")
+    except (MemoryError, RecursionError, OverflowError, RuntimeError, NotImplementedError,
+            OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, TypeError,
+            UnicodeError) as exc:  # corrupt data, encrypted or unknown compression, ...
+        _invalid(path, f"not a readable gpulogreg model file ({type(exc).__name__}: {exc})")
+
+
+def _read_members(path, archive, allowance):
+    members = {info.filename: info for info in archive.infolist()}
+    expected = {f"{name}.npy" for name in ("metadata", *_ARRAYS)}
+    if set(members) != expected:
+        _invalid(path, f"expected arrays {sorted(n[:-4] for n in expected)}, found "
+                       f"{sorted(n.removesuffix('.npy') for n in members)}")
+    budget = allowance
+    for name in ("metadata", *_ARRAYS):  # before anything is decompressed
+        budget -= members[f"{name}.npy"].file_size
+        if budget < 0:
+            _invalid(path, f"{name}: declares {members[f'{name}.npy'].file_size:,} bytes, more "
+                           f"than a file of {os.path.getsize(path):,} bytes may ask for "
+                           f"({allowance:,} in all)")
+    raw = _member(path, archive, members["metadata.npy"], "metadata", (), "U")
+    try:
+        metadata = json.loads(str(raw))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        _invalid(path, f"the metadata is not valid JSON ({type(exc).__name__}: {exc})")
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        _invalid(path, f"format "
+                       f"{metadata.get('format') if isinstance(metadata, dict) else None!r}"
+                       f" is not {FORMAT!r}")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path} has format version {metadata.get('format_version')!r}; "
+                         f"this gpulogreg reads version {FORMAT_VERSION}. Upgrade "
+                         "gpulogreg or refit.")
+    d = metadata.get("n_features_in")
+    if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= allowance:
+        _invalid(path, f"n_features_in is {d!r}, not a count of features")
+    k = metadata.get("n_classes", 2)  # files from before multinomial: two classes
+    if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= allowance // d:
+        _invalid(path, f"n_classes is {k!r}, not a count of classes for {d!r} features in a "
+                       f"file of {os.path.getsize(path):,} bytes")
+    rows = 1 if k == 2 else k  # coef_ rows: one for a binomial model, else one per class
+    arrays = {name: _member(path, archive, members[f"{name}.npy"], name, shape, kinds)
+              for name, shape, kinds in (("coef", (rows, d), "f"), ("intercept", (rows,), "f"),
+                                         ("classes", (k,), "biufUS"))}
     coef, intercept = arrays["coef"], arrays["intercept"]
     if coef.dtype not in (np.float32, np.float64) or intercept.dtype != coef.dtype:
         _invalid(path, f"coef and intercept must both be float32 or float64; got {coef.dtype} "
@@ -253,41 +298,26 @@ def _read(path):
     return metadata, arrays
 
 
-def _member(path, archive, members, name, shape, kinds, max_data_bytes):
-    """Array ``name`` of the archive (see ``_read_array``); any failure is a ValueError
-    saying the file is not a valid model and why."""
-    try:
-        return _read_array(archive, members[f"{name}.npy"], shape, kinds, max_data_bytes)
-    except _Refused as exc:
-        _invalid(path, f"{name}: {exc}")
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        _invalid(path, f"not a readable gpulogreg model file (truncated or corrupted: {exc})")
-
-
-class _Refused(Exception):
-    """An array header that does not fit the model (not read any further)."""
-
-
-def _read_array(archive, info, shape, kinds, max_data_bytes):
-    """Read one ``.npy`` member after checking its header against ``shape``, dtype kinds and
-    size; the compressed and declared sizes are capped too (zip bombs)."""
-    limit = max_data_bytes + 4096  # the .npy header is at most a few KiB
-    if info.file_size > limit:
-        raise _Refused(f"declares {info.file_size:,} bytes, more than the {limit:,} a model "
-                       "of this size needs")
+def _member(path, archive, info, name, shape, kinds):
+    """Read the ``.npy`` member ``info`` after checking its header against ``shape`` and
+    dtype kinds, and that its data fits in what the zip entry declares (so reading it
+    allocates no more than the entry's declared size, already within the allowance)."""
     with archive.open(info) as f:
         version = np.lib.format.read_magic(f)
         read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                       (2, 0): np.lib.format.read_array_header_2_0,
+                       (3, 0): np.lib.format.read_array_header_2_0}.get(version)
         if read_header is None:
-            raise _Refused(f"unsupported .npy version {version}")
-        found_shape, _, dtype = read_header(f, max_header_size=4096)
+            _invalid(path, f"{name}: unsupported .npy version {version}")
+        found_shape, _, dtype = read_header(f, max_header_size=1 << 16)
     if dtype.hasobject:
-        raise _Refused("contains pickled objects; refusing to load it (a gpulogreg model "
-                       "file holds plain arrays only)")
-    if tuple(found_shape) != tuple(shape) or dtype.kind not in kinds \
-            or dtype.itemsize * max(1, math.prod(shape)) > max_data_bytes:
-        raise _Refused(f"has shape {tuple(found_shape)} and dtype {dtype}; expected shape "
-                       f"{tuple(shape)}")
+        _invalid(path, f"{name} contains pickled objects; refusing to load it (a gpulogreg "
+                       "model file holds plain arrays only)")
+    if tuple(found_shape) != tuple(shape) or dtype.kind not in kinds:
+        _invalid(path, f"{name}: has shape {tuple(found_shape)} and dtype {dtype}; expected "
+                       f"shape {tuple(shape)}")
+    if dtype.itemsize * math.prod(shape) > info.file_size:
+        _invalid(path, f"{name}: its header asks for {dtype.itemsize * math.prod(shape):,} "
+                       f"bytes, more than its entry's {info.file_size:,}")
     with archive.open(info) as f:
         return np.lib.format.read_array(f, allow_pickle=False)

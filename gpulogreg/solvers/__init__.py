@@ -13,7 +13,7 @@ and vectors, never X; their state stays on the device of ``x0``.
 
 from __future__ import annotations
 
-from . import gradient_descent, lbfgs, newton_cg, newton_cholesky, owlqn
+from . import gradient_descent, lbfgs, newton_cg, newton_cholesky, owlqn, prox_newton
 from .iteration import DivergenceError, Result
 
 __all__ = ["ALIASES", "ITERATE", "LIBLINEAR", "SOLVERS", "DivergenceError", "Result"]
@@ -34,3 +34,6 @@ ALIASES = {"saga": "owlqn", "sag": "newton-cg"}
 LIBLINEAR = "liblinear"
 SOLVERS = {name: module.minimize for name, module in _MODULES.items()}
 ITERATE = {name: module.iterate for name, module in _MODULES.items()}
+# not a solver name users give: what runs scikit-learn's liblinear for L1 where the exact
+# Hessian fits (as liblinear's newGLMNET; see prox_newton and _params.our_solver)
+ITERATE["prox-newton"] = prox_newton.iterate

@@ -21,6 +21,10 @@ LINE_SEARCH_FAILED = ("line search failed: no step decreases the objective (tol 
                       "what this data and dtype can resolve)")
 STALLED = ("stalled: for {patience} iterations neither the objective (beyond its rounding) "
            "nor max|gradient| improved; tol is below what this data and dtype can resolve")
+NO_DECREASE = ("converged: for {patience} iterations the objective has not decreased beyond its "
+               "rounding (scikit-learn's lbfgs also stops, converged, where it can no longer "
+               "decrease the objective); max|gradient| is as small as this data and dtype "
+               "resolve")
 
 
 @dataclass
@@ -32,7 +36,7 @@ class Result:
     grad_max: float  # max |gradient| at x
     n_iter: int  # accepted steps
     n_fev: int  # objective/gradient evaluations
-    converged: bool  # grad_max <= tol
+    converged: bool  # grad_max <= tol (or, for lbfgs, no decrease of f left to resolve)
     message: str
     memory: Any = None  # lbfgs: its curvature pairs [(s, y)] at the end, oldest first
 
@@ -118,41 +122,70 @@ class Iteration:
     A solver's loop is ``while it.running(): ... it.accept(...)``, with ``it.stop(why)``
     where its step fails, and ends with ``return it.result()``. ``verbose`` prints one line
     per accepted step (iteration, objective, max|gradient|, step length, seconds since the
-    start); ``on_step(n_iter, f, grad_max, x)``, if given, is called with each new point
-    (scikit-learn's callbacks). ``patience`` and ``progress`` set the stall rule
-    (``Stall``); ``converged`` is the message of a run that reaches tol."""
+    start); ``on_step(n_iter, f, grad_max, x)``, if given, is called with the starting point
+    (``n_iter`` 0) and each new point (scikit-learn's callbacks). ``patience`` and ``progress`` set the stall rule
+    (``Stall``); ``converged`` is the message of a run that reaches tol. With
+    ``stall_converges``, a run that stalls (it can no longer decrease the objective beyond
+    its rounding) ends converged, without a warning: scikit-learn's lbfgs's sense of
+    convergence (SciPy's relative-reduction rule on f). With ``step_tol``, reaching tol
+    also needs the last step's relative change of the coefficients, ``max|x_new - x| /
+    max|x_new|``, to be at most ``step_tol``: scikit-learn's saga's rule (on the weights),
+    which on ill-conditioned problems asks for more than the gradient's.
+
+    What is compared with tol is ``grad_max``, or the ``stop`` values a solver passes with
+    its points (another norm: liblinear's rules use the 2-norm of the gradient, or the
+    1-norm of the pseudo-gradient); with ``relative``, tol is relative to the starting
+    point's value (liblinear's rules)."""
 
     def __init__(self, name, x, f, g, grad_max, eps, *, tol, max_iter, patience, verbose=0,
-                 on_step=None, progress=0.99, converged="max|gradient| <= tol"):
-        self.name, self.tol, self.max_iter = name, tol, max_iter
+                 on_step=None, progress=0.99, converged="max|gradient| <= tol",
+                 stall_converges=False, step_tol=None, stop=None, relative=False):
+        self.name, self.max_iter = name, max_iter
+        self.stop_value = grad_max if stop is None else stop
+        self.tol = tol * self.stop_value if relative else tol
         self.x, self.f, self.g, self.grad_max = x, f, g, grad_max
         self.n_iter, self.n_fev = 0, 1
         self.message = None
-        self._converged = converged
+        self.converged = None  # decided when the run ends: by tol, or by ftol
+        self._converged, self._stall_converges = converged, stall_converges
+        self._step_tol = step_tol
+        self._change = 0.0 if grad_max == 0 else None  # of the last step (step_tol)
         self._stall = Stall(eps, grad_max, patience, progress)
         self._verbose, self._on_step = verbose, on_step
         self._start = time.perf_counter()
+        if on_step is not None:
+            on_step(0, f, grad_max, x)
 
     def running(self):
         """Whether to take another step: False once ``max|g| <= tol`` or after ``max_iter``
         steps (the message says which), or after ``stop``."""
         if self.message is not None:
             return False
-        if self.grad_max <= self.tol:
-            self.message = self._converged
+        if self._reached_tol():
+            self.message, self.converged = self._converged, True
         elif self.n_iter >= self.max_iter:
             self.message = f"max_iter={self.max_iter} reached"
         return self.message is None
+
+    def _reached_tol(self):
+        return self.stop_value <= self.tol and (
+            self._step_tol is None or self._change is not None and self._change <= self._step_tol)
 
     def stop(self, message):
         """End the run here, saying why (a failed step)."""
         self.message = message
 
-    def accept(self, x, f, g, grad_max, step):
-        """Move to an accepted point (``step``: its step length, for the report); stop the
-        run, with the stall's message, when it has stalled short of tol."""
+    def accept(self, x, f, g, grad_max, step, stop=None):
+        """Move to an accepted point (``step``: its step length, for the report; ``stop``:
+        its value for the stopping rule, if not ``grad_max``); stop the run, with the
+        stall's message, when it has stalled short of tol."""
         f_old = self.f
+        if self._step_tol is not None:  # as scikit-learn's saga measures it
+            largest, change = float(abs(x).max()), float(abs(x - self.x).max())
+            self._change = change / largest if largest > 0 else (0.0 if change == 0 else
+                                                                 math.inf)
         self.x, self.f, self.g, self.grad_max = x, f, g, grad_max
+        self.stop_value = grad_max if stop is None else stop
         self.n_iter += 1
         if self._on_step is not None:
             self._on_step(self.n_iter, f, grad_max, x)
@@ -160,10 +193,26 @@ class Iteration:
             print(f"{self.name} iter {self.n_iter:5d}  f={f:.12g}  max|g|={grad_max:.3e}  "
                   f"step={step:.3g}  elapsed={time.perf_counter() - self._start:.3f}s",
                   flush=True)
-        if self._stall.update(f_old, f, grad_max) and grad_max > self.tol:
-            self.message = self._stall.message
+        if self._reached_tol():
+            return
+        if self._stall.update(f_old, f, grad_max):
+            if self._stall_converges:
+                self.message = NO_DECREASE.format(patience=self._stall.patience)
+                self.converged = True
+            else:
+                self.message = self._stall.message
 
     def result(self, memory=None):
         """The run's ``Result``."""
         return Result(self.x, self.f, self.grad_max, self.n_iter, self.n_fev,
-                      self.grad_max <= self.tol, self.message, memory)
+                      bool(self.converged or self._reached_tol()), self.message, memory)
+
+
+def norm(v, kind):
+    """``max|v|`` (``"max"``), ``sum|v|`` (``"l1"``) or ``sqrt(v . v)`` (``"l2"``) as a
+    Python float: what a stopping rule compares with tol."""
+    if kind == "max":
+        return float(abs(v).max())
+    if kind == "l1":
+        return float(abs(v).sum())
+    return math.sqrt(float(v @ v))

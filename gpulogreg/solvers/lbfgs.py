@@ -13,7 +13,7 @@ from . import line_search, quasi_newton
 from .iteration import LINE_SEARCH_FAILED, Iteration, evaluate, run, start
 from .requests import Ask
 
-_STALL = 30  # iterations without a resolvable improvement (see Stall)
+_STALL = 30  # iterations without a resolvable improvement (see Stall): then converged
 
 
 def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
@@ -29,7 +29,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None, memo
     (f, g), eps, grad_max = yield from start(objective, x0, Ask.LOSS_GRADIENT)
     history = quasi_newton.memory(m, memory or ())
     it = Iteration("lbfgs", x0, f, g, grad_max, eps, tol=tol, max_iter=max_iter,
-                   patience=_STALL, verbose=verbose, on_step=on_step)
+                   patience=_STALL, verbose=verbose, on_step=on_step, stall_converges=True)
     while it.running():
         x, f, g = it.x, it.f, it.g
         d = -quasi_newton.two_loop(g, history)

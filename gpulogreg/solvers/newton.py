@@ -7,18 +7,21 @@ from __future__ import annotations
 
 from . import line_search
 from .iteration import LINE_SEARCH_FAILED, Iteration, start
+from .iteration import norm as stop_norm
 
 _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
 
 def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose,
-            on_step=None):
-    """Minimise from ``x0`` until ``max|grad| <= tol`` (a generator: see ``iteration``).
-    ``with_curvature`` is the request (``Ask``) answered by ``(f, g, c)``; ``direction(c,
-    g)`` is a generator that approximately solves ``H d = -g`` and returns ``d``."""
+            on_step=None, norm="max", relative=False):
+    """Minimise from ``x0`` until ``max|grad| <= tol`` (a generator: see ``iteration``; with
+    ``norm`` and ``relative``, another rule: see ``Iteration``). ``with_curvature`` is the
+    request (``Ask``) answered by ``(f, g, c)``; ``direction(c, g)`` is a generator that
+    approximately solves ``H d = -g`` and returns ``d``."""
     (f, g, curvature), eps, grad_max = yield from start(objective, x0, with_curvature)
     it = Iteration(name, x0, f, g, grad_max, eps, tol=tol, max_iter=max_iter,
-                   patience=_STALL, verbose=verbose, on_step=on_step)
+                   patience=_STALL, verbose=verbose, on_step=on_step,
+                   stop=stop_norm(g, norm), relative=relative)
     while it.running():
         x, f, g = it.x, it.f, it.g
         d = yield from direction(curvature, g)
@@ -30,5 +33,5 @@ def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, ve
         if not ls.ok:
             it.stop(LINE_SEARCH_FAILED)
             break
-        it.accept(ls.x, ls.f, ls.g, float(abs(ls.g).max()), ls.step)
+        it.accept(ls.x, ls.f, ls.g, float(abs(ls.g).max()), ls.step, stop_norm(ls.g, norm))
     return it.result()

@@ -18,11 +18,14 @@ from .requests import Ask, Request
 _MAX_CG = 200
 
 
-def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None):
+def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None, norm="max",
+            relative=False):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
-    ``_common``); requests ``gradient_hessp`` and Hessian-vector products."""
+    ``iteration``; ``norm``, ``relative``: another stopping rule, as ``Iteration`` says);
+    requests the gradient with Hessian products, and the products."""
     return newton.iterate("newton-cg", Ask.GRADIENT_HESSP, _conjugate_gradient, objective, x0,
-                           tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step)
+                          tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step,
+                          norm=norm, relative=relative)
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):

@@ -34,6 +34,7 @@ from .iteration import (
     run,
     start,
 )
+from .iteration import norm as stop_norm
 from .requests import Ask
 
 C1 = 1e-4
@@ -48,13 +49,15 @@ _MAX_BACKTRACKS = 40
 _STALL = {"float64": (200, 0.99), "float32": (30, 0.5)}
 
 
-def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0):
-    """Minimise ``f + l1 * ||x[:n_penalised]||_1`` from ``x0``; stop at ``max|pg| <= tol``."""
-    return run(iterate(objective, x0, tol=tol, max_iter=max_iter, m=m, verbose=verbose),
-               objective)
+def minimize(objective, x0, *, tol, max_iter, m=10, verbose=0, step_tol=None):
+    """Minimise ``f + l1 * ||x[:n_penalised]||_1`` from ``x0``; stop at ``max|pg| <= tol``
+    (and, with ``step_tol``, a last relative step of at most that: see ``Iteration``)."""
+    return run(iterate(objective, x0, tol=tol, max_iter=max_iter, m=m, verbose=verbose,
+                       step_tol=step_tol), objective)
 
 
-def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
+def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None, step_tol=None,
+            norm="max", relative=False):
     """``minimize`` as a generator of ``loss_gradient`` requests (see ``iteration``)."""
     xp = _backend.get_namespace(x0=x0)
     lam = float(getattr(objective, "l1", 0.0))
@@ -66,7 +69,8 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
     patience, progress = _STALL["float32" if eps > 1e-10 else "float64"]
     it = Iteration("owlqn", x0, F, g, float(abs(pg).max()), eps, tol=tol, max_iter=max_iter,
                    patience=patience, progress=progress, verbose=verbose, on_step=on_step,
-                   converged="max|pseudo-gradient| <= tol")
+                   converged="max|pseudo-gradient| <= tol", step_tol=step_tol,
+                   stop=stop_norm(pg, norm), relative=relative)
     while it.running():
         x, F, g = it.x, it.f, it.g
         d = -quasi_newton.two_loop(pg, history)
@@ -103,7 +107,7 @@ def iterate(objective, x0, *, tol, max_iter, m=10, verbose=0, on_step=None):
         x_new, g_new, F_new = accepted
         quasi_newton.remember(history, x_new - x, g_new - g)  # the smooth part's curvature
         pg = pseudo_gradient(x_new, g_new, lam, P, xp)
-        it.accept(x_new, F_new, g_new, float(abs(pg).max()), step)
+        it.accept(x_new, F_new, g_new, float(abs(pg).max()), step, stop_norm(pg, norm))
     return it.result()
 
 

@@ -64,14 +64,20 @@ def test_every_solver_reports_each_iteration(solver, multiclass):
     assert events[0][:2] == ("setup", "fit") and events[-1][:2] == ("teardown", "fit")
     assert events[1][:3] == ("begin", "fit", 0) and events[-2][:3] == ("end", "fit", 0)
     iterations = [e for e in events if e[1] == "iteration"]
-    assert len(iterations) == 2 * model.n_iter_[0] > 0
+    # as scikit-learn's lbfgs: a task per iteration, begun at the point it starts from and
+    # ended at the one it reaches, then one begun for an iteration that does not run, ended
+    # empty
+    n = model.n_iter_[0]
+    assert len(iterations) == 2 * (n + 1) and n > 0
     assert all(e[2] == 1 for e in iterations)
-    assert [e[0] for e in iterations] == ["begin", "end"] * model.n_iter_[0]
+    assert [e[0] for e in iterations] == ["begin", "end"] * (n + 1)
+    assert iterations[-1][3] is None  # the empty task's end
     # the last iteration's model is the fitted one; the first predicts differently
-    np.testing.assert_allclose(iterations[-1][3], model.decision_function(X[:5]), rtol=1e-12)
+    np.testing.assert_allclose(iterations[-3][3], model.decision_function(X[:5]), rtol=1e-12)
+    np.testing.assert_allclose(iterations[-2][3], model.decision_function(X[:5]), rtol=1e-12)
     np.testing.assert_allclose(events[-2][3], model.decision_function(X[:5]), rtol=1e-12)
-    if model.n_iter_[0] > 1:
-        assert not np.allclose(iterations[1][3], iterations[-1][3])
+    if n > 1:
+        assert not np.allclose(iterations[1][3], iterations[-3][3])
 
 
 def test_the_cv_reports_every_fold_and_C_and_the_refit():

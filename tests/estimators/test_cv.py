@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from helpers import backend, dataset, sklearn_cv_fit
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
@@ -62,9 +63,11 @@ def test_custom_splitter_groups_and_no_intercept():
     splits = list(GroupKFold(3).split(X, y, groups))
     sk, ours = fit_both(X, y, cv=splits, scoring="roc_auc", fit_intercept=False)
     assert_same(sk, ours, X)
-    # fit's extra arguments go to the splitter: the same folds from GroupKFold itself
-    grouped = LogisticRegressionCV(Cs=CS, cv=GroupKFold(3), scoring="roc_auc",
-                                   fit_intercept=False, **EXACT).fit(X, y, groups=groups)
+    # fit's extra arguments are routed to the splitter, as scikit-learn routes them (which
+    # needs metadata routing on): the same folds from GroupKFold itself
+    with sklearn.config_context(enable_metadata_routing=True):
+        grouped = LogisticRegressionCV(Cs=CS, cv=GroupKFold(3), scoring="roc_auc",
+                                       fit_intercept=False, **EXACT).fit(X, y, groups=groups)
     np.testing.assert_array_equal(grouped.scores_, ours.scores_)
     sk, ours = fit_both(X, y, cv=KFold(4, shuffle=True, random_state=0), scoring="neg_brier_score")
     assert_same(sk, ours, X)

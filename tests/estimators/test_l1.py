@@ -86,7 +86,11 @@ def test_saga_runs_owlqn_and_other_solvers_say_what_is_supported():
     a = ours(X_BC, Y_BC, l1_ratio=1, C=0.1)
     b = LogisticRegression(solver="saga", tol=1e-10, max_iter=100_000, l1_ratio=1,
                            C=0.1).fit(X_BC, Y_BC)
-    np.testing.assert_array_equal(a.coef_, b.coef_)
+    # the same OWL-QN iterations, stopped by saga's rule (the step's size) rather than the
+    # gradient's: the same optimum, each fit within its stopping rule's radius of it
+    np.testing.assert_array_equal(a.coef_ == 0, b.coef_ == 0)
+    bound = sum(optimum_radius(m, X_BC, Y_BC, C=0.1, l1_ratio=1) for m in (a, b))
+    assert 0 < np.abs(a.coef_ - b.coef_).max() <= bound
     with pytest.raises(ValueError, match="Solver lbfgs supports only 'l2' or None penalties, "
                                          "got l1 penalty. Use solver='owlqn'"):
         LogisticRegression(l1_ratio=1).fit(X_BC, Y_BC)
