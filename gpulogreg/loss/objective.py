@@ -121,7 +121,8 @@ class LogisticLoss:
 
         def hessp(v):
             product = HessianProduct(v, self.n_features, self.fit_intercept, p=p, coef=at,
-                                     compiled=self.compiled, model=self.model)
+                                     compiled=self.compiled, model=self.model,
+                                     fused=self.fused)
             return self.penalty.scale_gradient(self.source.reduce(product)[0], v,
                                                self.source.sum_weights)
 

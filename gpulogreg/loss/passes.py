@@ -114,14 +114,16 @@ class LossGradient(Pass):
 class HessianProduct(Pass):
     """``[X, 1]^T (c * ([X, 1] V))`` with ``c`` the model's curvature per row (the rows'
     Hessian blocks): from the array stored by ``LossGradient``, or (``p=None``) recomputed
-    per block from ``coef`` (one more matrix product)."""
+    per block from ``coef`` (one more matrix product). ``fused=False`` keeps CuPy blocks on
+    the two products of the reference (never the one-pass kernel): the independent check of
+    that kernel's product."""
 
     kind = "hessp"
 
     def __init__(self, v, n_features, fit_intercept, *, p=None, coef=None, compiled=False,
-                 model=None):
+                 model=None, fused=None):
         super().__init__(n_features, fit_intercept, model)
-        self.v, self.p, self.coef = v, p, coef
+        self.v, self.p, self.coef, self.fused = v, p, coef, fused
         self.compiled = compiled and p is not None
         self.shapes = ((self.n_params,),)
         if self.compiled:
