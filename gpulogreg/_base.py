@@ -127,6 +127,59 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         return io.write(model_state(self), path)
 
     @_at_boundary
+    def covariance_matrix(self, X, y, sample_weight=None, *, cov_type="nonrobust",
+                          groups=None):
+        """The covariance of the fitted parameters on data X, y (usually the training data),
+        ``(p, p)`` in X's namespace and device.
+
+        The parameters are ``[coef_ in X's column order, intercept_]`` for two classes; for
+        k >= 3 the classes ``classes_[1:]`` relative to ``classes_[0]``, one block per class
+        (``coef_[c] - coef_[0]``, then the intercepts' difference), statsmodels' MNLogit
+        parametrisation: the symmetric one ``coef_`` holds is not identified without a
+        penalty.
+
+        Parameters
+        ----------
+        X, y : the rows and labels the covariance is computed on (y: labels of ``classes_``).
+        sample_weight : frequency weights (statsmodels' GLM ``freq_weights``), times the
+            class weights the fit used.
+        cov_type : ``"nonrobust"`` (the inverse observed Fisher information
+            ``(X^T W X)^-1``), ``"HC0"`` (the sandwich ``H^-1 (sum s_i s_i^T) H^-1`` with the
+            rows' scores s_i), ``"HC1"`` (HC0 times ``n / (n - p)``) or ``"cluster"`` (scores
+            summed within ``groups``, times ``G / (G - 1) (n - 1) / (n - p)``); n is the sum
+            of the weights, p counts the intercept.
+        groups : one cluster label per row of X, for ``cov_type="cluster"``.
+
+        With an L2 penalty (C finite) it is the covariance of the penalised estimator,
+        ``H_C^-1 M H_C^-1`` with ``H_C = X^T W X + I / C`` (not on the intercept) and M the
+        meat of ``cov_type`` (``X^T W X`` for ``"nonrobust"``); without a penalty it is the
+        usual one, statsmodels'. L1 and elastic-net penalties are a ValueError: their
+        estimator has no such covariance. Two passes over X (one for ``"nonrobust"``), on
+        any source: NumPy, CuPy, sparse, Dask.
+        """
+        from . import _inference
+
+        check_is_fitted(self)
+        return _inference.covariance(self, X, y, sample_weight, cov_type, groups)[0]
+
+    def coef_table(self, X, y, sample_weight=None, *, cov_type="nonrobust", groups=None,
+                   alpha=0.05):
+        """The fitted parameters with their standard errors, z statistics, two-sided
+        p-values and ``1 - alpha`` normal confidence intervals: a pandas DataFrame (columns
+        ``coef, std_err, z, p_value, ci_lower, ci_upper``, indexed by the features' names
+        (``feature_names_in_``, else ``x0..``) and ``intercept``; for k >= 3 classes each
+        prefixed by its class, ``label:name``), or without pandas a dict of NumPy arrays
+        with those keys and ``"index"``. Arguments as for ``covariance_matrix``."""
+        from . import _inference
+
+        check_is_fitted(self)
+        boundary = _boundary.Boundary(X=X, y=y, sample_weight=sample_weight, groups=groups)
+        X, y, sample_weight, groups = (boundary.inward(a, name) for a, name in (
+            (X, "X"), (y, "y"), (sample_weight, "sample_weight"), (groups, "groups")))
+        with _backend.device_of(X):
+            return _inference.table(self, X, y, sample_weight, cov_type, groups, alpha)
+
+    @_at_boundary
     def decision_function(self, X):
         """The raw scores ``X @ coef_.T + intercept_``: shape (n,) for two classes (positive
         means ``classes_[1]``), else (n, k), one column per class."""

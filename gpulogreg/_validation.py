@@ -214,7 +214,7 @@ def check_sample_weight(sample_weight, n, dtype, xp, *, y_index=None, classes=No
     if bool((s < 0).any()):
         raise ValueError("sample_weight must be non-negative; it has negative entries.")
     if class_weight is not None:
-        s *= _class_weights(class_weight, classes, y_index, s, xp)[y_index.astype(np.intp)]
+        s *= class_weights(class_weight, classes, y_index, s, xp)[y_index.astype(np.intp)]
     top = float(s.max())
     if not top > 0:
         raise ValueError("sample_weight must have at least one positive entry; all are zero"
@@ -228,7 +228,7 @@ def check_sample_weight(sample_weight, n, dtype, xp, *, y_index=None, classes=No
     return s.astype(dtype, copy=False), scaled_C
 
 
-def _class_weights(class_weight, classes, y_index, s, xp):
+def class_weights(class_weight, classes, y_index, s, xp):
     """Per-class multipliers ``[w(classes[0]), w(classes[1]), ...]`` as scikit-learn computes
     them (``"balanced"``: ``S / (k S_c)`` with ``S_c`` the weight of class c, k classes)."""
     k = classes.shape[0]

@@ -94,6 +94,11 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--device", type=_device, default="auto")
     fit_parser.add_argument("-v", "--verbose", action="store_true",
                             help="report each iteration (a progress line on a terminal)")
+    fit_parser.add_argument("--summary", action="store_true",
+                            help="print the coefficient table (standard errors, z, p-values, "
+                                 "95%% intervals) on the training data")
+    fit_parser.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1"),
+                            default="nonrobust", help="the covariance --summary uses")
     fit_parser.add_argument("--drop-missing-labels", action="store_true",
                             help="leave out rows whose label is missing (an empty field, NA, a "
                                  "null) and say how many; without it they are an error")
@@ -111,6 +116,26 @@ def main(argv=None) -> int:
     predict_parser.add_argument("--proba", action="store_true")
     predict_parser.add_argument("--device", type=_device, default="cpu")
     _raw_file_options(predict_parser)
+    summary_parser = subparsers.add_parser(
+        "summary", help="the coefficient table of a saved model on a data set",
+        description="Print the coefficient table of a model saved by 'gpulogreg fit' (or "
+                    "save()) on DATA, rows with their labels: each parameter's estimate, "
+                    "standard error, z, two-sided p-value and confidence interval (normal). "
+                    "Rows with a missing label are left out, and counted.")
+    summary_parser.add_argument("model", help="a model file from 'gpulogreg fit' or save()")
+    summary_parser.add_argument("data", help="the rows and labels (.csv, .npy, .npz, "
+                                             ".parquet, or raw with --shape)")
+    summary_parser.add_argument("--target", help="the label column (default: the one the "
+                                                 "model was fitted on, if it says)")
+    summary_parser.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1", "cluster"),
+                                default="nonrobust", help="the covariance: inverse Fisher "
+                                "information, sandwich (HC0, HC1), or clustered")
+    summary_parser.add_argument("--groups", help="the column of cluster labels "
+                                                 "(--cov-type cluster; CSV or Parquet)")
+    summary_parser.add_argument("--alpha", type=float, default=0.05,
+                                help="the intervals' level is 1 - alpha")
+    summary_parser.add_argument("--device", type=_device, default="cpu")
+    _raw_file_options(summary_parser)
     bench_parser = subparsers.add_parser(
         "bench", help="benchmark this machine: passes against the floor, time to solution",
         description="Measure the loss+gradient pass against the memory floor (one read of X "
@@ -122,7 +147,7 @@ def main(argv=None) -> int:
     bench_parser.add_argument("--out", default=".", help="folder for bench.md and the plots")
     args = parser.parse_args(argv)
     command = {"demo": commands.demo, "fit": commands.fit, "predict": commands.predict,
-               "bench": commands.bench}[args.command]
+               "summary": commands.summary, "bench": commands.bench}[args.command]
     name = f"gpulogreg {args.command}"
     try:
         with warnings.catch_warnings():

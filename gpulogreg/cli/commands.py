@@ -16,7 +16,7 @@ from .._base import model_state
 from ..estimator import LogisticRegression, load_with_state
 from ..loss import cpu
 from .progress import LiveLines
-from .tables import read_table
+from .tables import read_column, read_table
 
 
 def _demo_data(dtype):
@@ -174,7 +174,54 @@ def _fit(args) -> int:
     print(f"fitted {X.shape[0]} rows x {X.shape[1]} features in "
           f"{time.perf_counter() - start:.3f} s ({int(model.n_iter_[0])} iterations, loss "
           f"{model.loss_:.6g}); saved {path}")
+    if args.summary:
+        if names is not None:
+            model.feature_names_in_ = np.array(names, dtype=object)
+        with warnings.catch_warnings():  # columns matched by name, or by position
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            print(format_table(model.coef_table(X, y, cov_type=args.cov_type)))
     return 0
+
+
+def summary(args) -> int:
+    """The coefficient table of a saved model on a data set (its rows and labels)."""
+    state, model = load_with_state(args.model, device=args.device)
+    target = args.target or state.target_name
+    if target is None and not str(args.data).lower().endswith(".npz"):
+        raise ValueError(f"--target is required: {args.model} does not name its label column")
+    X, y, names, dropped = read_table(args.data, target, args.shape, args.dtype,
+                                      columns=state.feature_names_in, drop_missing=True)
+    if y is None:
+        raise ValueError(f"{args.data}: no labels; name the label column with --target")
+    groups = None
+    if args.groups is not None:
+        if args.cov_type != "cluster":
+            raise ValueError("--groups applies to --cov-type cluster only")
+        groups = read_column(args.data, args.groups)
+    if dropped:
+        print(f"left out {dropped} row(s) of {args.data} with a missing label")
+    with warnings.catch_warnings():  # columns were matched by name above, or by position
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        table = model.coef_table(X, y, cov_type=args.cov_type, groups=groups, alpha=args.alpha)
+    print(format_table(table))
+    return 0
+
+
+def format_table(table):
+    """A coefficient table (DataFrame or dict of arrays) as aligned text, a row per
+    parameter."""
+    if hasattr(table, "to_dict"):
+        index, columns = [str(i) for i in table.index], {c: table[c].to_numpy()
+                                                           for c in table.columns}
+    else:
+        index = [str(i) for i in table["index"]]
+        columns = {key: value for key, value in table.items() if key != "index"}
+    width = max([len("parameter")] + [len(name) for name in index])
+    lines = [f"{'parameter':<{width}}" + "".join(f"{key:>12}" for key in columns)]
+    for row, name in enumerate(index):
+        lines.append(f"{name:<{width}}" + "".join(
+            f"{columns[key][row]:>12.4g}" for key in columns))
+    return "\n".join(lines)
 
 
 def predict(args) -> int:

@@ -47,6 +47,29 @@ def read_table(path, target=None, shape=None, dtype="float64", columns=None,
     return X, y, names, dropped
 
 
+def read_column(path, name):
+    """One column of a CSV (with a header row) or Parquet file, as a NumPy array of its
+    values (strings for a CSV): the clusters of ``gpulogreg summary --groups``."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path, columns=[name]) if name in pq.read_schema(path).names \
+            else None
+        if table is None:
+            raise ValueError(f"--groups {name!r} is not a column of {path}")
+        return table.column(name).to_numpy(zero_copy_only=False)
+    if path.suffix.lower() not in (".csv", ".txt"):
+        raise ValueError(f"--groups names a column: {path} is not a CSV or Parquet file")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, skipinitialspace=True)
+        names = [field.strip() for field in next(reader, [])]
+        if name not in names:
+            raise ValueError(f"--groups {name!r} is not a column of {path}")
+        column = names.index(name)
+        return np.array([row[column].strip() for row in reader if row and row != [""]])
+
+
 def _missing(y):
     """Which labels are missing: NaN (or None) in numbers and objects, the MISSING words in
     strings."""

@@ -181,16 +181,23 @@ class GradientHessian(Pass):
                                     p_out=c, model=self.model)(slice(None), Xp, y[piece], sp)
             loss += l_p
             grad += g_p
-            for (a, b), w, nonnegative in self.model.hessian_weights(c, sp, xp):
-                block = H[:, a, :, b]
-                block[:d, :d] += _weighted_gram(Xp, w, nonnegative, xp)
-                if self.fit_intercept:
-                    block[:d, d] += Xp.T @ w
-                    block[d, d] += w.sum(dtype=np.float64)
+            add_grams(H, Xp, self.model.hessian_weights(c, sp, xp), self.fit_intercept, xp)
         H = H.reshape(self.n_params, self.n_params)
         # the blocks filled are the upper triangle of class pairs, and within each the
         # intercept column: mirror them
-        return loss, grad, _symmetrise(H, d, k, self.fit_intercept, xp)
+        return loss, grad, symmetrise(H, d, k, self.fit_intercept, xp)
+
+
+def add_grams(H, X, weights, fit_intercept, xp):
+    """``H[:, a, :, b] += [X, 1]^T diag(w) [X, 1]`` (the feature block and the intercept
+    column) for each ``((a, b), w, non-negative)`` of ``weights``; H is (P, k, P, k)."""
+    d = X.shape[1]
+    for (a, b), w, nonnegative in weights:
+        block = H[:, a, :, b]
+        block[:d, :d] += _weighted_gram(X, w, nonnegative, xp)
+        if fit_intercept:
+            block[:d, d] += X.T @ w
+            block[d, d] += w.sum(dtype=np.float64)
 
 
 def _weighted_gram(X, w, nonnegative, xp):
@@ -207,9 +214,9 @@ def _weighted_gram(X, w, nonnegative, xp):
     return (X * w[:, None]).T @ X
 
 
-def _symmetrise(H, d, k, fit_intercept, xp):
-    """The full Hessian from what ``GradientHessian`` filled: for classes a <= b the feature
-    block and the intercept column (``[j, d]``) of each class pair."""
+def symmetrise(H, d, k, fit_intercept, xp):
+    """The full matrix from what ``add_grams`` filled: for classes a <= b the feature block
+    and the intercept column (``[j, d]``) of each class pair."""
     P = d + fit_intercept
     H4 = H.reshape(P, k, P, k)
     for a in range(k):

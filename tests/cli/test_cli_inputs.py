@@ -123,3 +123,22 @@ def test_a_closed_pipe_is_a_quiet_exit(tmp_path):
     assert run.stderr == ""  # no "Broken pipe", no traceback
     lines = run.stdout.splitlines()
     assert len(lines) == 2 and lines[0] == "label" and lines[1] in ("no", "yes")
+
+
+def test_summary_prints_the_coefficient_table(tmp_path, capsys):
+    rows = rows_of(n=300, seed=2)
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "label"], rows)
+    assert cli.main(["fit", str(data), "--target", "label", "-o", str(tmp_path / "m.npz"),
+                     "--C", "inf", "--summary"]) == 0
+    fit_out = capsys.readouterr().out.splitlines()
+    assert fit_out[1].split() == ["parameter", "coef", "std_err", "z", "p_value", "ci_lower",
+                                  "ci_upper"]
+    assert [line.split()[0] for line in fit_out[2:]] == ["a", "b", "intercept"]
+    assert cli.main(["summary", str(tmp_path / "m.npz"), str(data)]) == 0
+    assert capsys.readouterr().out.splitlines() == fit_out[1:]
+    groups = write_csv(tmp_path / "g.csv", ["a", "b", "label", "site"],
+                       [r + [i % 5] for i, r in enumerate(rows)])
+    assert cli.main(["summary", str(tmp_path / "m.npz"), str(groups), "--cov-type", "cluster",
+                     "--groups", "site"]) == 0
+    clustered = capsys.readouterr().out.splitlines()
+    assert clustered[0].split()[0] == "parameter" and clustered != fit_out[1:]
