@@ -63,7 +63,7 @@ class _Iterations:
 
     def __init__(self, tasks, parent, data, C):
         self.tasks, self.parent, self.data, self.C = tasks, parent, data, C
-        self.context = None
+        self.context, self.x, self.steps = None, None, 0
 
     def __call__(self, n_iter, f, grad_max, x):
         tasks, data, C = self.tasks, self.data, self.C
@@ -71,9 +71,14 @@ class _Iterations:
             tasks.end(self.context, data, x, C)
         self.context = self.parent.subcontext(task_name="iteration")
         tasks.begin(self.context, lambda: tasks.solution(data, x, C))
+        self.x, self.steps = x, self.steps + 1
 
     def close(self):
-        """End the subtask begun for an iteration that did not run, empty."""
+        """End the subtask begun for an iteration that did not run, empty. A solver that
+        stopped where it started (``max_iter=0``) still reports one iteration, ending at its
+        start, as scikit-learn's lbfgs does."""
+        if self.context is not None and self.steps == 1:
+            self(0, None, None, self.x)
         if self.context is not None:
             self.context.call_on_fit_task_end(estimator=self.tasks.estimator)
             self.context = None

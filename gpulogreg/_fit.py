@@ -121,7 +121,7 @@ def steps(name, objective, x0, options, *, memory=None, verbose=None, on_step=No
         kwargs["learning_rate"] = options.learning_rate
     if memory is not None:
         kwargs["memory"] = memory
-    if options.solver == "saga" and name == "owlqn":  # saga's tol bounds the weights' change
+    if options.solver in ("sag", "saga"):  # their tol also bounds the weights' last change
         kwargs["step_tol"] = options.tol
     if options.solver == LIBLINEAR:
         kwargs.update(tol=options.tol * liblinear_scale, relative=True,

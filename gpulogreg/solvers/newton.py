@@ -13,15 +13,15 @@ _STALL = 5  # Newton iterations without a resolvable improvement (see Stall)
 
 
 def iterate(name, with_curvature, direction, objective, x0, *, tol, max_iter, verbose,
-            on_step=None, norm="max", relative=False):
+            on_step=None, norm="max", relative=False, step_tol=None):
     """Minimise from ``x0`` until ``max|grad| <= tol`` (a generator: see ``iteration``; with
-    ``norm`` and ``relative``, another rule: see ``Iteration``). ``with_curvature`` is the
-    request (``Ask``) answered by ``(f, g, c)``; ``direction(c, g)`` is a generator that
-    approximately solves ``H d = -g`` and returns ``d``."""
+    ``norm``, ``relative`` or ``step_tol``, another rule: see ``Iteration``).
+    ``with_curvature`` is the request (``Ask``) answered by ``(f, g, c)``; ``direction(c,
+    g)`` is a generator that approximately solves ``H d = -g`` and returns ``d``."""
     (f, g, curvature), eps, grad_max = yield from start(objective, x0, with_curvature)
     it = Iteration(name, x0, f, g, grad_max, eps, tol=tol, max_iter=max_iter,
                    patience=_STALL, verbose=verbose, on_step=on_step,
-                   stop=stop_norm(g, norm), relative=relative)
+                   stop=stop_norm(g, norm), relative=relative, step_tol=step_tol)
     while it.running():
         x, f, g = it.x, it.f, it.g
         d = yield from direction(curvature, g)

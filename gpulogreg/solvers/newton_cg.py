@@ -19,13 +19,14 @@ _MAX_CG = 200
 
 
 def iterate(objective, x0, *, tol, max_iter, verbose=0, on_step=None, norm="max",
-            relative=False):
+            relative=False, step_tol=None):
     """Minimise the objective from ``x0`` until ``max|grad| <= tol`` (a generator: see
-    ``iteration``; ``norm``, ``relative``: another stopping rule, as ``Iteration`` says);
+    ``iteration``; ``norm``, ``relative``, ``step_tol``: another stopping rule, as
+    ``Iteration`` says);
     requests the gradient with Hessian products, and the products."""
     return newton.iterate("newton-cg", Ask.GRADIENT_HESSP, _conjugate_gradient, objective, x0,
                           tol=tol, max_iter=max_iter, verbose=verbose, on_step=on_step,
-                          norm=norm, relative=relative)
+                          norm=norm, relative=relative, step_tol=step_tol)
 
 
 def minimize(objective, x0, *, tol, max_iter, verbose=0):
