@@ -67,7 +67,7 @@ def covariance(model, X, y, sample_weight=None, cov_type="nonrobust", groups=Non
     estimate = layout.from_estimator(model._dense_coef(), model.intercept_, np)
     state = _backend.to_namespace(estimate, xp if not _backend.is_dask(xp) else np)
     model_k = Binomial() if k == 1 else Multinomial(k)
-    source = source_for(X, labels, weights, fit_intercept=model.fit_intercept)
+    source = _source(X, labels, weights, model)
     if math.isinf(C):
         _check_not_separated(model, X, labels, xp)
     _, _, H = source.reduce(GradientHessian(state, d, model.fit_intercept, model=model_k))
@@ -76,7 +76,8 @@ def covariance(model, X, y, sample_weight=None, cov_type="nonrobust", groups=Non
     if cov_type == "nonrobust":
         M = H
     elif cov_type == "cluster":
-        M, n_groups = _cluster_meat(X, labels, weights, groups, n, state, layout, model_k, xp)
+        M, n_groups = _cluster_meat(X, labels, weights, groups, n, state, layout, model_k, xp,
+                                    model)
     else:
         (M,) = source.reduce(ScoreGram(state, d, model.fit_intercept, model=model_k))
         M = _backend.to_numpy(M)
@@ -176,7 +177,18 @@ def _check_fits(p, xp):
                           f"memory on {_backend.device_name(xp)}.")
 
 
-def _cluster_meat(X, labels, weights, groups, n, state, layout, model_k, xp):
+def _source(X, y, weights, model):
+    """The source the fit would read X from: a host X streams through the GPU where the
+    model was fitted with ``device="cuda[:N]"`` (in chunks of its ``chunk_rows``), as
+    ``fit`` streams it; any other X is read where it lives."""
+    streamed = _backend.get_namespace(X=X) is np and \
+        _backend.parse_device(getattr(model, "device", "auto"))[0] == "cuda"
+    return source_for(X, y, weights, fit_intercept=model.fit_intercept,
+                      device=model.device if streamed else "auto",
+                      chunk_rows=getattr(model, "chunk_rows", None) if streamed else None)
+
+
+def _cluster_meat(X, labels, weights, groups, n, state, layout, model_k, xp, model):
     """``(sum_g G_g G_g^T, number of groups)`` with the groups' summed scores
     (``GroupScores``)."""
     if groups is None:
@@ -197,7 +209,7 @@ def _cluster_meat(X, labels, weights, groups, n, state, layout, model_k, xp):
     code = index.astype(np.float64) * k_labels + _backend.to_numpy(labels)
     code = code if xp is np else (xp.asarray(code) if not _backend.is_dask(xp) else
                                   xp.from_array(code, chunks=(X.chunks[0],)))
-    source = source_for(X, code, weights, fit_intercept=layout.fit_intercept)
+    source = _source(X, code, weights, model)
     (S,) = source.reduce(GroupScores(state, layout.n_features, layout.fit_intercept, G,
                                      k_labels, model=model_k))
     S = _backend.to_numpy(S)

@@ -270,17 +270,27 @@ def make(free_bytes=1 << 30, fail_pinned=False, device_count=2, matmul_error=Non
     cupyx.scipy.linalg.solve_triangular = solve_triangular
     cupyx.scipy.sparse = types.ModuleType("cupyx.scipy.sparse")
 
-    class csr_matrix:  # noqa: N801 - only what device placement reads
+    class csr_matrix:  # noqa: N801 - what device placement and the group sums read
         format = "csr"
 
-        def __init__(self, dense):
+        def __init__(self, arg, shape=None):
             import scipy.sparse
 
-            host_matrix = scipy.sparse.csr_matrix(np.asarray(dense))
-            self.shape, self.nnz = host_matrix.shape, host_matrix.nnz
-            self.data = asarray(host_matrix.data)
-            self.indices = asarray(host_matrix.indices)
-            self.indptr = asarray(host_matrix.indptr)
+            if isinstance(arg, tuple):  # (data, (rows, columns)) on the device
+                data, (rows, columns) = arg
+                check_devices(data, rows, columns)
+                arg = (host(data), (host(rows), host(columns)))
+            else:
+                arg = np.asarray(arg)
+            self.host_matrix = scipy.sparse.csr_matrix(arg, shape=shape)
+            self.shape, self.nnz = self.host_matrix.shape, self.host_matrix.nnz
+            self.data = asarray(self.host_matrix.data)
+            self.indices = asarray(self.host_matrix.indices)
+            self.indptr = asarray(self.host_matrix.indptr)
+
+        def __matmul__(self, other):  # by a dense device array, as cupyx's
+            check_devices(other)
+            return device(np.asarray(self.host_matrix @ host(other)))
 
         @property
         def device(self):

@@ -175,3 +175,25 @@ def test_perfect_separation_says_so():
     model = LogisticRegression(C=np.inf, max_iter=50).fit(X, y)
     with pytest.raises(ValueError, match="perfectly separated"):
         model.covariance_matrix(X, y)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1", "cluster"])
+@pytest.mark.parametrize("k", [2, 3])
+def test_cupy_and_streamed_equal_numpy(cp, cov_type, k):
+    """On a GPU: CuPy X gives a CuPy covariance equal to NumPy's, and a model fitted with
+    device="cuda" on a host X streams it, with the same result."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, 5))
+    y = np.argmax(X @ rng.normal(size=(5, k)) + rng.gumbel(size=(3000, k)), axis=1)
+    groups = np.arange(len(y)) % 11
+    model = exact().fit(X, y)
+    ref = model.covariance_matrix(X, y, cov_type=cov_type, groups=groups)
+    on_gpu = model.covariance_matrix(cp.asarray(X), cp.asarray(y), cov_type=cov_type,
+                                     groups=cp.asarray(groups))
+    assert isinstance(on_gpu, cp.ndarray)
+    assert_cov(cp.asnumpy(on_gpu), ref, rtol=1e-9)
+    streamed = exact(device="cuda", chunk_rows=500).fit(X, y)
+    assert_cov(np.asarray(streamed.covariance_matrix(X, y, cov_type=cov_type, groups=groups)),
+               exact().fit(X, y).covariance_matrix(X, y, cov_type=cov_type, groups=groups),
+               rtol=1e-6)

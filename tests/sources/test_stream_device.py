@@ -143,3 +143,22 @@ def test_a_host_x_streamed_through_the_gpu_never_takes_the_cpu_kernels(fake_gpu,
 
 
 
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1", "cluster"])
+def test_covariance_of_a_streamed_fit_is_streamed_and_equals_in_memory(fake_gpu, cov_type):
+    """A model fitted with device="cuda" on a host X computes its covariance as fit read X:
+    streamed through the GPU in chunks, equal to the covariance computed in memory."""
+    cp = fake_gpu(free_bytes=10_000)
+    X, y, s = first_feature_problem(3001)
+    groups = np.arange(len(y)) % 13
+    streamed = LogisticRegression(device="cuda", chunk_rows=256, C=0.5).fit(X, y)
+    in_memory = LogisticRegression(device="cpu", C=0.5)
+    for name in ("classes_", "coef_", "intercept_", "n_features_in_"):
+        setattr(in_memory, name, np.asarray(getattr(streamed, name)))
+    before = cp.log.count("copy")
+    cov = streamed.covariance_matrix(X, y, s, cov_type=cov_type, groups=groups)
+    assert cp.log.count("copy") - before >= 12  # every chunk of X went through the device
+    reference = in_memory.covariance_matrix(X, y, s, cov_type=cov_type, groups=groups)
+    np.testing.assert_allclose(np.asarray(cov), reference, rtol=1e-9,
+                               atol=1e-12 * np.abs(reference).max())
