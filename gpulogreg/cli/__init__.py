@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from .. import _backend
+from .._inference import COV_TYPES
 from ..solvers import ALIASES, LIBLINEAR, SOLVERS
 from . import commands
 
@@ -97,7 +98,7 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--summary", action="store_true",
                             help="print the coefficient table (standard errors, z, p-values, "
                                  "95%% intervals) on the training data")
-    fit_parser.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1"),
+    fit_parser.add_argument("--cov-type", choices=[t for t in COV_TYPES if t != "cluster"],
                             default="nonrobust", help="the covariance --summary uses")
     fit_parser.add_argument("--drop-missing-labels", action="store_true",
                             help="leave out rows whose label is missing (an empty field, NA, a "
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
                                              ".parquet, or raw with --shape)")
     summary_parser.add_argument("--target", help="the label column (default: the one the "
                                                  "model was fitted on, if it says)")
-    summary_parser.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1", "cluster"),
+    summary_parser.add_argument("--cov-type", choices=COV_TYPES,
                                 default="nonrobust", help="the covariance: inverse Fisher "
                                 "information, sandwich (HC0, HC1), or clustered")
     summary_parser.add_argument("--groups", help="the column of cluster labels "
