@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from . import _backend, _validation
+from .loss import overrides
 from .loss.layout import Layout
 from .loss.models import Binomial, Multinomial
 from .loss.passes import GradientHessian
@@ -70,7 +71,8 @@ def covariance(model, X, y, sample_weight=None, cov_type="nonrobust", groups=Non
     source = _source(X, labels, weights, model)
     if math.isinf(C):
         _check_not_separated(model, X, labels, xp)
-    _, _, H = source.reduce(GradientHessian(state, d, model.fit_intercept, model=model_k))
+    _, _, H = source.reduce(GradientHessian(state, d, model.fit_intercept, model=model_k,
+                                            compiled=overrides.compiled_for(source)))
     H = _backend.to_numpy(H)
     n_groups = None
     if cov_type == "nonrobust":

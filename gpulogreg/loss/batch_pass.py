@@ -68,7 +68,7 @@ class BatchPass(Pass):
         self.n_out = (self.n_g + self.n_p) * k
         self.shapes = ((self.n_g,), (P, self.n_out))
         # compiled: X in one block, which the kernel walks in chunks of its own; else blocks
-        # as big as a piece: fewer hand-overs between numba's threads and BLAS's (each
+        # as big as a piece: fewer hand-overs between the compiled step's threads and BLAS's (each
         # spins a while after its call, slowing the other down)
         self.min_block_rows = sys.maxsize if self.compiled else \
             batch_piece_rows(xp, self.V.shape[1] * k, n_features, 8)

@@ -135,7 +135,8 @@ class LogisticLoss:
         indexed like ``coef``, with the blocks of ``passes.GradientHessian``."""
         src = self.source
         loss, grad, H = src.reduce(GradientHessian(coef, self.n_features, self.fit_intercept,
-                                                   fused=self.fused, model=self.model))
+                                                   fused=self.fused, compiled=self.compiled,
+                                                   model=self.model))
         S = src.sum_weights
         H *= 1.0 / S
         self.penalty.add_to_hessian(H, S, self.xp)

@@ -4,10 +4,12 @@ Every pass has a reference implementation in plain ``xp`` code (``passes.referen
 Where an override computes the same sums faster it is chosen here, per block, and tested
 against the reference:
 
-- **compiled CPU kernels** (``cpu``, numba): for a C-contiguous float32/float64 NumPy block
-  of a problem that asked for them (``compiled_for``, ``batch_compiled_for``: decided once
-  per problem from the size of the whole X, so that small fits never wait for a compile).
-  They chunk X themselves, so their passes ask for X in one block.
+- **compiled CPU kernels** (``cpu``, C built at install): for a C-contiguous float32/float64
+  NumPy block of a problem that asked for them (``compiled_for``, ``batch_compiled_for``:
+  decided once per problem from the whole X). They chunk X themselves, so their passes ask
+  for X in one block; the gradient+Hessian pass uses them for its loss and gradient, and
+  for its Gram matrices up to ``cpu.GRAM_MAX_FEATURES`` columns (beyond, the pass stays
+  on NumPy: BLAS's SYRK, whose idle threads spin, would slow the kernels' threads).
 - **one-pass CUDA kernels** (``cuda.logistic_grad``, ``cuda.logistic_hessp``): X read once
   for the binomial loss + gradient or Hessian product of a C-contiguous CuPy block, when
   switched on (``cuda.ONE_PASS``: off by default until measured on a GPU).
@@ -35,7 +37,7 @@ def compiled_for(source) -> bool:
     """Whether a problem on ``source`` uses the compiled CPU kernels: a C-contiguous float32
     or float64 NumPy X computed on the CPU (never Dask, CuPy, or a host X streamed through
     the GPU), large enough (``cpu.MIN_ELEMENTS``) and not too wide (``cpu.MAX_FEATURES``),
-    with numba present and not disabled."""
+    with the kernels built and not switched off."""
     X = source.X
     return (source.xp is np and _backend.is_host_array(X) and X.dtype in _FLOATS
             and X.flags.c_contiguous and X.size >= cpu.MIN_ELEMENTS
@@ -80,6 +82,9 @@ def choose(pass_, rows, X):
             return functools.partial(_compiled_hessp, pass_)
         if _one_pass_block(pass_, X):
             return functools.partial(_one_pass_hessp, pass_)
+    elif kind == "gradient_hessian" and _compiled_block(pass_, X) \
+            and X.shape[1] <= cpu.GRAM_MAX_FEATURES[X.dtype]:
+        return functools.partial(pass_.reference, gram=cpu.weighted_gram)
     elif kind == "batch" and pass_.compiled:
         if _compiled_block(pass_, X) and (rows.start or 0) == 0:
             return functools.partial(_compiled_batch_pass, pass_)

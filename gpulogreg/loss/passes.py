@@ -151,20 +151,26 @@ class GradientHessian(Pass):
     for the rows scaled by ``sqrt(w)`` (a SYRK: BLAS does half the products), else a
     product of the weighted rows with X, formed for pieces of at most
     ``_HESSIAN_PIECE_BYTES``; the intercept row and column are ``X^T w`` and ``sum w``.
-    The result is indexed like the coefficients (``[W; b]`` raveled).
+    The result is indexed like the coefficients (``[W; b]`` raveled). ``compiled`` lets
+    C-contiguous NumPy blocks use the compiled CPU kernels (``overrides.choose``).
     """
 
     kind = "gradient_hessian"
 
-    def __init__(self, coef, n_features, fit_intercept, *, fused=None, model=None):
+    def __init__(self, coef, n_features, fit_intercept, *, fused=None, compiled=False,
+                 model=None):
         super().__init__(n_features, fit_intercept, model)
-        self.coef, self.fused = coef, fused
+        self.coef, self.fused, self.compiled = coef, fused, compiled
         self.shapes = ((), (self.n_params,), (self.n_params, self.n_params))
         # each block adds a P x P partial sum: blocks of >= 4P rows keep that a small part of
-        # the block's SYRK (4 MB CPU blocks are only 262 rows at d = 2000)
-        self.min_block_rows = 4 * self.n_params
+        # the block's SYRK (4 MB CPU blocks are only 262 rows at d = 2000); the compiled
+        # kernels take X in one block (split into pieces below)
+        self.min_block_rows = sys.maxsize if compiled else 4 * self.n_params
 
-    def reference(self, rows, X, y, s):
+    def reference(self, rows, X, y, s, gram=None):
+        """``gram(X, w) -> (X^T diag(w) X, X^T w, sum w)``: an override of ``add_grams``'
+        products (the compiled CPU kernel; the loss and gradient are then compiled too), or
+        None (all of the pass on ``xp``)."""
         xp = _backend.get_namespace(X=X)
         d, k = self.n_features, self.k
         P = d + self.fit_intercept
@@ -176,28 +182,34 @@ class GradientHessian(Pass):
             piece = slice(start, start + step)
             Xp, sp = X[piece], None if s is None else s[piece]
             c = xp.empty((Xp.shape[0],) + ((k,) if k > 1 else ()), dtype=X.dtype)
-            # the NumPy path: numba's threads between BLAS calls would fight OpenBLAS's
             l_p, g_p = LossGradient(self.coef, d, self.fit_intercept, fused=self.fused,
-                                    p_out=c, model=self.model)(slice(None), Xp, y[piece], sp)
+                                    compiled=gram is not None, p_out=c,
+                                    model=self.model)(slice(None), Xp, y[piece], sp)
             loss += l_p
             grad += g_p
-            add_grams(H, Xp, self.model.hessian_weights(c, sp, xp), self.fit_intercept, xp)
+            add_grams(H, Xp, self.model.hessian_weights(c, sp, xp), self.fit_intercept, xp, gram)
         H = H.reshape(self.n_params, self.n_params)
         # the blocks filled are the upper triangle of class pairs, and within each the
         # intercept column: mirror them
         return loss, grad, symmetrise(H, d, k, self.fit_intercept, xp)
 
 
-def add_grams(H, X, weights, fit_intercept, xp):
+def add_grams(H, X, weights, fit_intercept, xp, gram=None):
     """``H[:, a, :, b] += [X, 1]^T diag(w) [X, 1]`` (the feature block and the intercept
-    column) for each ``((a, b), w, non-negative)`` of ``weights``; H is (P, k, P, k)."""
+    column) for each ``((a, b), w, non-negative)`` of ``weights``; H is (P, k, P, k).
+    ``gram`` (see ``GradientHessian.reference``) computes the three products instead."""
     d = X.shape[1]
     for (a, b), w, nonnegative in weights:
         block = H[:, a, :, b]
-        block[:d, :d] += _weighted_gram(X, w, nonnegative, xp)
+        if gram is not None:
+            G, Xw, sw = gram(X, w)
+        else:
+            G, Xw, sw = (_weighted_gram(X, w, nonnegative, xp),
+                         X.T @ w if fit_intercept else None, w.sum(dtype=np.float64))
+        block[:d, :d] += G
         if fit_intercept:
-            block[:d, d] += X.T @ w
-            block[d, d] += w.sum(dtype=np.float64)
+            block[:d, d] += Xw
+            block[d, d] += sw
 
 
 def _weighted_gram(X, w, nonnegative, xp):

@@ -100,8 +100,8 @@ class ModelBatch:
         if not self.compiled or _backend.is_host_array(X) and X.flags.c_contiguous:
             return self._solve(steps, then)  # a C-contiguous X: no BLAS in the compiled pass
         # BLAS on one thread while the compiled elementwise step runs on all: OpenBLAS's
-        # idle threads spin after each product and halved numba's speed (18.5 vs 9.5 ns per
-        # entry on the 2-core development machine)
+        # idle threads spin after each product and halved the compiled step's speed (18.5 vs
+        # 9.5 ns per entry on the 2-core development machine, numba's step)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1, user_api="blas"):

@@ -78,7 +78,8 @@ def test_converged_problems_leave_the_batch():
     assert widths == [2] * n_fev[0] + [1] * (n_fev[1] - n_fev[0])
 
 
-@pytest.mark.skipif(not __import__("gpulogreg.loss.cpu").loss.cpu.enabled(), reason="numba not available")
+@pytest.mark.skipif(not __import__("gpulogreg.loss.cpu").loss.cpu.enabled(),
+                    reason="the compiled CPU passes were not built")
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("layout", ["C", "F", "csr"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -86,7 +87,7 @@ def test_compiled_batch_step_equals_the_reference(monkeypatch, weighted, layout,
     """The compiled binomial batch gives the NumPy reference's sums, for gradients and
     Hessian products: for a C-contiguous X the whole pass in one kernel
     (``batch_binomial_pass``: chunks of 32 rows, n not a multiple of them, several chunks
-    per group), else (Fortran order, sparse) the numba elementwise sweep between the
+    per group), else (Fortran order, sparse) the compiled elementwise sweep between the
     products, on pieces that start mid-array (the masks' row offset)."""
     from gpulogreg.loss import batch_pass, cpu
     from gpulogreg.solvers.batch import Curvature
