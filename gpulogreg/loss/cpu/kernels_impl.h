@@ -31,63 +31,94 @@ INLINE void FN(rank1)(const T *X, i64 rows, i64 d, const T *r, T *g) {
     }
 }
 
+/* Z[i, c0 + c] = X[i] . Wt[c0 + c] + b[c0 + c] for c < nc (a constant after inlining: the
+ * accumulators stay in registers) */
+INLINE void FN(dots)(const T *x, i64 d, const T *Wt, const T *b, i64 c0, const int nc, T *z) {
+    const T *w0 = Wt + c0 * d, *w1 = nc > 1 ? w0 + d : w0, *w2 = nc > 2 ? w0 + 2 * d : w0,
+            *w3 = nc > 3 ? w0 + 3 * d : w0;
+    T a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+    for (i64 j = 0; j < d; j++) {
+        T xj = x[j];
+        a0 += xj * w0[j];
+        if (nc > 1) a1 += xj * w1[j];
+        if (nc > 2) a2 += xj * w2[j];
+        if (nc > 3) a3 += xj * w3[j];
+    }
+    z[c0] = a0 + b[c0];
+    if (nc > 1) z[c0 + 1] = a1 + b[c0 + 1];
+    if (nc > 2) z[c0 + 2] = a2 + b[c0 + 2];
+    if (nc > 3) z[c0 + 3] = a3 + b[c0 + 3];
+}
+
 /* Z[i, c] = X[i] . Wt[c] + b[c] (Z row stride ldz), four classes at a time: one load of
- * X[i, j] for four products */
+ * X[i, j] for four products; the last 1-3 classes as one group too */
 INLINE void FN(matvecs)(const T *X, i64 rows, i64 d, const T *Wt, const T *b, i64 k, T *Z,
                         i64 ldz) {
     for (i64 i = 0; i < rows; i++) {
         const T *x = X + i * d;
+        T *z = Z + i * ldz;
         i64 c = 0;
-        for (; c + 4 <= k; c += 4) {
-            const T *w0 = Wt + c * d, *w1 = w0 + d, *w2 = w1 + d, *w3 = w2 + d;
-            T a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, a3)
-            for (i64 j = 0; j < d; j++) {
-                T xj = x[j];
-                a0 += xj * w0[j];
-                a1 += xj * w1[j];
-                a2 += xj * w2[j];
-                a3 += xj * w3[j];
-            }
-            Z[i * ldz + c] = a0 + b[c];
-            Z[i * ldz + c + 1] = a1 + b[c + 1];
-            Z[i * ldz + c + 2] = a2 + b[c + 2];
-            Z[i * ldz + c + 3] = a3 + b[c + 3];
-        }
-        for (; c < k; c++) {
-            const T *w = Wt + c * d;
-            T acc = 0;
-#pragma omp simd reduction(+ : acc)
-            for (i64 j = 0; j < d; j++) acc += x[j] * w[j];
-            Z[i * ldz + c] = acc + b[c];
+        for (; c + 4 <= k; c += 4) FN(dots)(x, d, Wt, b, c, 4, z);
+        switch (k - c) {
+            case 3: FN(dots)(x, d, Wt, b, c, 3, z); break;
+            case 2: FN(dots)(x, d, Wt, b, c, 2, z); break;
+            case 1: FN(dots)(x, d, Wt, b, c, 1, z); break;
+            default: break;
         }
     }
 }
 
-/* Gt[c] += X[0:rows]^T R[:, c] for every class c (R row stride ldr), four rows at a time */
-INLINE void FN(rank_k)(const T *X, i64 rows, i64 d, const T *R, i64 ldr, i64 k, T *Gt) {
-    i64 i = 0;
-    for (; i + 4 <= rows; i += 4) {
-        const T *x0 = X + i * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-        for (i64 c = 0; c < k; c++) {
-            T r0 = R[i * ldr + c], r1 = R[(i + 1) * ldr + c], r2 = R[(i + 2) * ldr + c],
-              r3 = R[(i + 3) * ldr + c];
-            T *g = Gt + c * d;
+/* Gt[c] += X[0:rows]^T R[:, c] for every class c (R row stride ldr): a small GEMM, blocked so
+ * that a tile of (up to) 4 classes x RK_J columns of Gt stays in registers (8 vectors) over a
+ * block of RK_I rows: per row, RK_J / width loads of X and 4 of R feed 4 RK_J / width FMAs;
+ * the tiles of one column block reuse the rows' segment from L1, and Gt is loaded and stored
+ * once per row block. nc and nj are constants after inlining (the switches below). */
+#define RK_J (64 / (i64)sizeof(T)) /* 8 doubles or 16 floats: two AVX2 vectors */
+#define RK_I 64
+INLINE void FN(rank_tile)(const T *X, i64 i0, i64 i1, i64 d, i64 j0, const T *R, i64 ldr,
+                          i64 c0, const int nc, const int full, T *Gt) {
+    T acc[4][RK_J];
+    memset(acc, 0, sizeof(acc));
+    i64 nj = full ? RK_J : d - j0;
+    for (i64 i = i0; i < i1; i++) {
+        const T *x = X + i * d + j0, *r = R + i * ldr + c0;
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) {
+            T rc = r[c];
+            if (full) {
 #pragma omp simd
-            for (i64 j = 0; j < d; j++)
-                g[j] += r0 * x0[j] + r1 * x1[j] + r2 * x2[j] + r3 * x3[j];
+                for (int j = 0; j < RK_J; j++) acc[c][j] += rc * x[j];
+            } else {
+                for (i64 j = 0; j < nj; j++) acc[c][j] += rc * x[j];
+            }
         }
     }
-    for (; i < rows; i++) {
-        const T *x = X + i * d;
-        for (i64 c = 0; c < k; c++) {
-            T rc = R[i * ldr + c];
-            T *g = Gt + c * d;
-#pragma omp simd
-            for (i64 j = 0; j < d; j++) g[j] += rc * x[j];
+    for (int c = 0; c < nc; c++)
+        for (i64 j = 0; j < nj; j++) Gt[(c0 + c) * d + j0 + j] += acc[c][j];
+}
+
+INLINE void FN(rank_k)(const T *X, i64 rows, i64 d, const T *R, i64 ldr, i64 k, T *Gt) {
+    for (i64 i0 = 0; i0 < rows; i0 += RK_I) {
+        i64 i1 = rows - i0 < RK_I ? rows : i0 + RK_I;
+        for (i64 j0 = 0; j0 < d; j0 += RK_J) {
+            int full = d - j0 >= RK_J;
+            for (i64 c0 = 0; c0 < k; c0 += 4) {
+#define TILE(nc) (full ? FN(rank_tile)(X, i0, i1, d, j0, R, ldr, c0, nc, 1, Gt) \
+                       : FN(rank_tile)(X, i0, i1, d, j0, R, ldr, c0, nc, 0, Gt))
+                switch (k - c0 < 4 ? k - c0 : 4) {
+                    case 4: TILE(4); break;
+                    case 3: TILE(3); break;
+                    case 2: TILE(2); break;
+                    default: TILE(1); break;
+                }
+#undef TILE
+            }
         }
     }
 }
+#undef RK_I
+#undef RK_J
 
 /* E = exp(-|z|), L = log1p(E) of m scores, in double */
 INLINE void FN(tails)(const T *z, i64 m, double *E, double *L) {
