@@ -1,35 +1,34 @@
-"""What both estimators share: a fitted linear model's predictions, its device and array
-library, ``sparsify``/``densify``, and how it maps to and from a saved model (``io``)."""
+"""What both estimators share: everything but their parameters and ``fit``.
+
+A fitted linear model's predictions, its device and array library, ``sparsify`` and
+``densify``, and how it maps to and from a saved model (``io``).
+"""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _backend, _boundary, _fit, _sklearn, _validation, io
+from ._statistics import InferenceMixin, at_model_boundary
+from ._typing import Array, ArrayLike, PathLike
 from .loss import models
 from .loss.layout import Layout
 
-
-def _at_boundary(method):
-    """``_boundary.at_boundary`` for an estimator method taking X (see there); with array
-    API dispatch, X must first come from the library and device the model was fitted on
-    (scikit-learn's ``check_same_namespace``)."""
-    def same_namespace_as_fit(arguments):
-        model = arguments["self"]
-        if hasattr(model, "coef_"):
-            _sklearn.check_same_namespace(arguments["X"], model, attribute="coef_",
-                                          method=method.__name__)
-    return _boundary.at_boundary(method, check=same_namespace_as_fit)
+_Estimator = TypeVar("_Estimator", bound="LogisticBase")
 
 
-class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator):
-    """The shared part of ``LogisticRegression`` and ``LogisticRegressionCV``: everything
-    but the parameters and ``fit``. Fitted attributes live in the namespace (and, with
-    scikit-learn's array API dispatch, the library and device) of the training data."""
+class LogisticBase(InferenceMixin, _sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+    """The shared part of ``LogisticRegression`` and ``LogisticRegressionCV``.
+
+    Everything but the parameters and ``fit``. Fitted attributes live in the namespace (and,
+    with scikit-learn's array API dispatch, the library and device) of the training data.
+    """
 
     _ARRAY_ATTRIBUTES = ("coef_", "intercept_", "classes_", "n_iter_")
 
@@ -91,10 +90,22 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         float32), but float64 for ``solver="liblinear"``, which works in float64."""
         return np.float64 if self.solver == "liblinear" else dtype
 
-    def sparsify(self):
-        """Store ``coef_`` as a sparse CSR matrix (SciPy's, or ``cupyx``'s for a GPU model),
-        as scikit-learn's ``sparsify``: worth it where most coefficients are zero (L1).
-        Predictions are unchanged; ``densify`` undoes it. Returns self."""
+    def sparsify(self: _Estimator) -> _Estimator:
+        """Store ``coef_`` as a sparse CSR matrix, as scikit-learn's ``sparsify``.
+
+        SciPy's matrix, or ``cupyx``'s for a GPU model: worth it where most coefficients are
+        zero (L1). Predictions are unchanged; ``densify`` undoes it.
+
+        Returns
+        -------
+        LogisticRegression or LogisticRegressionCV
+            The estimator itself.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        """
         check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before sparsifying.")
         if not _backend.is_sparse(self.coef_):
             if _backend.is_gpu(_backend.get_namespace(coef=self.coef_)):
@@ -104,9 +115,19 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
             self.coef_ = sparse.csr_matrix(self.coef_)
         return self
 
-    def densify(self):
-        """Store ``coef_`` as a dense array again (the default), as scikit-learn's
-        ``densify``. Returns self."""
+    def densify(self: _Estimator) -> _Estimator:
+        """Store ``coef_`` as a dense array again (the default), as scikit-learn's ``densify``.
+
+        Returns
+        -------
+        LogisticRegression or LogisticRegressionCV
+            The estimator itself.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        """
         check_is_fitted(self, msg="Estimator, %(name)s, must be fitted before densifying.")
         self.coef_ = self._dense_coef()
         return self
@@ -122,67 +143,51 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         predicts as this model does."""
         return self.get_params()
 
-    def save(self, path):
-        """Write the fitted model to ``path`` (.npz, no pickle); read it with ``gpulogreg.load``."""
-        return io.write(model_state(self), path)
+    def save(self, path: PathLike) -> Path:
+        """Write the fitted model to ``path`` (.npz, no pickle); read it with ``gpulogreg.load``.
 
-    @_at_boundary
-    def covariance_matrix(self, X, y, sample_weight=None, *, cov_type="nonrobust",
-                          groups=None):
-        """The covariance of the fitted parameters on data X, y (usually the training data),
-        ``(p, p)`` in X's namespace and device.
-
-        The parameters are ``[coef_ in X's column order, intercept_]`` for two classes; for
-        k >= 3 the classes ``classes_[1:]`` relative to ``classes_[0]``, one block per class
-        (``coef_[c] - coef_[0]``, then the intercepts' difference), statsmodels' MNLogit
-        parametrisation: the symmetric one ``coef_`` holds is not identified without a
-        penalty.
+        The file is written under a temporary name and renamed, so an interrupted save never
+        leaves a truncated model behind.
 
         Parameters
         ----------
-        X, y : the rows and labels the covariance is computed on (y: labels of ``classes_``).
-        sample_weight : frequency weights (statsmodels' GLM ``freq_weights``), times the
-            class weights the fit used.
-        cov_type : ``"nonrobust"`` (the inverse observed Fisher information
-            ``(X^T W X)^-1``), ``"HC0"`` (the sandwich ``H^-1 (sum s_i s_i^T) H^-1`` with the
-            rows' scores s_i), ``"HC1"`` (HC0 times ``n / (n - p)``) or ``"cluster"`` (scores
-            summed within ``groups``, times ``G / (G - 1) (n - 1) / (n - p)``); n is the sum
-            of the weights, p counts the intercept.
-        groups : one cluster label per row of X, for ``cov_type="cluster"``.
+        path : str or os.PathLike
+            The file to write (in the ``.npz`` format whatever its name).
 
-        With an L2 penalty (C finite) it is the covariance of the penalised estimator,
-        ``H_C^-1 M H_C^-1`` with ``H_C = X^T W X + I / C`` (not on the intercept) and M the
-        meat of ``cov_type`` (``X^T W X`` for ``"nonrobust"``); without a penalty it is the
-        usual one, statsmodels'. L1 and elastic-net penalties are a ValueError: their
-        estimator has no such covariance. Two passes over X (one for ``"nonrobust"``), on
-        any source: NumPy, CuPy, sparse, Dask.
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        FileNotFoundError
+            If the folder of ``path`` does not exist.
+
+        See Also
+        --------
+        load : Read the model back.
         """
-        from . import _inference
+        return io.write(model_state(self), path)
 
-        check_is_fitted(self)
-        return _inference.covariance(self, X, y, sample_weight, cov_type, groups)[0]
+    @at_model_boundary
+    def decision_function(self, X: ArrayLike) -> Array:
+        """Compute the raw scores ``X @ coef_.T + intercept_``.
 
-    def coef_table(self, X, y, sample_weight=None, *, cov_type="nonrobust", groups=None,
-                   alpha=0.05):
-        """The fitted parameters with their standard errors, z statistics, two-sided
-        p-values and ``1 - alpha`` normal confidence intervals: a pandas DataFrame (columns
-        ``coef, std_err, z, p_value, ci_lower, ci_upper``, indexed by the features' names
-        (``feature_names_in_``, else ``x0..``) and ``intercept``; for k >= 3 classes each
-        prefixed by its class, ``label:name``), or without pandas a dict of NumPy arrays
-        with those keys and ``"index"``. Arguments as for ``covariance_matrix``."""
-        from . import _inference
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The rows: NumPy, CuPy, sparse, Dask, or another array library with array API
+            dispatch (the one the model was fitted on).
 
-        check_is_fitted(self)
-        boundary = _boundary.Boundary(X=X, y=y, sample_weight=sample_weight, groups=groups)
-        X, y, sample_weight, groups = (boundary.inward(a, name) for a, name in (
-            (X, "X"), (y, "y"), (sample_weight, "sample_weight"), (groups, "groups")))
-        with _backend.device_of(X):
-            return _inference.table(self, X, y, sample_weight, cov_type, groups, alpha)
-
-    @_at_boundary
-    def decision_function(self, X):
-        """The raw scores ``X @ coef_.T + intercept_``: shape (n,) for two classes (positive
-        means ``classes_[1]``), else (n, k), one column per class."""
+        Returns
+        -------
+        array of shape (n,) or (n, k)
+            For two classes one score per row (positive means ``classes_[1]``), else one
+            column per class; in X's namespace (lazy for Dask).
+        """
         check_is_fitted(self)
         _sklearn.check_feature_names(self, X, reset=False)
         xp = _backend.get_namespace(X=X)
@@ -201,18 +206,44 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         intercept = _backend.to_namespace(self.intercept_, xp)
         return X @ coef.astype(X.dtype) + intercept.astype(X.dtype)
 
-    @_at_boundary
-    def predict_proba(self, X):
-        """Probabilities of each class of ``classes_``, shape (n, k) (k = 2 for two)."""
+    @at_model_boundary
+    def predict_proba(self, X: ArrayLike) -> Array:
+        """Predict the probability of each class of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The rows: NumPy, CuPy, sparse, Dask, or another array library with array API
+            dispatch (the one the model was fitted on).
+
+        Returns
+        -------
+        array of shape (n, k)
+            One column per class of ``classes_`` (k = 2 for two), in X's namespace.
+        """
         return _per_row(models.probabilities, self.decision_function(X))
 
-    @_at_boundary
-    def predict_log_proba(self, X):
-        """Log-probabilities, shape (n, k), computed stably: ``-log(1 + e^{-+z})`` for two
-        classes, ``z_c - log sum e^z`` for more (never the log of a probability)."""
+    @at_model_boundary
+    def predict_log_proba(self, X: ArrayLike) -> Array:
+        """Predict the log-probability of each class of ``classes_``, computed stably.
+
+        ``-log(1 + e^{-+z})`` for two classes, ``z_c - log sum e^z`` for more: never the log
+        of a probability.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The rows: NumPy, CuPy, sparse, Dask, or another array library with array API
+            dispatch (the one the model was fitted on).
+
+        Returns
+        -------
+        array of shape (n, k)
+            One column per class of ``classes_``, in X's namespace.
+        """
         return _per_row(models.log_probabilities, self.decision_function(X))
 
-    @_at_boundary
+    @at_model_boundary
     def _predict_proba_lr(self, X):
         """scikit-learn's one-vs-rest probabilities (``LinearClassifierMixin``'s): each
         class's sigmoid of its decision value, normalised to sum to one over the classes."""
@@ -223,9 +254,22 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
             return xp.stack([1 - p, p], axis=1)
         return p / p.sum(axis=1, keepdims=True)
 
-    @_at_boundary
-    def predict(self, X):
-        """The predicted class label of each row of X."""
+    @at_model_boundary
+    def predict(self, X: ArrayLike) -> Array:
+        """Predict the class label of each row of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The rows: NumPy, CuPy, sparse, Dask, or another array library with array API
+            dispatch (the one the model was fitted on).
+
+        Returns
+        -------
+        array of shape (n,)
+            Labels of ``classes_`` (of its dtype), in X's namespace; string labels on the
+            host.
+        """
         z = self.decision_function(X)
         xp = _backend.get_namespace(z=z)
         classes = _backend.to_internal(self.classes_)
@@ -239,9 +283,24 @@ class LogisticBase(_sklearn.CallbackSupportMixin, ClassifierMixin, BaseEstimator
         classes = _backend.to_namespace(classes, xp)
         return classes[models.class_index(z)]  # labels keep classes_'s dtype
 
-    @_at_boundary
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy of ``predict(X)`` against ``y`` (weighted), on X's device."""
+    @at_model_boundary
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Return the mean accuracy of ``predict(X)`` against ``y``, computed on X's device.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The rows.
+        y : array-like of shape (n,)
+            Their true labels.
+        sample_weight : array-like of shape (n,) or None, default=None
+            Weights of the rows in the mean.
+
+        Returns
+        -------
+        float
+            The (weighted) share of rows predicted right.
+        """
         pred = self.predict(X)
         xp = _backend.get_namespace(pred=pred, y=y, sample_weight=sample_weight)
         y = xp.asarray(y)

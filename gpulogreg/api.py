@@ -1,4 +1,4 @@
-"""Functions for custom training loops: the loss object the estimator uses, one call at a time.
+"""Functions for custom training loops: the estimator's loss object, one call at a time.
 
 Each function validates its inputs as ``LogisticRegression.fit`` does, resolves the array
 namespace once (NumPy, CuPy or Dask; PyTorch and other array-API libraries through DLPack,
@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from . import _backend, _boundary, _validation
+from ._typing import Array, ArrayLike
 from .loss import models
 from .loss.layout import Layout
 from .loss.objective import LogisticLoss
@@ -134,18 +135,30 @@ def _finite(values, what):
 
 
 @_boundary.at_boundary
-def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf,
-                  check_input=True):
-    """Objective and gradient of logistic regression at ``(coef, intercept)``: binary for a
-    (d,) coef, multinomial over k classes for a (k, d) one (scikit-learn's ``coef_``).
+def loss_gradient(X: ArrayLike, y: ArrayLike, coef: ArrayLike, intercept: float | ArrayLike = 0.0,
+                  *, sample_weight: ArrayLike | None = None, C: float = np.inf,
+                  check_input: bool = True) -> tuple[float, Array, float | Array]:
+    """Compute the objective and gradient of logistic regression at ``(coef, intercept)``.
+
+    Binary for a (d,) ``coef``, multinomial over k classes for a (k, d) one (scikit-learn's
+    ``coef_``).
 
     Parameters
     ----------
-    X : (n, d) array (NumPy, CuPy or Dask; float32/float64, any memory order; not copied).
-    y : (n,) array of 0/1 labels (bool or numbers), or for a (k, d) coef the class indices
-        0..k-1; same namespace as X.
-    coef : (d,) or (k, d) array-like, the weights.  intercept : float, or (k,) array.
-    sample_weight : (n,) array or None.  C : inverse L2 strength (``np.inf``: none).
+    X : {array-like, sparse matrix} of shape (n, d)
+        NumPy, CuPy, sparse or Dask (or, with array API dispatch, PyTorch and others);
+        float32 or float64, any memory order; not copied.
+    y : array-like of shape (n,)
+        0/1 labels (bool or numbers), or for a (k, d) ``coef`` the class indices 0..k-1;
+        of X's namespace.
+    coef : array-like of shape (d,) or (k, d)
+        The weights.
+    intercept : float or array-like of shape (k,), default=0.0
+        The intercept (one number for a (d,) ``coef``).
+    sample_weight : array-like of shape (n,) or None, default=None
+        Non-negative weights of the rows (None: all one).
+    C : float, default=np.inf
+        The inverse L2 strength (``np.inf``: no penalty).
     check_input : bool, default=True
         ``False`` skips the checks of X, y and sample_weight (scikit-learn's convention, as
         ``ElasticNet.fit(..., check_input=False)``): one pass over X less per call, for
@@ -159,9 +172,32 @@ def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf,
     loss : float
         ``(1/S) sum s_i [log(1 + e^{z_i}) - y_i z_i] + ||w||^2 / (2 C S)``, ``z = X w + b``
         (for k classes ``(1/S) sum s_i [log sum_c e^{z_ic} - z_{i y_i}] + ||W||^2/(2 C S)``).
-    grad_coef : float64 array shaped like coef, in the namespace of the computation (CuPy for
-        CuPy X).
-    grad_intercept : float, or a (k,) float64 array
+    grad_coef : array
+        The gradient in ``coef``, float64, shaped like ``coef``, in the namespace of the
+        computation (CuPy for CuPy X).
+    grad_intercept : float or array of shape (k,)
+        The gradient in ``intercept``, float64.
+
+    Raises
+    ------
+    ValueError
+        If an input is invalid, or the objective overflows X's dtype at this point.
+    TypeError
+        If ``C``, ``coef`` or ``intercept`` is not made of real numbers.
+
+    See Also
+    --------
+    hessp : Hessian-vector products.
+    gradient_step : One gradient-descent step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpulogreg import loss_gradient
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> loss, grad_coef, grad_intercept = loss_gradient(X, np.array([0, 0, 1, 1]), np.zeros(2))
+    >>> round(loss, 4), grad_coef
+    (0.6931, array([-0.5,  0. ]))
     """
     loss, x, k = _objective(X, y, coef, intercept, sample_weight, C, check_input)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
@@ -170,14 +206,53 @@ def loss_gradient(X, y, coef, intercept=0.0, *, sample_weight=None, C=np.inf,
 
 
 @_boundary.at_boundary
-def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None, C=np.inf,
-          check_input=True):
-    """The Hessian of the objective at ``(coef, intercept)`` times ``(v_coef, v_intercept)``.
+def hessp(X: ArrayLike, y: ArrayLike, coef: ArrayLike, intercept: float | ArrayLike,
+          v_coef: ArrayLike, v_intercept: float | ArrayLike = 0.0, *,
+          sample_weight: ArrayLike | None = None, C: float = np.inf,
+          check_input: bool = True) -> tuple[Array, float | Array]:
+    """Multiply the Hessian of the objective at ``(coef, intercept)`` by a vector.
 
     ``H v = (1/S) [X, 1]^T (p * (X v_coef + v_intercept)) + [v_coef / (C S), 0]``, with
     ``p = s sigma(z) (1 - sigma(z))`` (for k classes each row's softmax Hessian block).
-    Returns ``(Hv_coef, Hv_intercept)`` shaped like ``coef`` and ``intercept``; arguments as
-    for :func:`loss_gradient`.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n, d)
+        NumPy, CuPy, sparse or Dask (or, with array API dispatch, PyTorch and others);
+        float32 or float64, any memory order; not copied.
+    y : array-like of shape (n,)
+        0/1 labels (bool or numbers), or for a (k, d) ``coef`` the class indices 0..k-1;
+        of X's namespace.
+    coef : array-like of shape (d,) or (k, d)
+        The weights.
+    intercept : float or array-like of shape (k,)
+        The intercept (one number for a (d,) ``coef``).
+    v_coef : array-like, shaped like ``coef``
+        The vector's weights part.
+    v_intercept : float or array-like of shape (k,), default=0.0
+        The vector's intercept part.
+    sample_weight : array-like of shape (n,) or None, default=None
+        Non-negative weights of the rows (None: all one).
+    C : float, default=np.inf
+        The inverse L2 strength (``np.inf``: no penalty).
+    check_input : bool, default=True
+        ``False`` skips the checks of X, y and sample_weight (see :func:`loss_gradient`).
+
+    Returns
+    -------
+    Hv_coef : array
+        Shaped like ``coef``.
+    Hv_intercept : float or array of shape (k,)
+        Shaped like ``intercept``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`loss_gradient`, or if the product overflows.
+
+    See Also
+    --------
+    loss_gradient : The objective and its gradient.
     """
     loss, x, k = _objective(X, y, coef, intercept, sample_weight, C, check_input)
     v = _stack(loss.xp, loss.n_features, k, v_coef, v_intercept, "v_coef", "v_intercept",
@@ -189,13 +264,50 @@ def hessp(X, y, coef, intercept, v_coef, v_intercept=0.0, *, sample_weight=None,
 
 
 @_boundary.at_boundary
-def gradient_step(X, y, coef, intercept=0.0, *, learning_rate, sample_weight=None, C=np.inf,
-                  check_input=True):
-    """One plain gradient-descent step ``W <- W - alpha grad_W``, ``b <- b - alpha grad_b``.
+def gradient_step(X: ArrayLike, y: ArrayLike, coef: ArrayLike,
+                  intercept: float | ArrayLike = 0.0, *, learning_rate: float,
+                  sample_weight: ArrayLike | None = None, C: float = np.inf,
+                  check_input: bool = True) -> tuple[Array, float | Array, float]:
+    """Take one plain gradient-descent step ``W <- W - alpha grad_W``, ``b <- b - alpha grad_b``.
 
-    Returns ``(new_coef, new_intercept, loss)``, shaped like ``coef`` and ``intercept``,
-    where ``loss`` is the objective at the *old* point (the one pass over X computes both).
-    ``learning_rate`` is ``alpha > 0``; other arguments as for :func:`loss_gradient`.
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n, d)
+        NumPy, CuPy, sparse or Dask (or, with array API dispatch, PyTorch and others);
+        float32 or float64, any memory order; not copied.
+    y : array-like of shape (n,)
+        0/1 labels (bool or numbers), or for a (k, d) ``coef`` the class indices 0..k-1;
+        of X's namespace.
+    coef : array-like of shape (d,) or (k, d)
+        The weights.
+    intercept : float or array-like of shape (k,), default=0.0
+        The intercept (one number for a (d,) ``coef``).
+    learning_rate : float
+        The step size ``alpha > 0``.
+    sample_weight : array-like of shape (n,) or None, default=None
+        Non-negative weights of the rows (None: all one).
+    C : float, default=np.inf
+        The inverse L2 strength (``np.inf``: no penalty).
+    check_input : bool, default=True
+        ``False`` skips the checks of X, y and sample_weight (see :func:`loss_gradient`).
+
+    Returns
+    -------
+    new_coef : array
+        Shaped like ``coef``.
+    new_intercept : float or array of shape (k,)
+        Shaped like ``intercept``.
+    loss : float
+        The objective at the *old* point (the one pass over X computes both).
+
+    Raises
+    ------
+    ValueError
+        As :func:`loss_gradient`, or if ``learning_rate`` is not a positive finite number.
+
+    See Also
+    --------
+    loss_gradient : The objective and its gradient.
     """
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
             or not 0 < learning_rate < math.inf:

@@ -1,34 +1,33 @@
 """``LogisticRegressionCV``: the C grid and every cross-validation fold fitted together.
 
-scikit-learn fits one model per fold and C, each on a copy of the fold's rows, along the
-path of Cs (each C warm-started from the C before). Here a fold is a weight mask on the
-whole X (never a copy), and the folds' paths run side by side in one model batch
-(``solvers.batch``): each C of a path starts from the solution of the C before, as in
-scikit-learn (lbfgs also from its curvature pairs, made the next C's:
-``solvers.quasi_newton.carried``), and each round of the solvers still running is answered
-by one pass over X. The folds' test scores come from one more pass (``_folds``), and with
-``refit`` the best C is fitted on all rows, warm-started from the folds' mean, as
-scikit-learn does.
+A fold is a weight mask on the whole X, never a copy; the folds' paths of Cs run side by
+side in one model batch (``solvers.batch``; lbfgs carries its curvature pairs from C to C:
+``solvers.quasi_newton.carried``), the class docstring says how. The folds' test scores
+come from one more pass (``_folds``); the fitted attributes are set by ``_cv_results``.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv
+from sklearn.utils.metadata_routing import MetadataRouter
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import _backend, _boundary, _fit, _params, _sklearn
 from ._base import LogisticBase
 from ._callbacks import FitTasks
+from ._cv_results import fold_estimator, set_cv_attributes, set_fold_average, shared_params
 from ._folds import HostScores, fold_rows, fold_scores
 from ._sklearn import FIT_FRAMES, with_callbacks
-from .estimator import LogisticRegression
+from ._typing import ArrayLike
 from .loss.layout import Layout
 from .solvers.batch import ModelBatch
 from .solvers.quasi_newton import carried
@@ -36,11 +35,11 @@ from .sources import source_for, source_kind
 
 
 class LogisticRegressionCV(LogisticBase):
-    """Logistic regression with built-in cross-validation of ``C``, scikit-learn 1.9's
-    ``LogisticRegressionCV`` (same parameters, attributes, scores and choice of ``C_``),
-    binomial or multinomial, on NumPy or CuPy data.
+    """Logistic regression with built-in cross-validation of ``C``.
 
-    All folds are fitted together: fold f's model for C is the problem with row weights
+    scikit-learn 1.9's ``LogisticRegressionCV`` (same parameters, attributes, scores and
+    choice of ``C_``), binomial or multinomial, on NumPy or CuPy data. All folds are fitted
+    together: fold f's model for C is the problem with row weights
     ``sample_weight * [row in fold f's training set]`` and that C, started from fold f's
     solution for the C before it in ``Cs`` (as scikit-learn's path; lbfgs keeps its
     curvature pairs, adjusted to the new C, where scikit-learn's restarts its memory: fewer
@@ -53,43 +52,97 @@ class LogisticRegressionCV(LogisticBase):
     Cs : int or array-like, default=10
         The grid of C; an int n means ``np.logspace(-4, 4, n)``.
     l1_ratios : array-like, None or "warn", default="warn"
-        Only zeros (pure L2) are searched; "warn" and None mean L2, with scikit-learn's
-        FutureWarnings. (``LogisticRegression`` itself fits L1 and elastic-net.)
+        The L1 shares searched, each in [0, 1], as ``LogisticRegression``'s ``l1_ratio``
+        (all 0: L2; all 1: L1; else elastic-net); "warn" and None mean L2, with
+        scikit-learn's FutureWarnings.
+    fit_intercept : bool, default=True
+        As for ``LogisticRegression``.
     cv : int, cross-validation generator or iterable, default=None
         As in scikit-learn: None means 5-fold ``StratifiedKFold``.
+    dual : bool, default=False
+        Only ``False``, as for ``LogisticRegression``.
+    penalty : {"l1", "l2", "elasticnet"}, default="deprecated"
+        Deprecated in scikit-learn 1.8: leave it unset and use ``l1_ratios``.
     scoring : str, callable, None or "warn", default="warn"
         A scikit-learn scorer name or ``scorer(estimator, X, y)``; None (and "warn", with
         scikit-learn's FutureWarning) is accuracy. A scorer is handed, for each fold and C,
         an estimator holding that model's decision values on the fold's test rows and, in
         place of ``X[test]``, the test rows' indices into X: its ``predict*`` and
         ``decision_function`` accept any of those indices.
+    solver : str, default="lbfgs"
+        As for ``LogisticRegression``; every solver is batched (newton-cholesky's Hessians
+        are formed one problem at a time).
+    tol : float, default=1e-4
+        As for ``LogisticRegression``.
+    max_iter : int, default=100
+        As for ``LogisticRegression``, per fold and C.
+    class_weight : dict, "balanced" or None, default=None
+        As for ``LogisticRegression``.
+    n_jobs : int or None, default=None
+        No effect: the batch computes every fold at once.
+    verbose : int, default=0
+        As for ``LogisticRegression``.
     refit : bool, default=True
         Refit the best C (best mean score over folds) on all rows, warm-started from the
         folds' mean coefficients; else average the folds' best models.
-    solver, tol, max_iter, class_weight, fit_intercept, verbose, device
-        As for ``LogisticRegression``; every solver is batched (newton-cholesky's Hessians
-        are formed one problem at a time).
-    dual, penalty, intercept_scaling, random_state, n_jobs
-        Accepted for compatibility, as in ``LogisticRegression``; ``n_jobs`` has no effect
-        (the batch computes every fold at once).
+    intercept_scaling : float, default=1.0
+        As for ``LogisticRegression`` (``solver="liblinear"`` only).
+    random_state : int, RandomState instance or None, default=None
+        Accepted for compatibility; no effect.
     use_legacy_attributes : bool or "warn", default="warn"
-        scikit-learn 1.9's switch between the legacy attribute layout (dicts per class) and
+        The scikit-learn 1.9 switch between the legacy attribute layout (dicts per class) and
         the new one; "warn" keeps the legacy layout, with its FutureWarning.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        As for ``LogisticRegression``, for data in memory (no streaming).
 
     Attributes
     ----------
-    Cs_, C_, l1_ratios_, l1_ratio_, coefs_paths_, scores_, n_iter_, coef_, intercept_,
-    classes_, n_features_in_, feature_names_in_: as in scikit-learn.
+    Cs_ : ndarray of shape (n_Cs,)
+        The grid of C.
+    l1_ratios_ : ndarray of shape (n_l1_ratios,)
+        The L1 shares searched (``[None]`` without ``l1_ratios``).
+    C_ : float, or ndarray of shape (n_classes,) in the legacy layout
+        The chosen C (with ``refit=False`` the mean of the folds' best).
+    l1_ratio_ : float, or ndarray of shape (n_classes,) in the legacy layout
+        The chosen L1 share.
+    coefs_paths_ : ndarray or dict
+        The coefficients (and intercept) of every fold, L1 share and C: shape (n_folds,
+        n_l1_ratios, n_Cs, k, d or d + 1), or in the legacy layout a dict per class.
+    scores_ : ndarray or dict
+        The test score of every fold, L1 share and C, laid out as ``coefs_paths_``.
+    n_iter_ : int32 ndarray
+        The iterations of every fold, L1 share and C, laid out as ``scores_``.
+    coef_, intercept_, classes_, n_features_in_, feature_names_in_, loss_, grad_max_
+        The final model's, as for ``LogisticRegression`` (``coef_`` and ``intercept_`` in
+        float64; ``loss_`` and ``grad_max_`` NaN with ``refit=False``).
+
+    See Also
+    --------
+    LogisticRegression : One C.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpulogreg import LogisticRegressionCV
+    >>> X = np.random.default_rng(0).normal(size=(60, 3))
+    >>> y = (X[:, 0] + 0.5 * X[:, 2] > 0).astype(int)
+    >>> model = LogisticRegressionCV(Cs=4, cv=3, l1_ratios=(0.0,), scoring="accuracy",
+    ...                              use_legacy_attributes=False).fit(X, y)
+    >>> model.scores_.shape  # (folds, l1_ratios, Cs)
+    (3, 1, 4)
     """
 
     _parameter_constraints: dict = _params.CV_CONSTRAINTS
-    # score's sample_weight is routed to the scorer, not consumed here (as in scikit-learn)
-    __metadata_request__score = {"sample_weight": _sklearn.UNUSED}
+    __metadata_request__score = {"sample_weight": _sklearn.UNUSED}  # for the scorer, not us
 
-    def __init__(self, *, Cs=10, l1_ratios="warn", fit_intercept=True, cv=None, dual=False,
-                 penalty="deprecated", scoring="warn", solver="lbfgs", tol=1e-4, max_iter=100,
-                 class_weight=None, n_jobs=None, verbose=0, refit=True, intercept_scaling=1.0,
-                 random_state=None, use_legacy_attributes="warn", device="auto"):
+    def __init__(self, *, Cs: int | ArrayLike = 10, l1_ratios: ArrayLike | str | None = "warn",
+                 fit_intercept: bool = True, cv: Any = None, dual: bool = False,
+                 penalty: str = "deprecated", scoring: str | Callable | None = "warn",
+                 solver: str = "lbfgs", tol: float = 1e-4, max_iter: int = 100,
+                 class_weight: dict | str | None = None, n_jobs: int | None = None,
+                 verbose: int = 0, refit: bool = True, intercept_scaling: float = 1.0,
+                 random_state: Any = None, use_legacy_attributes: bool | str = "warn",
+                 device: str = "auto") -> None:
         self.Cs = Cs
         self.l1_ratios = l1_ratios
         self.fit_intercept = fit_intercept
@@ -110,11 +163,38 @@ class LogisticRegressionCV(LogisticBase):
         self.device = device
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, **params):
-        """Fit every fold and C of the grid, choose ``C_`` by the folds' scores and set the
-        final model. With scikit-learn's metadata routing enabled, ``params`` (e.g.
-        ``groups``) go to the splitter's ``split`` and the scorer as they request them (without
-        it, extra parameters are an error, as in scikit-learn)."""
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            **params: Any) -> LogisticRegressionCV:
+        """Fit every fold and C of the grid, choose ``C_`` by the folds' scores, set the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The training rows, NumPy or CuPy (dense or sparse) in memory, or another array
+            library with array API dispatch.
+        y : array-like of shape (n,)
+            The class labels.
+        sample_weight : array-like of shape (n,) or None, default=None
+            Non-negative weights of the rows (None: all one).
+        **params : dict
+            With scikit-learn's metadata routing enabled, parameters (e.g. ``groups``) for
+            the splitter's ``split`` and the scorer, as they request them; without it, extra
+            parameters are an error, as in scikit-learn.
+
+        Returns
+        -------
+        LogisticRegressionCV
+            The fitted estimator (self).
+
+        Raises
+        ------
+        ValueError
+            If a parameter or the data is invalid, or X is Dask or streamed.
+
+        See Also
+        --------
+        LogisticRegression.fit : Fit one C.
+        """
         l1_ratios, penalty, scoring, legacy = _params.cv_options(self)
         Cs = _params.check_Cs(self.Cs)
         boundary = _boundary.Boundary(X=X, y=y, sample_weight=sample_weight)
@@ -211,7 +291,7 @@ class LogisticRegressionCV(LogisticBase):
             scores = fold_scores(data, paths.reshape((len(folds), -1) + paths.shape[3:]),
                                  folds, classes, y_host, scoring, score_params, sample_weight,
                                  [Cs[c] for _ in shares for c in range(len(Cs))],
-                                 self._fold_estimator(data)).reshape(shape)
+                                 fold_estimator(self, data)).reshape(shape)
             n_iter = np.array([r.n_iter for r in results], dtype=np.int32).reshape(shape)
             unconverged = sum(not r.converged for r in results)
             if unconverged:
@@ -241,99 +321,55 @@ class LogisticRegressionCV(LogisticBase):
                 self._penalty_ = (float(C_best), shares[a])
                 tasks.end(tasks.root, data, result.x, C_best)
             else:
-                best = [np.unravel_index(i, (len(Cs), len(shares))) for i in by_C.argmax(axis=1)]
-                w = np.mean([paths[f, a, c] for f, (c, a) in enumerate(best)], axis=0)
-                self.classes_ = data.classes
-                dtype = self._coef_dtype(data.X.dtype)
-                self.coef_ = xp.asarray(w[:, :d] if k > 1 else w[:1, :d]).astype(dtype)
-                self.intercept_ = xp.asarray(w[:, d] if k > 1 else w[:1, d]).astype(dtype)
-                self.n_features_in_ = d
-                self.loss_ = self.grad_max_ = math.nan
-                C_chosen = float(np.mean([Cs[c] for c, _ in best]))
-                self._penalty_ = (C_chosen, float(np.mean([shares[a] for _, a in best])))
-                l1_ratio_chosen = float(np.mean([labels[a] for _, a in best])) \
-                    if penalty == "elasticnet" else 0.0
+                C_chosen, l1_ratio_chosen = set_fold_average(self, data, paths, by_C, Cs,
+                                                             shares, labels, penalty)
                 tasks.end(tasks.root)
-        self._set_cv_attributes(Cs, l1_ratios, penalty, paths, scores, n_iter, classes,
-                                C_chosen, l1_ratio_chosen, legacy)
+        set_cv_attributes(self, Cs, l1_ratios, paths, scores, n_iter, classes, C_chosen,
+                          l1_ratio_chosen, legacy)
         self._attributes_outward(boundary)
         return self
 
     _ARRAY_ATTRIBUTES = LogisticBase._ARRAY_ATTRIBUTES + (
         "Cs_", "C_", "l1_ratio_", "l1_ratios_", "scores_", "coefs_paths_")
 
-    def _set_cv_attributes(self, Cs, l1_ratios, penalty, paths, scores, n_iter, classes, C,
-                           l1_ratio, legacy):
-        """scikit-learn 1.9's attribute layout, legacy or new, from ``paths`` (folds,
-        l1_ratios, Cs, k, d + 1), ``scores`` and ``n_iter`` (folds, l1_ratios, Cs)."""
-        k = paths.shape[3]
-        dof = paths.shape[4] - (0 if self.fit_intercept else 1)
-        paths = paths[..., :dof]
-        self.Cs_ = Cs
-        self.l1_ratios_ = np.asarray([None] if l1_ratios is None else l1_ratios)
-        keys = classes[1:] if k == 1 else classes
-        if legacy:
-            # (folds, Cs, l1_ratios, ...), the l1_ratios axis only when l1_ratios were given
-            def layout(a):
-                a = np.swapaxes(a, 1, 2)
-                return a if l1_ratios is not None else a[:, :, 0]
-            self.coefs_paths_ = {key: layout(paths[..., i, :]) for i, key in enumerate(keys)}
-            self.scores_ = {key: layout(scores).copy() for key in keys}
-            self.C_ = np.full(len(keys), C)
-            self.l1_ratio_ = np.asarray([l1_ratio] * len(keys))
-            self.n_iter_ = layout(n_iter)[None]
-        else:
-            self.coefs_paths_ = paths  # (folds, l1_ratios, Cs, classes, dof)
-            self.scores_ = scores
-            self.C_ = float(C)
-            self.l1_ratio_ = (float(l1_ratio) if l1_ratios is not None else
-                              1.0 if self.penalty == "l1" else 0.0)
-            self.n_iter_ = n_iter
-
     def _coef_dtype(self, dtype):
         """float64 whatever X's dtype, as scikit-learn's ``LogisticRegressionCV``."""
         return np.float64
 
-    def _fold_estimator(self, data):
-        """``make(C, coef (k, d), intercept (k,))``: a fitted ``LogisticRegression`` holding
-        one (fold, C) model, what a callable ``scoring`` gets, as scikit-learn's does."""
-        params = self._shared_params()
-
-        def make(C, coef, intercept):
-            model = LogisticRegression(**{**params, "C": float(C)})
-            model.classes_ = data.classes
-            model.coef_ = data.xp.asarray(coef).astype(data.X.dtype)
-            model.intercept_ = data.xp.asarray(intercept).astype(data.X.dtype)
-            model.n_features_in_ = data.X.shape[1]
-            if hasattr(self, "feature_names_in_"):
-                model.feature_names_in_ = self.feature_names_in_
-            return model
-
-        return make
-
-    def _shared_params(self):
-        """The parameters this estimator shares with ``LogisticRegression``."""
-        return {key: value for key, value in self.get_params().items()
-                if key in LogisticRegression().get_params()}
-
     def _state_params(self):
-        """What ``save`` stores: the parameters of the ``LogisticRegression`` this fit ended
-        with (its C and L1 share), so that ``gpulogreg.load`` gives that model."""
+        """What ``save`` stores: the parameters of the ``LogisticRegression`` it ended with."""
         C, share = self._inference_penalty()
-        return {**self._shared_params(), "C": C, "l1_ratio": share}
+        return {**shared_params(self), "C": C, "l1_ratio": share}
 
     def _inference_penalty(self):
-        """``(C, l1_ratio)`` of the model this fit ended with (the refit's, or with
-        ``refit=False`` the means of the folds' best)."""
+        """``(C, l1_ratio)`` this fit ended with: the refit's, or the folds' best's mean."""
         check_is_fitted(self)
         return self._penalty_
 
-    def score(self, X, y, *, sample_weight=None, **score_params):
-        """The ``scoring`` of the model on X, y (accuracy by default, computed on X's device
-        as ``LogisticRegression.score`` does). ``score_params`` go to the scorer with
-        scikit-learn's metadata routing enabled, as in scikit-learn. A scorer named by a
-        string scores the decision values brought to the host (``_folds.HostScores``), so
-        it runs on NumPy whatever library X comes from."""
+    def score(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
+              **score_params: Any) -> float:
+        """Return the ``scoring`` of the model on X, y (accuracy by default).
+
+        Accuracy is computed on X's device, as ``LogisticRegression.score`` does. A scorer
+        named by a string scores the decision values brought to the host
+        (``_folds.HostScores``), so it runs on NumPy whatever library X comes from.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The rows.
+        y : array-like of shape (n,)
+            Their true labels.
+        sample_weight : array-like of shape (n,) or None, default=None
+            Weights of the rows, for the scorer.
+        **score_params : dict
+            Parameters for the scorer, with scikit-learn's metadata routing enabled.
+
+        Returns
+        -------
+        float
+            The score.
+        """
         _, params = _sklearn.routed(self, "score", score_params, sample_weight)
         scoring = self.scoring
         if (scoring is None or isinstance(scoring, str) and scoring in ("warn", "accuracy")) \
@@ -352,7 +388,12 @@ class LogisticRegressionCV(LogisticBase):
         """The scorer of ``scoring`` (accuracy by default), as scikit-learn's."""
         return get_scorer("accuracy" if self.scoring == "warn" else self.scoring or "accuracy")
 
-    def get_metadata_routing(self):
-        """scikit-learn's metadata routing: ``fit``'s extra parameters go to the splitter's
-        ``split`` and the scorer, ``score``'s to the scorer, as each requests them."""
+    def get_metadata_routing(self) -> MetadataRouter:
+        """Get the routing of ``fit``'s extra parameters (splitter, scorer) and ``score``'s.
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRouter
+            The routing.
+        """
         return _sklearn.cv_router(self, self.cv, self._get_scorer())

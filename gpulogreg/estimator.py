@@ -1,11 +1,14 @@
-"""``LogisticRegression`` with the scikit-learn estimator API, on NumPy or CuPy data, and
-``load``, which reads a saved model back into one."""
+"""``LogisticRegression``, with scikit-learn's estimator API, and ``load``.
+
+The estimator fits NumPy or CuPy data; ``load`` reads a saved model back into one.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -14,10 +17,13 @@ from . import _backend, _boundary, _fit, _params, io
 from ._base import LogisticBase
 from ._callbacks import FitTasks
 from ._sklearn import FIT_FRAMES, with_callbacks
+from ._typing import ArrayLike, PathLike
 
 
 class LogisticRegression(LogisticBase):
-    """Logistic regression, minimising scikit-learn's objective: for two classes
+    """Logistic regression with scikit-learn's API, on NumPy, CuPy, sparse or Dask data.
+
+    For two classes it minimises scikit-learn's objective ::
 
         (1/S) sum_i s_i [log(1 + e^{z_i}) - y_i z_i] + ||w||^2 / (2 C S),   z = X w + b,
 
@@ -32,14 +38,14 @@ class LogisticRegression(LogisticBase):
 
     Parameters
     ----------
-    penalty : {"l1", "l2", "elasticnet", None}, deprecated
+    penalty : {"l1", "l2", "elasticnet", None}, default="deprecated"
         As in scikit-learn 1.8+: leave it unset and use ``l1_ratio`` (and ``C=np.inf`` for no
         penalty).
     C : float, default=1.0
         Inverse of the regularisation strength; ``np.inf`` means no penalty.
-    l1_ratio : float in [0, 1], default=0.0
-        The elastic-net mixing of scikit-learn: the penalty is ``(l1_ratio ||w||_1 +
-        (1 - l1_ratio) ||w||^2 / 2) / (C S)``. 0 is L2; anything above needs
+    l1_ratio : float, default=0.0
+        The elastic-net mixing of scikit-learn, in [0, 1]: the penalty is ``(l1_ratio ||w||_1
+        + (1 - l1_ratio) ||w||^2 / 2) / (C S)``. 0 is L2; anything above needs
         ``solver="owlqn"`` (or ``"saga"``), which gives exact zeros in ``coef_``.
     dual : bool, default=False
         Only ``False`` (as for scikit-learn's lbfgs/newton-cg solvers).
@@ -50,11 +56,10 @@ class LogisticRegression(LogisticBase):
     intercept_scaling : float, default=1
         For ``solver="liblinear"`` only, as there: the value of the constant feature whose
         weight, penalised like the others, is the intercept divided by it.
-    random_state, n_jobs
-        Accepted for compatibility; as in scikit-learn with these solvers, they have no
-        effect (``n_jobs`` warns, as there).
     class_weight : dict, "balanced" or None, default=None
         Multiplies each sample's weight by its class's weight (scikit-learn's rule).
+    random_state : int, RandomState instance or None, default=None
+        Accepted for compatibility; as in scikit-learn with these solvers, no effect.
     solver : {"lbfgs", "newton-cg", "newton-cholesky", "gd", "owlqn", "saga", "sag", \
 "liblinear"}, default="lbfgs"
         ``"lbfgs"``: limited-memory BFGS (memory 10) with a strong-Wolfe line search;
@@ -76,6 +81,8 @@ class LogisticRegression(LogisticBase):
         Print solver progress when positive.
     warm_start : bool, default=False
         Start from the previous ``coef_``/``intercept_`` when refitting.
+    n_jobs : int or None, default=None
+        Accepted for compatibility; no effect (it warns, as scikit-learn's does).
     learning_rate : float or None, default=None
         ``solver="gd"`` only: a fixed step size ``alpha`` instead of backtracking. If the
         objective rises or overflows, ``fit`` raises ``DivergenceError`` (no result is kept).
@@ -91,22 +98,53 @@ class LogisticRegression(LogisticBase):
 
     Attributes
     ----------
-    classes_ : (k,) array, the sorted labels; for two, ``classes_[1]`` is the positive class.
-    coef_ : (1, d) array of X's dtype for two classes, else (k, d).
-    intercept_ : (1,) or (k,) array. For k >= 3 classes the intercepts sum to zero (and,
-        without a penalty, so do the coefficients of each feature), scikit-learn's symmetric
-        parametrisation: adding a constant to every class changes no probability.
-    n_iter_ : (1,) int32 array.  n_features_in_ : int.
-    feature_names_in_ : names of the columns of a DataFrame X (only when they are strings).
-    loss_ : final objective.  grad_max_ : final ``max|gradient|``.
+    classes_ : array of shape (k,)
+        The sorted labels; for two, ``classes_[1]`` is the positive class.
+    coef_ : array of shape (1, d) for two classes, else (k, d)
+        The weights, of X's dtype (float64 for ``solver="liblinear"``); a sparse matrix
+        after ``sparsify``.
+    intercept_ : array of shape (1,) or (k,)
+        For k >= 3 classes the intercepts sum to zero (and, without a penalty, so do the
+        coefficients of each feature), scikit-learn's symmetric parametrisation: adding a
+        constant to every class changes no probability.
+    n_iter_ : int32 array of shape (1,)
+        The solver's iterations.
+    n_features_in_ : int
+        The number of columns of X.
+    feature_names_in_ : object array of shape (d,)
+        The names of the columns of a DataFrame X (only when they are strings).
+    loss_ : float
+        The final objective.
+    grad_max_ : float
+        The final ``max|gradient|``.
+
+    See Also
+    --------
+    LogisticRegressionCV : Cross-validation of ``C``, all folds fitted at once.
+    load : Read a model written by ``save``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpulogreg import LogisticRegression
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> model = LogisticRegression().fit(X, y)
+    >>> model.predict(X)
+    array([0, 0, 1, 1])
+    >>> model.predict_proba(X[:1]).round(3)
+    array([[0.808, 0.192]])
     """
 
     _parameter_constraints: dict = _params.CONSTRAINTS
 
-    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False, tol=1e-4,
-                 fit_intercept=True, intercept_scaling=1, class_weight=None,
-                 random_state=None, solver="lbfgs", max_iter=100, verbose=0, warm_start=False,
-                 n_jobs=None, learning_rate=None, device="auto", chunk_rows=None):
+    def __init__(self, penalty: str | None = "deprecated", *, C: float = 1.0,
+                 l1_ratio: float = 0.0, dual: bool = False, tol: float = 1e-4,
+                 fit_intercept: bool = True, intercept_scaling: float = 1,
+                 class_weight: dict | str | None = None, random_state: Any = None,
+                 solver: str = "lbfgs", max_iter: int = 100, verbose: int = 0,
+                 warm_start: bool = False, n_jobs: int | None = None,
+                 learning_rate: float | None = None, device: str = "auto",
+                 chunk_rows: int | None = None) -> None:
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -136,12 +174,42 @@ class LogisticRegression(LogisticBase):
         return _params.check_params(self.get_params())
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None):
-        """Fit on X (n, d) and class labels y (n,), optionally weighted per sample: two
-        classes fit the binomial model, three or more the multinomial one. Callbacks set
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> LogisticRegression:
+        """Fit the model on X and the class labels y, optionally weighted per sample.
+
+        Two classes fit the binomial model, three or more the multinomial one. Callbacks set
         with ``set_callbacks`` (scikit-learn 1.9) see the fit as one task with a subtask per
         solver iteration, whose ``fitted_estimator`` predicts with that iteration's
-        coefficients."""
+        coefficients.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n, d)
+            The training rows: NumPy, CuPy, SciPy or cupyx sparse, Dask, or with array API
+            dispatch PyTorch and others; float32 is computed in float32.
+        y : array-like of shape (n,)
+            The class labels.
+        sample_weight : array-like of shape (n,) or None, default=None
+            Non-negative weights of the rows (None: all one).
+
+        Returns
+        -------
+        LogisticRegression
+            The fitted estimator (self).
+
+        Raises
+        ------
+        ValueError
+            If a parameter or the data is invalid (scikit-learn's errors and messages).
+        DivergenceError
+            With ``solver="gd"`` and a fixed ``learning_rate``, if the objective rises or
+            overflows (no result is kept).
+
+        See Also
+        --------
+        LogisticRegressionCV.fit : Choose ``C`` by cross-validation.
+        """
         C, l1_ratio = self._effective_penalty()
         boundary = _boundary.Boundary(X=X, y=y, sample_weight=sample_weight)
         user_data = (X, y, sample_weight)  # what callbacks see: the user's kind
@@ -188,7 +256,7 @@ class LogisticRegression(LogisticBase):
         return self._dense_coef(), self.intercept_
 
 
-def from_state(state, device="auto"):
+def from_state(state: io.ModelState, device: str = "auto") -> LogisticRegression:
     """A fitted ``LogisticRegression`` from an ``io.ModelState``: its parameters checked as
     ``fit`` checks them (a ValueError names the first that fails), its arrays in the
     namespace ``device`` asks for (``"cpu"``: NumPy; ``"cuda"``, ``"cuda:N"``: CuPy;
@@ -227,20 +295,55 @@ def from_state(state, device="auto"):
     return estimator
 
 
-def load(path, device="auto"):
-    """Read a model written by ``save`` (``LogisticRegression`` or ``LogisticRegressionCV``,
-    which is stored as the ``LogisticRegression`` it ended with).
+def load(path: PathLike, device: str = "auto") -> LogisticRegression:
+    """Read a model written by ``save``.
 
-    ``device``: ``"cpu"`` gives NumPy attributes; ``"cuda"`` (or ``"cuda:N"``) CuPy ones
-    (needs a GPU); ``"auto"`` (default) restores where the model was fitted when possible,
-    else the CPU. Every check (format, shapes, dtypes, sizes, parameters) is made before
-    any array is read, so a forged file cannot make ``load`` allocate more than a model
-    of its declared size; a file that fails one is a ``ValueError`` saying why.
+    A ``LogisticRegressionCV`` is stored, and read back, as the ``LogisticRegression`` it
+    ended with. Every check (format, shapes, dtypes, sizes, parameters) is made before any
+    array is read, so a forged file cannot make ``load`` allocate more than a model of its
+    declared size.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        ``"cpu"`` gives NumPy attributes; ``"cuda"`` (or ``"cuda:N"``) CuPy ones (needs a
+        GPU); ``"auto"`` restores where the model was fitted when possible, else the CPU.
+
+    Returns
+    -------
+    LogisticRegression
+        The fitted model.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid model file (the message says why), or ``device`` asks
+        for a GPU that is not available.
+    FileNotFoundError
+        If there is no such file.
+
+    See Also
+    --------
+    LogisticRegression.save : Write a fitted model.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from gpulogreg import LogisticRegression, load
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> _ = LogisticRegression().fit(X, y).save(path)
+    >>> load(path, device="cpu").predict(X)
+    array([0, 0, 1, 1])
     """
     return load_with_state(path, device)[1]
 
 
-def load_with_state(path, device="auto"):
+def load_with_state(path: PathLike, device: str = "auto"
+                    ) -> tuple[io.ModelState, LogisticRegression]:
     """``(io.ModelState, LogisticRegression)`` of a model file, as ``load`` reads it (the
     command line reads the state's column names too)."""
     _backend.parse_device(device)

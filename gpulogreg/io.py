@@ -1,4 +1,4 @@
-"""Safe persistence: a fitted model is one ``.npz`` file of plain arrays plus JSON metadata.
+"""Safe persistence: a fitted model is one ``.npz`` file of plain arrays and JSON metadata.
 
 This module is a codec of one plain record, ``ModelState`` (arrays, numbers, names): it
 knows nothing of the estimators, which map themselves to a state (``_base.model_state``)
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend
+from ._typing import PathLike
 from ._version import __version__
 
 FORMAT = "gpulogreg.LogisticRegression"
@@ -34,40 +35,91 @@ FORMAT_VERSION = 1
 _ARRAYS = ("coef", "intercept", "classes")
 
 
-
-
 @dataclasses.dataclass
 class ModelState:
-    """What a saved model holds: plain NumPy arrays, numbers and names, whatever library and
-    device the model was fitted on."""
+    """What a saved model holds: plain NumPy arrays, numbers and names.
 
-    coef: Any  # (1, d) for two classes, else (k, d); float32 or float64, dense
-    intercept: Any  # (1,) or (k,), coef's dtype
-    classes: Any  # (k,) sorted labels: numbers, booleans, strings or bytes (or Python objects
-    # of one such type: pandas strings, categoricals)
-    params: dict  # the parameters of the LogisticRegression that predicts as the model does
+    The same whatever array library and device the model was fitted on.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (1, d) for two classes, else (k, d)
+        Dense, float32 or float64.
+    intercept : ndarray of shape (1,) or (k,)
+        Of coef's dtype.
+    classes : ndarray of shape (k,)
+        Sorted labels: numbers, booleans, strings or bytes (or Python objects of one such
+        type: pandas strings, categoricals).
+    params : dict
+        The parameters of the ``LogisticRegression`` that predicts as the model does.
+    n_iter : int, default=0
+        The solver's iterations.
+    loss : float, default=nan
+        The final objective.
+    grad_max : float, default=nan
+        The final ``max|gradient|``.
+    namespace : {"numpy", "cupy"}, default="numpy"
+        Where it was fitted.
+    feature_names_in : list of str or None, default=None
+        The names of the columns.
+    target_name : str or None, default=None
+        The label column's name, for the command line.
+    array_library : str or None, default=None
+        Fitted on arrays of another library (array API dispatch): its name, e.g. "torch".
+    array_device : str or None, default=None
+        And their device, e.g. "cpu", "cuda:0".
+    """
+
+    coef: Any
+    intercept: Any
+    classes: Any
+    params: dict
     n_iter: int = 0
     loss: float = math.nan
     grad_max: float = math.nan
-    namespace: str = "numpy"  # where it was fitted: "numpy" or "cupy"
-    feature_names_in: Any = None  # list of str, or None
-    target_name: Any = None  # the label column's name, for the command line
-    # fitted on arrays of another library (array API dispatch): its name and device
-    array_library: Any = None  # e.g. "torch", or None
-    array_device: Any = None  # e.g. "cpu", "cuda:0"
+    namespace: str = "numpy"
+    feature_names_in: list[str] | None = None
+    target_name: str | None = None
+    array_library: str | None = None
+    array_device: str | None = None
 
     @property
-    def n_features_in(self):
+    def n_features_in(self) -> int:
+        """The number of features, d."""
         return self.coef.shape[1]
 
 
-def write(state, path):
-    """Write ``state`` to exactly ``path`` (``.npz`` format whatever the name); return it as
-    a ``Path``.
+def write(state: ModelState, path: PathLike) -> Path:
+    """Write ``state`` to exactly ``path``, in the ``.npz`` format whatever the name.
 
     The file is written to a temporary name beside it and renamed, so an interrupted save
     never leaves a truncated model behind; temporaries that an earlier, killed save of the
     same path left are removed. The file gets the permissions the umask gives a new file.
+
+    Parameters
+    ----------
+    state : ModelState
+        The model.
+    path : str or os.PathLike
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``path`` is a folder.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    TypeError
+        If the labels cannot be stored without pickle.
+
+    See Also
+    --------
+    read : Read the file back.
     """
     path = Path(path)
     if path.is_dir():
@@ -159,13 +211,34 @@ def _params_from_json(params):
     return params
 
 
-def read(path):
+def read(path: PathLike) -> ModelState:
     """Read a model written by :func:`write` as a ``ModelState``.
 
     Every check (format, shapes, dtypes, sizes) is made before any array is read, so a
-    forged file cannot make ``read`` allocate more than a model of its declared size; a
-    file that fails one is a ``ValueError`` saying why. The parameters are read as they
-    are: the estimator that loads them checks them (``estimator.from_state``).
+    forged file cannot make ``read`` allocate more than a model of its declared size. The
+    parameters are read as they are: the estimator that loads them checks them
+    (``estimator.from_state``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    ModelState
+        The model, its arrays NumPy arrays.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid model file (the message says why).
+    FileNotFoundError
+        If there is no such file.
+
+    See Also
+    --------
+    write : Write a model file.
     """
     metadata, arrays = _read(path)
     params = metadata.get("params")

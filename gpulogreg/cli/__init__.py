@@ -1,4 +1,4 @@
-"""Command line: ``gpulogreg demo | fit | predict | bench`` (also ``python -m gpulogreg``)."""
+"""Command line: ``gpulogreg demo | fit | predict | summary | bench`` (``python -m gpulogreg``)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` that shows each option's default, where it has one (not None, not a
+    switch's False)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _shape(text):
     try:
         n, d = (int(part) for part in text.split(","))
@@ -44,7 +54,7 @@ def _device(text):
     return text
 
 
-def _raw_file_options(parser):
+def _raw_file_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", type=_shape,
                         help="ROWS,COLUMNS: read DATA as a raw binary table (an np.memmap, "
                              "never loaded whole); the label column must be first or last")
@@ -52,14 +62,24 @@ def _raw_file_options(parser):
                         help="element type of a raw binary DATA (with --shape)")
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of ``gpulogreg`` and its sub-commands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; ``main`` runs the sub-command it parses.
+    """
     from .. import __version__
 
-    parser = _OneLineParser(prog="gpulogreg", description=__doc__)
+    parser = _OneLineParser(prog="gpulogreg", description=__doc__,
+                            formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"gpulogreg {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       help="one of the commands below; COMMAND --help "
+                                            "explains it")
     demo_parser = subparsers.add_parser(
-        "demo",
+        "demo", formatter_class=_HelpFormatter,
         help="train on embedded default data (breast cancer) and print the result",
         description="Train gpulogreg's LogisticRegression on scikit-learn's bundled breast-"
                     "cancer data (standardised, 75/25 split) and print backend, device, "
@@ -69,16 +89,19 @@ def main(argv=None) -> int:
     demo_parser.add_argument("--device", type=_device, default="auto",
                              help="where to fit: auto = CPU, and GPU too when available; "
                                   "cpu; cuda or cuda:N (a GPU index)")
-    demo_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    demo_parser.add_argument("--solver", choices=SOLVER_NAMES, default="lbfgs")
+    demo_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                             help="element type of the data")
+    demo_parser.add_argument("--solver", choices=SOLVER_NAMES, default="lbfgs",
+                             help="the solver (as LogisticRegression's solver)")
     demo_parser.add_argument("--C", type=float, default=1.0,
                              help="inverse L2 strength (inf: no penalty)")
     demo_parser.add_argument("--tol", type=float, default=1e-4,
                              help="stop when max|gradient| <= tol")
-    demo_parser.add_argument("--max-iter", type=int, default=10_000)
+    demo_parser.add_argument("--max-iter", type=int, default=10_000,
+                             help="maximum number of solver iterations")
 
     fit_parser = subparsers.add_parser(
-        "fit", help="fit a model on a data file and save it",
+        "fit", help="fit a model on a data file and save it", formatter_class=_HelpFormatter,
         description="Fit LogisticRegression on DATA (.csv with a header row, .npy, .npz "
                     "holding X and y, .parquet with pyarrow, or a raw binary table with "
                     "--shape) and save the model (.npz, no pickle).")
@@ -86,13 +109,18 @@ def main(argv=None) -> int:
     fit_parser.add_argument("--target", help="the label column: a CSV header name, or a .npy "
                                              "column index")
     fit_parser.add_argument("-o", "--output", required=True, help="where to save the model")
-    fit_parser.add_argument("--solver", choices=SOLVER_NAMES, default="lbfgs")
+    fit_parser.add_argument("--solver", choices=SOLVER_NAMES, default="lbfgs",
+                            help="the solver (as LogisticRegression's solver)")
     fit_parser.add_argument("--C", type=float, default=1.0, help="inverse penalty strength")
     fit_parser.add_argument("--l1-ratio", type=float, default=0.0,
                             help="L1 share of the penalty (0: L2; needs --solver owlqn)")
-    fit_parser.add_argument("--tol", type=float, default=1e-4)
-    fit_parser.add_argument("--max-iter", type=int, default=1000)
-    fit_parser.add_argument("--device", type=_device, default="auto")
+    fit_parser.add_argument("--tol", type=float, default=1e-4,
+                            help="stop when max|gradient| <= tol")
+    fit_parser.add_argument("--max-iter", type=int, default=1000,
+                            help="maximum number of solver iterations")
+    fit_parser.add_argument("--device", type=_device, default="auto",
+                            help="where to fit: auto (the CPU, for data read from a file), "
+                                 "cpu, cuda or cuda:N (streams the rows through that GPU)")
     fit_parser.add_argument("-v", "--verbose", action="store_true",
                             help="report each iteration (a progress line on a terminal)")
     fit_parser.add_argument("--summary", action="store_true",
@@ -105,7 +133,7 @@ def main(argv=None) -> int:
                                  "null) and say how many; without it they are an error")
     _raw_file_options(fit_parser)
     predict_parser = subparsers.add_parser(
-        "predict", help="predict with a saved model",
+        "predict", help="predict with a saved model", formatter_class=_HelpFormatter,
         description="Predict labels (or, with --proba, probabilities: of classes_[1] for two "
                     "classes, one column per class for more) for the "
                     "rows of DATA (features only) with a model saved by 'gpulogreg fit'.")
@@ -114,11 +142,15 @@ def main(argv=None) -> int:
                                              "or raw with --shape)")
     predict_parser.add_argument("-o", "--output", help="write a one-column CSV here "
                                                        "(default: standard output)")
-    predict_parser.add_argument("--proba", action="store_true")
-    predict_parser.add_argument("--device", type=_device, default="cpu")
+    predict_parser.add_argument("--proba", action="store_true",
+                                help="write probabilities instead of labels")
+    predict_parser.add_argument("--device", type=_device, default="cpu",
+                                help="where to load the model and predict: cpu; auto (where "
+                                     "it was fitted, when possible); cuda or cuda:N")
     _raw_file_options(predict_parser)
     summary_parser = subparsers.add_parser(
         "summary", help="the coefficient table of a saved model on a data set",
+        formatter_class=_HelpFormatter,
         description="Print the coefficient table of a model saved by 'gpulogreg fit' (or "
                     "save()) on DATA, rows with their labels: each parameter's estimate, "
                     "standard error, z, two-sided p-value and confidence interval (normal). "
@@ -135,10 +167,13 @@ def main(argv=None) -> int:
                                                  "(--cov-type cluster; CSV or Parquet)")
     summary_parser.add_argument("--alpha", type=float, default=0.05,
                                 help="the intervals' level is 1 - alpha")
-    summary_parser.add_argument("--device", type=_device, default="cpu")
+    summary_parser.add_argument("--device", type=_device, default="cpu",
+                                help="where to load the model and compute: cpu; auto (where "
+                                     "it was fitted, when possible); cuda or cuda:N")
     _raw_file_options(summary_parser)
     bench_parser = subparsers.add_parser(
         "bench", help="benchmark this machine: passes against the floor, time to solution",
+        formatter_class=_HelpFormatter,
         description="Measure the loss+gradient pass against the memory floor (one read of X "
                     "at the copy bandwidth measured in the same run) and the time to a 1e-6 "
                     "objective gap against scikit-learn, on the CPU and on the GPU when one is "
@@ -146,7 +181,23 @@ def main(argv=None) -> int:
     bench_parser.add_argument("--quick", action="store_true",
                               help="small problems, one repeat: under a minute on 2 cores")
     bench_parser.add_argument("--out", default=".", help="folder for bench.md and the plots")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``gpulogreg`` with the command-line arguments ``argv``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments after the program's name (None: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for an invalid input, 130 when interrupted.
+    """
+    args = build_parser().parse_args(argv)
     command = {"demo": commands.demo, "fit": commands.fit, "predict": commands.predict,
                "summary": commands.summary, "bench": commands.bench}[args.command]
     name = f"gpulogreg {args.command}"

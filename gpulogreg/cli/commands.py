@@ -1,4 +1,4 @@
-"""The commands of ``gpulogreg``: demo, fit, predict and bench (parsed in ``cli``)."""
+"""The commands of ``gpulogreg``: demo, fit, predict, summary and bench (parsed in ``cli``)."""
 
 from __future__ import annotations
 
